@@ -1,0 +1,51 @@
+/**
+ * Every error this library throws is a PromMultiprocError, so callers can
+ * tell ours from their own with one instanceof check.
+ */
+export class PromMultiprocError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A metric, label or value that the caller got wrong (names, label counts, negative increments). */
+export class ValidationError extends PromMultiprocError {}
+
+/** Configuration that cannot work: a missing directory, a bad processId, configure() too late. */
+export class ConfigError extends PromMultiprocError {
+  constructor(
+    message: string,
+    readonly path?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A file operation of the writer failed (create, grow, map). `path` names the file. */
+export class StorageError extends PromMultiprocError {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Bytes that do not follow the file format. `offset` is where the reader gave up. */
+export class FileFormatError extends PromMultiprocError {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    readonly path?: string,
+  ) {
+    super(`${path ? `${path}: ` : ''}${reason} (at byte ${offset})`);
+  }
+
+  withPath(path: string): FileFormatError {
+    return new FileFormatError(this.reason, this.offset, path);
+  }
+}

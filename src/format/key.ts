@@ -1,0 +1,40 @@
+import { FileFormatError } from '../errors.js';
+
+export interface DecodedKey {
+  family: string;
+  sampleName: string;
+  labels: Record<string, string>;
+  help: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes and checks an entry key: a JSON array [family, sample name, {label: value}, help]. */
+export function decodeEntryKey(bytes: Uint8Array, offset: number): DecodedKey {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new FileFormatError('key is not valid UTF-8', offset);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new FileFormatError(`key is not valid JSON: ${text.slice(0, 80)}`, offset);
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) {
+    throw new FileFormatError(`key is not a 4-item array (an older Python layout?): ${text.slice(0, 80)}`, offset);
+  }
+  const [family, sampleName, labels, help] = parsed as unknown[];
+  if (typeof family !== 'string' || typeof sampleName !== 'string' || typeof help !== 'string') {
+    throw new FileFormatError(`key items have the wrong types: ${text.slice(0, 80)}`, offset);
+  }
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+    throw new FileFormatError(`key labels are not an object: ${text.slice(0, 80)}`, offset);
+  }
+  for (const value of Object.values(labels)) {
+    if (typeof value !== 'string') throw new FileFormatError(`label value is not a string: ${text.slice(0, 80)}`, offset);
+  }
+  return { family, sampleName, labels: labels as Record<string, string>, help };
+}

@@ -1,0 +1,93 @@
+import { FileFormatError } from '../errors.js';
+
+/**
+ * Byte layout of one multiprocess file (see FORMAT.md):
+ *
+ *   0  int32 used (bytes in use, header included)   4  four zero bytes
+ *   8  entries: int32 keyLength, key, 1..8 spaces, float64 value, float64 timestamp
+ *
+ * Everything here is pure: it reads and writes Buffers, never files.
+ */
+
+export const HEADER_SIZE = 8;
+export const INITIAL_FILE_SIZE = 65536;
+/** Python's reader reads this much before it trusts `used`. */
+export const FIRST_READ_SIZE = 4096;
+
+const SPACE = 0x20;
+
+/** Bytes from the start of an entry to its value: length field, key, padding (1..8 spaces). */
+export function valueOffsetInEntry(keyLength: number): number {
+  const padding = 8 - ((keyLength + 4) % 8);
+  return 4 + keyLength + padding;
+}
+
+export function entrySize(keyLength: number): number {
+  return valueOffsetInEntry(keyLength) + 16;
+}
+
+export function readUsed(buf: Buffer): number {
+  return buf.readInt32LE(0);
+}
+
+export function writeUsed(buf: Buffer, used: number): void {
+  buf.writeInt32LE(used, 0);
+}
+
+/** The file size after doubling from `size` until `needed` bytes fit. */
+export function grownSize(size: number, needed: number): number {
+  let next = Math.max(size, INITIAL_FILE_SIZE);
+  while (next < needed) next *= 2;
+  return next;
+}
+
+/**
+ * Writes a whole entry at `offset` (value and timestamp given) and returns the
+ * offset of its value. The caller publishes it by writing `used` afterwards.
+ */
+export function writeEntry(buf: Buffer, offset: number, key: Buffer, value: number, timestamp: number): number {
+  buf.writeInt32LE(key.length, offset);
+  key.copy(buf, offset + 4);
+  const valueAt = offset + valueOffsetInEntry(key.length);
+  buf.fill(SPACE, offset + 4 + key.length, valueAt);
+  buf.writeDoubleLE(value, valueAt);
+  buf.writeDoubleLE(timestamp, valueAt + 8);
+  return valueAt;
+}
+
+export interface RawEntry {
+  /** Offset of the entry's length field. */
+  offset: number;
+  keyStart: number;
+  keyEnd: number;
+  /** Offset of the value; the timestamp follows it. */
+  valueOffset: number;
+}
+
+/**
+ * Walks the entries of `buf[0, used)` and checks every structural rule, so a
+ * file in another layout (Python 0.16's 8-byte slots, pre-0.16 keys) or a
+ * damaged one is refused instead of misread. Throws FileFormatError.
+ */
+export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void): number {
+  if (size < HEADER_SIZE) throw new FileFormatError(`file of ${size} bytes is shorter than the 8-byte header`, 0);
+  const used = buf.readInt32LE(0);
+  if (used < HEADER_SIZE) throw new FileFormatError(`header says ${used} bytes in use, fewer than the header itself`, 0);
+  if (used > size) throw new FileFormatError(`header says ${used} bytes in use but the file has only ${size}`, 0);
+  if (buf.readInt32LE(4) !== 0) throw new FileFormatError('header bytes 4..7 are not zero', 4);
+  let pos = HEADER_SIZE;
+  while (pos < used) {
+    if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
+    const keyLength = buf.readInt32LE(pos);
+    if (keyLength <= 0) throw new FileFormatError(`bad key length ${keyLength}`, pos);
+    const valueOffset = pos + valueOffsetInEntry(keyLength);
+    const end = valueOffset + 16;
+    if (end > used) throw new FileFormatError(`entry of ${end - pos} bytes runs past the ${used} bytes in use`, pos);
+    for (let i = pos + 4 + keyLength; i < valueOffset; i++) {
+      if (buf[i] !== SPACE) throw new FileFormatError('key padding is not spaces', i);
+    }
+    visit({ offset: pos, keyStart: pos + 4, keyEnd: pos + 4 + keyLength, valueOffset });
+    pos = end;
+  }
+  return used;
+}

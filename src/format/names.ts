@@ -1,0 +1,83 @@
+import { ValidationError } from '../errors.js';
+
+export const GAUGE_MODES = [
+  'all',
+  'liveall',
+  'min',
+  'livemin',
+  'max',
+  'livemax',
+  'sum',
+  'livesum',
+  'mostrecent',
+  'livemostrecent',
+] as const;
+export type GaugeMode = (typeof GAUGE_MODES)[number];
+
+export const LIVE_GAUGE_MODES: readonly GaugeMode[] = GAUGE_MODES.filter((m) => m.startsWith('live'));
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
+
+/** `counter`, `histogram`, `summary`, or `gauge_<mode>`: the part of a file name before the id. */
+export type FilePrefix = 'counter' | 'histogram' | 'summary' | `gauge_${GaugeMode}`;
+
+export function isGaugeMode(mode: unknown): mode is GaugeMode {
+  return typeof mode === 'string' && (GAUGE_MODES as readonly string[]).includes(mode);
+}
+
+export function isMostRecentMode(mode: GaugeMode): boolean {
+  return mode === 'mostrecent' || mode === 'livemostrecent';
+}
+
+export function filePrefix(type: MetricType, mode?: GaugeMode): FilePrefix {
+  return type === 'gauge' ? `gauge_${mode ?? 'all'}` : type;
+}
+
+export function dbFileName(prefix: FilePrefix, id: string): string {
+  return `${prefix}_${id}.db`;
+}
+
+export interface ParsedFileName {
+  type: MetricType;
+  mode?: GaugeMode;
+  id: string;
+}
+
+/**
+ * Reads a file name the way Python's collector does (split on `_`), and
+ * returns undefined for anything that is not one of our metrics files.
+ */
+export function parseDbFileName(name: string): ParsedFileName | undefined {
+  if (!name.endsWith('.db')) return undefined;
+  const parts = name.slice(0, -3).split('_');
+  if (parts[0] === 'gauge') {
+    if (parts.length !== 3 || !isGaugeMode(parts[1]) || parts[2] === '') return undefined;
+    return { type: 'gauge', mode: parts[1], id: parts[2] };
+  }
+  if (parts.length !== 2 || parts[1] === '') return undefined;
+  if (parts[0] === 'counter' || parts[0] === 'histogram' || parts[0] === 'summary') return { type: parts[0], id: parts[1] };
+  return undefined;
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function checkMetricName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !METRIC_NAME.test(name)) {
+    throw new ValidationError(`Invalid metric name ${JSON.stringify(name)}: must match ${METRIC_NAME.source}`);
+  }
+}
+
+export function checkLabelNames(metric: string, labelNames: readonly unknown[], reserved: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const label of labelNames) {
+    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
+      throw new ValidationError(`Metric ${metric}: invalid label name ${JSON.stringify(label)}: must match ${LABEL_NAME.source}`);
+    }
+    if (label.startsWith('__')) throw new ValidationError(`Metric ${metric}: label name "${label}" is reserved (starts with __)`);
+    if (reserved.includes(label)) throw new ValidationError(`Metric ${metric}: label name "${label}" is reserved for this metric type`);
+    if (seen.has(label)) throw new ValidationError(`Metric ${metric}: label name "${label}" given twice`);
+    seen.add(label);
+  }
+  return [...seen];
+}

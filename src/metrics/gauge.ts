@@ -1,0 +1,147 @@
+import type { GaugeConfiguration } from 'prom-client';
+import { ValidationError } from '../errors.js';
+import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
+import type { Region } from '../storage/entry-file.js';
+import { processStorage } from '../storage/process-storage.js';
+import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
+
+export class GaugeChild extends Child {
+  private slot = 0;
+
+  constructor(
+    metric: Gauge<string>,
+    labelValues: readonly string[],
+    /** Set for mostrecent modes: the timestamp written beside each value. */
+    private readonly clock: (() => number) | undefined,
+  ) {
+    super(metric, labelValues);
+  }
+
+  rebind(region: Region, slots: readonly number[]): void {
+    this.region = region;
+    this.slot = slots[0];
+  }
+
+  slots(): number[] {
+    return [this.slot];
+  }
+
+  inc(amount = 1): void {
+    if (this.clock) throw this.incDecRefused('inc');
+    this.region.values[this.slot] += amount;
+  }
+
+  dec(amount = 1): void {
+    if (this.clock) throw this.incDecRefused('dec');
+    this.region.values[this.slot] -= amount;
+  }
+
+  set(value: number): void {
+    if (typeof value !== 'number') throw new ValidationError(`Gauge ${this.metric.name}: set() needs a number, got ${typeof value}`);
+    const values = this.region.values;
+    values[this.slot] = value;
+    if (this.clock) values[this.slot + 1] = this.clock();
+  }
+
+  setToCurrentTime(): void {
+    this.set(Date.now() / 1000);
+  }
+
+  startTimer(): () => number {
+    const start = startClock();
+    return () => {
+      const seconds = elapsedSeconds(start);
+      this.set(seconds);
+      return seconds;
+    };
+  }
+
+  get value(): number {
+    return this.region.values[this.slot];
+  }
+
+  /** Whether this child was ever set (mostrecent modes export only those). */
+  get timestamp(): number {
+    return this.region.values[this.slot + 1];
+  }
+
+  private incDecRefused(op: string): ValidationError {
+    return new ValidationError(`Gauge ${this.metric.name}: ${op}() is not allowed in multiprocess mode ${(this.metric as Gauge).multiprocessMode}; use set()`);
+  }
+}
+
+export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<T>, 'collect' | 'enableExemplars'> {
+  /** How the values of several processes merge (FORMAT.md); default `all`. */
+  multiprocessMode?: GaugeMode;
+}
+
+export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
+  readonly multiprocessMode: GaugeMode;
+  private readonly specs: EntrySpec[];
+
+  constructor(config: GaugeOptions<T>) {
+    const mode = config?.multiprocessMode ?? 'all';
+    if (!isGaugeMode(mode)) {
+      throw new ValidationError(`Gauge ${config.name}: unknown multiprocessMode ${JSON.stringify(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
+    }
+    super('gauge', config, [], mode);
+    this.multiprocessMode = mode;
+    this.specs = [{ sampleName: this.name }];
+    this.initialize();
+  }
+
+  inc(labels: LabelValues<T>, value?: number): void;
+  inc(value?: number): void;
+  inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).inc(value);
+    else this.unlabelledChild().inc(labelsOrValue);
+  }
+
+  dec(labels: LabelValues<T>, value?: number): void;
+  dec(value?: number): void;
+  dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).dec(value);
+    else this.unlabelledChild().dec(labelsOrValue);
+  }
+
+  set(labels: LabelValues<T>, value: number): void;
+  set(value: number): void;
+  set(labelsOrValue: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).set(value as number);
+    else this.unlabelledChild().set(labelsOrValue);
+  }
+
+  setToCurrentTime(labels?: LabelValues<T>): void {
+    (labels ? this.childFor(labels) : this.unlabelledChild()).setToCurrentTime();
+  }
+
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).set(seconds));
+  }
+
+  labels(...values: Array<string | number>): GaugeChild;
+  labels(labels: LabelValues<T>): GaugeChild;
+  labels(...args: unknown[]): GaugeChild {
+    return this.resolveChild(args);
+  }
+
+  /** Creates the series if needed and sets this process's value to 0 (a mostrecent gauge: set(0) now). */
+  zero(labels?: LabelValues<T>): void {
+    const child = labels ? this.childFor(labels) : this.unlabelledChild();
+    child.set(0);
+  }
+
+  protected entrySpecs(): readonly EntrySpec[] {
+    return this.specs;
+  }
+
+  protected createChild(labelValues: readonly string[]): GaugeChild {
+    const clock = isMostRecentMode(this.multiprocessMode) ? processStorage().clock : undefined;
+    return new GaugeChild(this, labelValues, clock);
+  }
+
+  protected collectChild(child: GaugeChild, into: PromValue[]): void {
+    into.push({ value: child.value, labels: this.labelsObject(child) });
+  }
+}

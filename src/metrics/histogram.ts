@@ -1,0 +1,128 @@
+import type { HistogramConfiguration } from 'prom-client';
+import { ValidationError } from '../errors.js';
+import { formatPrometheusFloat } from '../format/float.js';
+import type { Region } from '../storage/entry-file.js';
+import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { labelledTimer } from './timer.js';
+
+/** prom-client's default buckets (Python's differ; name them when mixing clients). */
+export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class HistogramChild extends Child {
+  private sumSlot = 0;
+  /** One slot per bound, +Inf last. Entries hold non-cumulative counts. */
+  private readonly bucketSlots: Int32Array;
+
+  constructor(
+    metric: Histogram<string>,
+    labelValues: readonly string[],
+    private readonly bounds: Float64Array,
+  ) {
+    super(metric, labelValues);
+    this.bucketSlots = new Int32Array(bounds.length + 1);
+  }
+
+  rebind(region: Region, slots: readonly number[]): void {
+    this.region = region;
+    this.sumSlot = slots[0];
+    for (let i = 0; i < this.bucketSlots.length; i++) this.bucketSlots[i] = slots[i + 1];
+  }
+
+  slots(): number[] {
+    return [this.sumSlot, ...this.bucketSlots];
+  }
+
+  observe(value: number): void {
+    if (typeof value !== 'number' || value !== value) {
+      throw new ValidationError(`Histogram ${this.metric.name}: observe() needs a number, got ${String(value)}`);
+    }
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    const values = this.region.values;
+    values[this.bucketSlots[i]] += 1;
+    values[this.sumSlot] += value;
+  }
+
+  startTimer(): () => number {
+    return labelledTimer(undefined, (_labels, seconds) => this.observe(seconds));
+  }
+
+  get sum(): number {
+    return this.region.values[this.sumSlot];
+  }
+
+  /** Non-cumulative count of bucket i (the last is +Inf). */
+  bucketCount(i: number): number {
+    return this.region.values[this.bucketSlots[i]];
+  }
+}
+
+export interface HistogramOptions<T extends string> extends Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'> {}
+
+export class Histogram<T extends string = string> extends Metric<T, HistogramChild> {
+  readonly buckets: readonly number[];
+  private readonly bounds: Float64Array;
+  private readonly specs: EntrySpec[];
+
+  constructor(config: HistogramOptions<T>) {
+    super('histogram', config, ['le']);
+    const buckets = [...(config.buckets ?? DEFAULT_BUCKETS)];
+    if (buckets.some((b) => typeof b !== 'number' || Number.isNaN(b))) {
+      throw new ValidationError(`Histogram ${this.name}: buckets must be numbers, got [${buckets.join(', ')}]`);
+    }
+    for (let i = 1; i < buckets.length; i++) {
+      if (!(buckets[i] > buckets[i - 1])) throw new ValidationError(`Histogram ${this.name}: buckets must be in increasing order, got [${buckets.join(', ')}]`);
+    }
+    if (buckets[buckets.length - 1] === Infinity) buckets.pop();
+    this.buckets = buckets;
+    this.bounds = Float64Array.from(buckets);
+    this.specs = [
+      { sampleName: `${this.name}_sum` },
+      ...[...buckets, Infinity].map((b): EntrySpec => ({ sampleName: `${this.name}_bucket`, extraLabel: ['le', formatPrometheusFloat(b)] })),
+    ];
+    this.initialize();
+  }
+
+  observe(labels: LabelValues<T>, value: number): void;
+  observe(value: number): void;
+  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).observe(value as number);
+    else this.unlabelledChild().observe(labelsOrValue);
+  }
+
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).observe(seconds));
+  }
+
+  labels(...values: Array<string | number>): HistogramChild;
+  labels(labels: LabelValues<T>): HistogramChild;
+  labels(...args: unknown[]): HistogramChild {
+    return this.resolveChild(args);
+  }
+
+  /** Creates the series if needed and sets this process's buckets and sum to 0. */
+  zero(labels?: LabelValues<T>): void {
+    (labels ? this.childFor(labels) : this.unlabelledChild()).zeroSlots();
+  }
+
+  protected entrySpecs(): readonly EntrySpec[] {
+    return this.specs;
+  }
+
+  protected createChild(labelValues: readonly string[]): HistogramChild {
+    return new HistogramChild(this, labelValues, this.bounds);
+  }
+
+  protected collectChild(child: HistogramChild, into: PromValue[]): void {
+    const labels = this.labelsObject(child);
+    let cumulative = 0;
+    const bounds = [...this.buckets, Infinity];
+    bounds.forEach((bound, i) => {
+      cumulative += child.bucketCount(i);
+      into.push({ value: cumulative, labels: { ...labels, le: bound === Infinity ? '+Inf' : bound }, metricName: `${this.name}_bucket` });
+    });
+    into.push({ value: child.sum, labels, metricName: `${this.name}_sum` });
+    into.push({ value: cumulative, labels, metricName: `${this.name}_count` });
+  }
+}

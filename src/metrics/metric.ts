@@ -1,0 +1,289 @@
+import type { Counter as PromCounter } from 'prom-client';
+import { ValidationError } from '../errors.js';
+import { encodeEntryKey } from '../format/pyjson.js';
+import { checkLabelNames, checkMetricName, filePrefix, type GaugeMode, type MetricType } from '../format/names.js';
+import type { Region } from '../storage/entry-file.js';
+import { processStorage } from '../storage/process-storage.js';
+import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
+import { claimFamily } from './registry.js';
+
+/** Label values by name, as prom-client takes them. */
+export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
+
+/** What get() resolves to: prom-client's metric object with this process's values. */
+export type MetricObjectWithValues = Awaited<ReturnType<PromCounter['get']>>;
+type PromValue = MetricObjectWithValues['values'][number] & { metricName?: string };
+
+export interface BaseConfiguration<T extends string> {
+  name: string;
+  help: string;
+  labelNames?: readonly T[];
+  /** Accepted for prom-client compatibility; the files are the registry in multiprocess mode. */
+  registers?: unknown[];
+  aggregator?: string;
+}
+
+/** One entry's key and where its value sits in the region. */
+export interface EntrySpec {
+  sampleName: string;
+  extraLabel?: [name: string, value: string];
+}
+
+/**
+ * The value slots of one label set. Subclasses read and write
+ * `region.values[slot]` directly: that is the whole hot path.
+ */
+export abstract class Child implements SlotOwner {
+  region!: Region;
+
+  constructor(
+    protected readonly metric: Metric<string, Child>,
+    readonly labelValues: readonly string[],
+  ) {}
+
+  abstract rebind(region: Region, slots: readonly number[]): void;
+  /** Every slot of this child, value slots only (timestamps follow them). */
+  abstract slots(): number[];
+
+  zeroSlots(): void {
+    const values = this.region.values;
+    for (const slot of this.slots()) {
+      values[slot] = 0;
+      values[slot + 1] = 0;
+    }
+  }
+}
+
+type ChildTree<C> = Map<string, ChildTree<C> | C>;
+
+function labelText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
+/**
+ * What every metric type shares: validation, the children by label values,
+ * the entry keys, and prom-client's label-handling methods.
+ */
+export abstract class Metric<T extends string, C extends Child> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly T[];
+  /** Family name in the file keys (a counter's name without `_total`). */
+  readonly family: string;
+  private readonly children: ChildTree<C> = new Map();
+  private unlabelled: C | undefined;
+  private seriesStore: SeriesStore | undefined;
+
+  protected constructor(
+    readonly type: MetricType,
+    config: BaseConfiguration<T>,
+    reservedLabels: readonly string[],
+    protected readonly mode?: GaugeMode,
+  ) {
+    if (config === null || typeof config !== 'object') throw new ValidationError('Metric configuration must be an object with name and help');
+    checkMetricName(config.name);
+    if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string`);
+    this.name = config.name;
+    this.help = config.help;
+    this.labelNames = checkLabelNames(config.name, config.labelNames ?? [], reservedLabels) as T[];
+    this.family = type === 'counter' && this.name.endsWith('_total') ? this.name.slice(0, -'_total'.length) : this.name;
+    if (this.family === '') throw new ValidationError(`Metric ${config.name}: a counter needs a name besides _total`);
+    claimFamily(this.family, this.name);
+  }
+
+  /** Subclasses call this once their own fields are set: an unlabelled metric creates its entries now. */
+  protected initialize(): void {
+    if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
+  }
+
+  protected get store(): SeriesStore {
+    return (this.seriesStore ??= processStorage().store(filePrefix(this.type, this.mode)));
+  }
+
+  /** The entries one child owns, in the order they are created in the file. */
+  protected abstract entrySpecs(): readonly EntrySpec[];
+  protected abstract createChild(labelValues: readonly string[]): C;
+
+  /** Keys of one child's entries, exactly as Python writes them. */
+  keysFor(labelValues: readonly string[]): string[] {
+    return this.entrySpecs().map((spec) => {
+      const pairs: Array<[string, string]> = this.labelNames.map((name, i) => [name, labelValues[i]]);
+      if (spec.extraLabel) pairs.push(spec.extraLabel);
+      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return encodeEntryKey(
+        this.family,
+        spec.sampleName,
+        pairs.map((p) => p[0]),
+        pairs.map((p) => p[1]),
+        this.help,
+      );
+    });
+  }
+
+  /** A new child bound to its slots, reusing the entries if this process wrote them before. */
+  private newChild(labelValues: readonly string[]): C {
+    const child = this.createChild(labelValues);
+    const { region, slots } = this.store.allocate(this.keysFor(labelValues), child);
+    child.rebind(region, slots);
+    return child;
+  }
+
+  /** The child for positional label values (prom-client's labels('GET', '200')). */
+  protected childForValues(values: readonly unknown[]): C {
+    if (values.length !== this.labelNames.length) {
+      throw new ValidationError(
+        `Metric ${this.name}: expected ${this.labelNames.length} label values [${this.labelNames.join(', ')}], got ${values.length}`,
+      );
+    }
+    let node: ChildTree<C> = this.children;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      const key = this.checkedValue(this.labelNames[i], values[i]);
+      let next = node.get(key) as ChildTree<C> | undefined;
+      if (!next) {
+        next = new Map();
+        node.set(key, next);
+      }
+      node = next;
+    }
+    if (last < 0) return this.unlabelledChild();
+    const key = this.checkedValue(this.labelNames[last], values[last]);
+    let child = node.get(key) as C | undefined;
+    if (!child) {
+      child = this.newChild(values.map((v, i) => this.checkedValue(this.labelNames[i], v)));
+      node.set(key, child);
+    }
+    return child;
+  }
+
+  /** The child for a labels object; the fast path walks the tree without allocating. */
+  protected childFor(labels: LabelValues<T>): C {
+    const names = this.labelNames;
+    let count = 0;
+    for (const _ in labels) count++;
+    if (count === names.length && count > 0) {
+      let node: ChildTree<C> | C | undefined = this.children;
+      for (let i = 0; i < names.length && node !== undefined; i++) {
+        const raw = labels[names[i]];
+        node = (node as ChildTree<C>).get(typeof raw === 'string' ? raw : (labelText(raw) as string));
+      }
+      if (node !== undefined) return node as C;
+    }
+    return this.childForValues(this.valuesOf(labels));
+  }
+
+  private valuesOf(labels: LabelValues<T>): unknown[] {
+    if (labels === null || typeof labels !== 'object') throw new ValidationError(`Metric ${this.name}: labels must be an object`);
+    for (const key of Object.keys(labels)) {
+      if (!(this.labelNames as readonly string[]).includes(key)) {
+        throw new ValidationError(`Metric ${this.name}: unknown label "${key}"; its labels are [${this.labelNames.join(', ')}]`);
+      }
+    }
+    return this.labelNames.map((name) => {
+      if (labels[name] === undefined) throw new ValidationError(`Metric ${this.name}: missing value for label "${name}"`);
+      return labels[name];
+    });
+  }
+
+  private checkedValue(name: string, value: unknown): string {
+    const text = labelText(value);
+    if (text === undefined) {
+      throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be a string or number, got ${String(value)}`);
+    }
+    return text;
+  }
+
+  protected unlabelledChild(): C {
+    if (!this.unlabelled) {
+      throw new ValidationError(`Metric ${this.name} has labels [${this.labelNames.join(', ')}]: pass their values`);
+    }
+    return this.unlabelled;
+  }
+
+  /** prom-client's labels(): positional values or one object. */
+  protected resolveChild(args: readonly unknown[]): C {
+    if (args.length === 1 && args[0] !== null && typeof args[0] === 'object') return this.childFor(args[0] as LabelValues<T>);
+    return this.childForValues(args);
+  }
+
+  /**
+   * Forgets a child of this process. In multiprocess mode its entries stay in
+   * the file with their values (the format cannot delete an entry), so the
+   * merged series remains; in-process, the series disappears as in prom-client.
+   */
+  remove(...args: unknown[]): void {
+    const values = args.length === 1 && args[0] !== null && typeof args[0] === 'object' ? this.valuesOf(args[0] as LabelValues<T>) : args;
+    if (values.length !== this.labelNames.length || values.length === 0) {
+      throw new ValidationError(`Metric ${this.name}: remove() needs the ${this.labelNames.length} label values [${this.labelNames.join(', ')}]`);
+    }
+    const path: Array<ChildTree<C>> = [];
+    let node: ChildTree<C> = this.children;
+    const keys = values.map((v, i) => this.checkedValue(this.labelNames[i], v));
+    for (let i = 0; i < keys.length - 1; i++) {
+      path.push(node);
+      const next = node.get(keys[i]) as ChildTree<C> | undefined;
+      if (!next) return;
+      node = next;
+    }
+    const child = node.get(keys[keys.length - 1]) as C | undefined;
+    if (!child) return;
+    node.delete(keys[keys.length - 1]);
+    this.store.forget(child.region, child.slots());
+  }
+
+  /**
+   * Sets every value of this process's series of this metric to 0. Labelled
+   * children are forgotten (in-process they disappear, as in prom-client);
+   * an unlabelled series stays at 0.
+   */
+  reset(): void {
+    for (const child of this.allChildren()) {
+      child.zeroSlots();
+      this.store.forget(child.region, child.slots());
+    }
+    this.children.clear();
+    this.unlabelled?.zeroSlots();
+  }
+
+  protected allChildren(): C[] {
+    const out: C[] = [];
+    const walk = (node: ChildTree<C>, depth: number): void => {
+      for (const value of node.values()) {
+        if (depth === this.labelNames.length - 1) out.push(value as C);
+        else walk(value as ChildTree<C>, depth + 1);
+      }
+    };
+    if (this.labelNames.length > 0) walk(this.children, 0);
+    return out;
+  }
+
+  /** This process's children, the unlabelled one included. */
+  protected liveChildren(): C[] {
+    return this.unlabelled ? [this.unlabelled] : this.allChildren();
+  }
+
+  /** prom-client's get(): this process's own values (the merged ones come from MultiprocessRegistry). */
+  async get(): Promise<MetricObjectWithValues> {
+    const values: PromValue[] = [];
+    for (const child of this.liveChildren()) this.collectChild(child, values);
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type as unknown as MetricObjectWithValues['type'],
+      aggregator: 'sum',
+      values,
+    } as MetricObjectWithValues;
+  }
+
+  protected labelsObject(child: Child): Record<string, string> {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => (labels[name] = child.labelValues[i]));
+    return labels;
+  }
+
+  protected abstract collectChild(child: C, into: PromValue[]): void;
+}
+
+export type { PromValue };

@@ -1,0 +1,158 @@
+import * as fs from 'node:fs';
+import { StorageError } from '../errors.js';
+import { mapSharedReadWrite } from './mmap.js';
+
+/** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
+export interface Backing {
+  readonly buffer: Buffer;
+  /** A description for messages: the file path, or "memory". */
+  readonly where: string;
+  /** Makes the buffer `newSize` bytes long. Throws StorageError and keeps the old buffer on failure. */
+  grow(newSize: number): Buffer;
+}
+
+export class HeapBacking implements Backing {
+  readonly where = 'memory';
+  buffer: Buffer;
+
+  constructor(size: number) {
+    this.buffer = Buffer.alloc(size);
+  }
+
+  grow(newSize: number): Buffer {
+    const next = Buffer.alloc(newSize);
+    this.buffer.copy(next);
+    this.buffer = next;
+    return next;
+  }
+}
+
+const ZEROS = Buffer.alloc(1 << 20);
+
+/**
+ * Writes real bytes over [from, to) so that every page is allocated before
+ * the mapping touches it. On a full file system a store into an unallocated
+ * page of a shared mapping is SIGBUS; write() returns ENOSPC instead.
+ */
+function allocateRange(fd: number, path: string, from: number, to: number, content?: Buffer): void {
+  let pos = from;
+  try {
+    while (pos < to) {
+      const source = content ?? ZEROS;
+      const sourceStart = content ? pos - from : 0;
+      const length = Math.min(to - pos, source.length - sourceStart);
+      pos += fs.writeSync(fd, source, sourceStart, length, pos);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StorageError(`cannot allocate bytes ${from}..${to} of ${path}: ${(err as Error).message}`, path, code, { cause: err });
+  }
+}
+
+function openExisting(path: string): number | undefined {
+  try {
+    return fs.openSync(path, fs.constants.O_RDWR);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new StorageError(`cannot open ${path}: ${(err as Error).message}`, path, code, { cause: err });
+  }
+}
+
+/**
+ * Creates `path` with its whole initial content, atomically: readers never
+ * see an empty or half-written file (Python's collector fails on a 0-byte
+ * file). The content goes to a temporary name first (not ending in `.db`, so
+ * no collector reads it), then is linked into place; link() does not replace
+ * a file that appeared meanwhile.
+ */
+function createComplete(path: string, initial: Buffer): void {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const fd = fs.openSync(temporary, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    try {
+      allocateRange(fd, path, 0, initial.length, initial);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(temporary, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`cannot create ${path}: ${(err as Error).message}`, path, code, { cause: err });
+    }
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+export class MappedFileBacking implements Backing {
+  buffer: Buffer;
+
+  private constructor(
+    readonly where: string,
+    private readonly fd: number,
+    size: number,
+  ) {
+    this.buffer = this.map(size);
+  }
+
+  /**
+   * Opens `path` for writing, creating it with `initial` as its content when
+   * it is missing or empty. Existing content is returned in `existing` so the
+   * caller can index it; its pages are rewritten in place to allocate them
+   * (Python leaves sparse files).
+   */
+  static open(path: string, initial: Buffer): { backing: MappedFileBacking; existing?: Buffer } {
+    let fd = openExisting(path);
+    if (fd === undefined) {
+      createComplete(path, initial);
+      fd = openExisting(path);
+      if (fd === undefined) throw new StorageError(`${path} vanished right after it was created`, path, 'ENOENT');
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const existing = Buffer.alloc(size);
+      let read = 0;
+      while (read < size) {
+        const n = fs.readSync(fd, existing, read, size - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      // Python leaves sparse files; rewriting the bytes in place allocates every page we may store into.
+      allocateRange(fd, path, 0, size, existing);
+      return { backing: new MappedFileBacking(path, fd, size), existing };
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  grow(newSize: number): Buffer {
+    const oldSize = this.buffer.length;
+    try {
+      allocateRange(this.fd, this.where, oldSize, newSize);
+    } catch (err) {
+      // Give back what a partial write took, so a full tmpfs gets its pages back.
+      try {
+        fs.ftruncateSync(this.fd, oldSize);
+      } catch {
+        // The old size is still what the mapping covers; nothing else to undo.
+      }
+      throw err;
+    }
+    this.buffer = this.map(newSize);
+    return this.buffer;
+  }
+
+  private map(size: number): Buffer {
+    try {
+      return mapSharedReadWrite(this.fd, size);
+    } catch (err) {
+      throw new StorageError(`cannot map ${this.where}: ${(err as Error).message}`, this.where, (err as NodeJS.ErrnoException).code, {
+        cause: err,
+      });
+    }
+  }
+}

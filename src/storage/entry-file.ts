@@ -1,0 +1,104 @@
+import { FileFormatError, StorageError } from '../errors.js';
+import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
+import type { Backing } from './backing.js';
+
+/**
+ * What a metric child writes through: `values` views the whole buffer as
+ * float64, so the value of an entry whose value starts at byte `o` is
+ * `values[o / 8]` and its timestamp `values[o / 8 + 1]`. The array is
+ * replaced when the buffer grows, so children keep the Region, never the
+ * array.
+ */
+export interface Region {
+  values: Float64Array;
+}
+
+/** A new, empty file's bytes: `used` = 8, then zeros. */
+export function emptyFileImage(): Buffer {
+  const image = Buffer.alloc(INITIAL_FILE_SIZE);
+  writeUsed(image, HEADER_SIZE);
+  return image;
+}
+
+/** The entries of one file (or one in-memory image of a file), indexed by exact key text. */
+export class EntryFile implements Region {
+  values: Float64Array;
+  /** Value slots of removed series, skipped by in-process collection. */
+  readonly hidden = new Set<number>();
+  private used: number;
+  private readonly slotByKey = new Map<string, number>();
+
+  constructor(
+    private readonly backing: Backing,
+    existing?: Buffer,
+  ) {
+    this.values = floatView(backing.buffer);
+    this.used = HEADER_SIZE;
+    if (existing) this.indexExisting(existing);
+    else writeUsed(backing.buffer, HEADER_SIZE);
+  }
+
+  get where(): string {
+    return this.backing.where;
+  }
+
+  get buffer(): Buffer {
+    return this.backing.buffer;
+  }
+
+  slotOf(key: string): number | undefined {
+    return this.slotByKey.get(key);
+  }
+
+  /**
+   * Appends entries for `keys` (none of which may exist yet), all or none:
+   * if the file cannot grow, nothing is written and StorageError is thrown.
+   * `initial(i)` gives the value and timestamp of entry i (0 and 0 by default).
+   * Returns the value slot of each key.
+   */
+  append(keys: readonly string[], initial?: (i: number) => readonly [number, number]): number[] {
+    const encoded = keys.map((k) => Buffer.from(k, 'utf8'));
+    let needed = this.used;
+    for (const key of encoded) needed += entrySize(key.length);
+    if (needed > this.backing.buffer.length) {
+      this.backing.grow(grownSize(this.backing.buffer.length, needed));
+      this.values = floatView(this.backing.buffer);
+    }
+    const buf = this.backing.buffer;
+    const slots: number[] = [];
+    let pos = this.used;
+    for (let i = 0; i < encoded.length; i++) {
+      const [value, timestamp] = initial ? initial(i) : [0, 0];
+      const valueAt = writeEntry(buf, pos, encoded[i], value, timestamp);
+      slots.push(valueAt / 8);
+      this.slotByKey.set(keys[i], valueAt / 8);
+      pos += entrySize(encoded[i].length);
+    }
+    // Publishing `used` last makes the entries visible to readers only once complete.
+    this.used = pos;
+    writeUsed(buf, pos);
+    return slots;
+  }
+
+  private indexExisting(existing: Buffer): void {
+    try {
+      this.used = walkEntries(existing, existing.length, (entry) => {
+        this.slotByKey.set(existing.toString('utf8', entry.keyStart, entry.keyEnd), entry.valueOffset / 8);
+      });
+    } catch (err) {
+      if (err instanceof FileFormatError) {
+        throw new StorageError(
+          `existing file ${this.backing.where} is not a valid multiprocess file (${err.reason}); move it away or delete it`,
+          this.backing.where,
+          'EFORMAT',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+function floatView(buf: Buffer): Float64Array {
+  return new Float64Array(buf.buffer, buf.byteOffset, buf.length >>> 3);
+}

@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { ConfigError } from '../errors.js';
+import { INITIAL_FILE_SIZE } from '../format/layout.js';
+import { dbFileName, type FilePrefix } from '../format/names.js';
+import { consoleLogger, type Logger } from '../log.js';
+import { HeapBacking, MappedFileBacking } from './backing.js';
+import { EntryFile, emptyFileImage } from './entry-file.js';
+import { SeriesStore } from './series-store.js';
+
+export interface ConfigureOptions {
+  /** The multiprocess directory; default PROMETHEUS_MULTIPROC_DIR. */
+  dir?: string;
+  /** Replaces the pid in file names (Python's process_identifier). Must not contain `_`. */
+  processId?: string | number | (() => string | number);
+  /** Unix seconds; read once per set() of a mostrecent/livemostrecent gauge. */
+  clock?: () => number;
+  /** Where survivable problems (a full disk) are reported; default console.warn. */
+  logger?: Logger;
+}
+
+export const DIR_ENV = 'PROMETHEUS_MULTIPROC_DIR';
+const DEPRECATED_DIR_ENV = 'prometheus_multiproc_dir';
+
+let settings: ConfigureOptions = {};
+let current: ProcessStorage | undefined;
+
+/** Call before the first metric is used; later calls are refused because files are already open. */
+export function configure(options: ConfigureOptions): void {
+  if (current) {
+    throw new ConfigError('configure() must be called before the first metric is used: this process already writes its values');
+  }
+  if (options.processId !== undefined && typeof options.processId !== 'function') checkProcessId(options.processId);
+  settings = { ...settings, ...options };
+}
+
+function checkProcessId(id: unknown): string {
+  const text = typeof id === 'number' ? String(id) : id;
+  if (typeof text !== 'string' || text === '') throw new ConfigError(`processId must be a non-empty string or number, got ${JSON.stringify(id)}`);
+  if (text.includes('_')) {
+    throw new ConfigError(`processId ${JSON.stringify(text)} contains "_": file names are split on "_", so the id would be misread`);
+  }
+  if (/[/\\\0]/.test(text) || text === '.' || text === '..') throw new ConfigError(`processId ${JSON.stringify(text)} is not usable in a file name`);
+  return text;
+}
+
+/** The directory from configure() or the environment, or undefined for in-process mode. */
+export function resolveDir(explicit?: string): string | undefined {
+  if (explicit) return explicit;
+  if (settings.dir) return settings.dir;
+  const dir = process.env[DIR_ENV];
+  if (dir) return dir;
+  const deprecated = process.env[DEPRECATED_DIR_ENV];
+  if (deprecated) {
+    process.emitWarning(`${DEPRECATED_DIR_ENV} is deprecated, use ${DIR_ENV}`, 'DeprecationWarning');
+    process.env[DIR_ENV] = deprecated;
+    return deprecated;
+  }
+  return undefined;
+}
+
+/** Throws ConfigError naming the path unless `dir` is an existing, writable directory. */
+export function checkDirectory(dir: string, access: number = fs.constants.W_OK): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch (err) {
+    throw new ConfigError(`multiprocess directory ${dir} does not exist (${DIR_ENV})`, dir, { cause: err });
+  }
+  if (!stat.isDirectory()) throw new ConfigError(`multiprocess directory ${dir} is not a directory (${DIR_ENV})`, dir);
+  try {
+    fs.accessSync(dir, access);
+  } catch (err) {
+    const what = access === fs.constants.W_OK ? 'writable' : 'readable';
+    throw new ConfigError(`multiprocess directory ${dir} is not ${what} by this process`, dir, { cause: err });
+  }
+}
+
+/** The pid, with the thread id for worker threads: two isolates of one process must never share a file. */
+function defaultProcessId(): string {
+  return threadId === 0 ? String(process.pid) : `${process.pid}-t${threadId}`;
+}
+
+/** This process's (this thread's) files, or its in-memory stand-ins when no directory is set. */
+export class ProcessStorage {
+  private readonly stores = new Map<FilePrefix, SeriesStore>();
+
+  constructor(
+    readonly dir: string | undefined,
+    readonly id: string,
+    readonly clock: () => number,
+    readonly logger: Logger,
+  ) {}
+
+  store(prefix: FilePrefix): SeriesStore {
+    let store = this.stores.get(prefix);
+    if (!store) {
+      const dir = this.dir;
+      const file = dir ? path.join(dir, dbFileName(prefix, this.id)) : undefined;
+      const open = file
+        ? () => {
+            const { backing, existing } = MappedFileBacking.open(file, emptyFileImage());
+            return new EntryFile(backing, existing);
+          }
+        : () => new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
+      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file);
+      this.stores.set(prefix, store);
+    }
+    return store;
+  }
+
+  /** The in-memory stores of a process without a directory, for in-process collection. */
+  memoryStores(): Array<[FilePrefix, SeriesStore]> {
+    return this.dir ? [] : [...this.stores];
+  }
+}
+
+/** The storage of this process, set up at the first metric use from configure() and the environment. */
+export function processStorage(): ProcessStorage {
+  if (current) return current;
+  const dir = resolveDir();
+  if (dir) checkDirectory(dir);
+  const configured = settings.processId;
+  const id = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
+  current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), settings.logger ?? consoleLogger);
+  return current;
+}
+
+/** The current storage if a metric has been used, without creating one. */
+export function existingProcessStorage(): ProcessStorage | undefined {
+  return current;
+}

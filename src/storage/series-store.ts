@@ -1,0 +1,159 @@
+import { StorageError } from '../errors.js';
+import { INITIAL_FILE_SIZE } from '../format/layout.js';
+import type { Logger } from '../log.js';
+import { HeapBacking } from './backing.js';
+import { EntryFile, type Region } from './entry-file.js';
+
+/** Whoever holds slots (a metric child) and must follow them when they move. */
+export interface SlotOwner {
+  rebind(region: Region, slots: readonly number[]): void;
+}
+
+export interface Allocation {
+  region: Region;
+  slots: number[];
+}
+
+/** How often a store whose file could not grow tries again. */
+export const GROWTH_RETRY_MS = 1000;
+
+interface Pending {
+  keys: readonly string[];
+  slots: number[];
+  owner: SlotOwner;
+}
+
+/**
+ * All series of one file prefix (`counter`, `gauge_livesum`, ...) of this
+ * process. The file is created when the first entry is; when it cannot be
+ * created or grown (a full disk), new series live in memory, are logged once,
+ * and move into the file as soon as a retry succeeds. Series already in the
+ * file keep working throughout.
+ */
+export class SeriesStore {
+  private file: EntryFile | undefined;
+  private overflow: EntryFile | undefined;
+  private pending: Pending[] = [];
+  private lastAttempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reported = false;
+
+  constructor(
+    readonly description: string,
+    private readonly openFile: () => EntryFile,
+    private readonly logger: Logger,
+    /** In-process mode: removed series must vanish from collection, as in prom-client. */
+    private readonly hideForgotten = false,
+  ) {}
+
+  /**
+   * A child was removed. Files cannot delete entries, so in multiprocess mode
+   * the entries stay; in memory they are hidden until the child is made again.
+   */
+  forget(region: Region, slots: readonly number[]): void {
+    if (!this.hideForgotten || !(region instanceof EntryFile)) return;
+    for (const slot of slots) region.hidden.add(slot);
+  }
+
+  /** Slots for `keys` (all entries of one child), reusing entries that exist. */
+  allocate(keys: readonly string[], owner: SlotOwner): Allocation {
+    const existing = this.find(keys);
+    if (existing) return existing;
+    if (this.pending.length > 0 && this.retryDue()) this.retry();
+    if (this.pending.length === 0) {
+      try {
+        const file = this.ensureFile();
+        return { region: file, slots: file.append(keys) };
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        this.enterOverflow(err);
+      }
+    }
+    this.overflow ??= new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
+    const slots = this.overflow.append(keys);
+    this.pending.push({ keys, slots, owner });
+    return { region: this.overflow, slots };
+  }
+
+  /** The file behind this store once it exists (for tests and in-process collection). */
+  get entryFile(): EntryFile | undefined {
+    return this.file;
+  }
+
+  /** Number of series waiting in memory for room in the file. */
+  get pendingSeries(): number {
+    return this.pending.length;
+  }
+
+  private find(keys: readonly string[]): Allocation | undefined {
+    for (const source of [this.file, this.overflow]) {
+      if (!source) continue;
+      const first = source.slotOf(keys[0]);
+      if (first === undefined) continue;
+      const slots = keys.map((k) => source.slotOf(k));
+      if (!slots.every((s): s is number => s !== undefined)) continue;
+      if (source.hidden.size > 0 && source.hidden.has(slots[0])) {
+        // A removed series made again starts from zero, as in prom-client.
+        for (const slot of slots) {
+          source.hidden.delete(slot);
+          source.values[slot] = 0;
+          source.values[slot + 1] = 0;
+        }
+      }
+      return { region: source, slots };
+    }
+    return undefined;
+  }
+
+  private ensureFile(): EntryFile {
+    return (this.file ??= this.openFile());
+  }
+
+  private retryDue(): boolean {
+    return Date.now() - this.lastAttempt >= GROWTH_RETRY_MS;
+  }
+
+  private enterOverflow(err: StorageError): void {
+    this.lastAttempt = Date.now();
+    if (!this.reported) {
+      this.reported = true;
+      this.logger.warn(
+        `${err.message}; new series of ${this.description} are kept in memory (not visible to scrapes) ` +
+          `and will move into ${err.path} once it can grow; existing series keep counting in the file`,
+      );
+    }
+    if (!this.retryTimer) {
+      this.retryTimer = setInterval(() => this.retry(), GROWTH_RETRY_MS);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Moves every pending series into the file, with its current values, or leaves all of them pending. */
+  retry(): boolean {
+    if (this.pending.length === 0 || !this.overflow) return true;
+    this.lastAttempt = Date.now();
+    const overflow = this.overflow;
+    const keys = this.pending.flatMap((p) => p.keys);
+    const current = this.pending.flatMap((p) => p.slots);
+    let slots: number[];
+    try {
+      const file = this.ensureFile();
+      slots = file.append(keys, (i) => [overflow.values[current[i]], overflow.values[current[i] + 1]]);
+    } catch (err) {
+      if (err instanceof StorageError) return false;
+      throw err;
+    }
+    let at = 0;
+    for (const p of this.pending) {
+      p.owner.rebind(this.file!, slots.slice(at, at + p.keys.length));
+      at += p.keys.length;
+    }
+    this.pending = [];
+    this.overflow = undefined;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+    this.reported = false;
+    this.logger.warn(`${this.file!.where} could grow again; ${keys.length} entries kept in memory were written to it`);
+    return true;
+  }
+}
