@@ -28,10 +28,10 @@ let current: ProcessStorage | undefined;
 
 /** Call before the first metric is used; later calls are refused because files are already open. */
 export function configure(options: ConfigureOptions): void {
+  if (options.processId !== undefined && typeof options.processId !== 'function') checkProcessId(options.processId);
   if (current) {
     throw new ConfigError('configure() must be called before the first metric is used: this process already writes its values');
   }
-  if (options.processId !== undefined && typeof options.processId !== 'function') checkProcessId(options.processId);
   settings = { ...settings, ...options };
 }
 

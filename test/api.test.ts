@@ -1,0 +1,348 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { runSnippet } from './helpers/run-script.js';
+import { tempDir } from './helpers/fixtures.js';
+
+/** Runs a snippet and returns its stdout lines parsed as JSON. */
+function run(body: string, env: NodeJS.ProcessEnv = {}): unknown[] {
+  const result = runSnippet(body, env);
+  assert.equal(result.status, 0, `snippet failed:\n${result.stderr}`);
+  return result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
+}
+
+/** Snippet code: `expectError(() => ..., 'ValidationError', 'text')` prints what was thrown. */
+const EXPECT_ERROR = `
+function expectError(fn, name, ...parts) {
+  try { fn(); } catch (err) {
+    const ok = err instanceof lib[name] && err instanceof lib.PromMultiprocError && parts.every((p) => err.message.includes(p));
+    console.log(JSON.stringify({ ok, name: err.constructor.name, message: err.message }));
+    return;
+  }
+  console.log(JSON.stringify({ ok: false, message: 'nothing thrown' }));
+}`;
+
+function assertAllErrorsOk(lines: unknown[]): void {
+  for (const line of lines) {
+    const result = line as { ok?: boolean; message?: string };
+    if ('ok' in result) assert.ok(result.ok, `unexpected error or message: ${JSON.stringify(result)}`);
+  }
+}
+
+describe('bad input gets a clear error and loses nothing', () => {
+  for (const mode of ['multiprocess', 'in-process'] as const) {
+    it(`${mode}: every mistake throws a typed error naming the culprit; recorded values survive`, () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const lines = run(
+          `${EXPECT_ERROR}
+          const c = new lib.Counter({ name: 'requests_total', help: 'h', labelNames: ['method', 'code'] });
+          c.inc({ method: 'GET', code: '200' }, 5);
+          const child = c.labels('GET', '200');
+          const plain = new lib.Counter({ name: 'plain', help: 'h' });
+          plain.inc(2);
+          const recent = new lib.Gauge({ name: 'recent', help: 'h', multiprocessMode: 'mostrecent' });
+          recent.set(7);
+          const h = new lib.Histogram({ name: 'lat', help: 'h', labelNames: ['route'], buckets: [1, 2] });
+          h.observe({ route: '/a' }, 1.5);
+
+          expectError(() => new lib.Counter({ name: '1bad', help: 'h' }), 'ValidationError', '"1bad"');
+          expectError(() => new lib.Counter({ name: 'bad-name', help: 'h' }), 'ValidationError', 'bad-name');
+          expectError(() => new lib.Counter({ name: 'x1', help: 'h', labelNames: ['ok', 'bad-label'] }), 'ValidationError', 'x1', 'bad-label');
+          expectError(() => new lib.Counter({ name: 'x2', help: 'h', labelNames: ['__reserved'] }), 'ValidationError', 'x2', '__reserved');
+          expectError(() => new lib.Counter({ name: 'x3', help: 'h', labelNames: ['a', 'a'] }), 'ValidationError', 'x3', '"a"');
+          expectError(() => new lib.Histogram({ name: 'x4', help: 'h', labelNames: ['le'] }), 'ValidationError', 'x4', 'le');
+          expectError(() => new lib.Summary({ name: 'x5', help: 'h', labelNames: ['quantile'] }), 'ValidationError', 'x5', 'quantile');
+          expectError(() => new lib.Histogram({ name: 'x6', help: 'h', buckets: [2, 1] }), 'ValidationError', 'x6', 'increasing');
+          expectError(() => new lib.Gauge({ name: 'x7', help: 'h', multiprocessMode: 'average' }), 'ValidationError', 'x7', 'average');
+          expectError(() => new lib.Counter({ name: 'requests_total', help: 'again' }), 'ValidationError', 'requests_total', 'already');
+          expectError(() => new lib.Counter({ name: 'x8' }), 'ValidationError', 'x8', 'help');
+          expectError(() => c.labels('GET'), 'ValidationError', 'requests_total', 'expected 2', 'method, code');
+          expectError(() => c.labels('GET', '200', 'extra'), 'ValidationError', 'requests_total', 'got 3');
+          expectError(() => c.inc({ method: 'GET' }), 'ValidationError', 'requests_total', 'missing', 'code');
+          expectError(() => c.inc({ method: 'GET', code: '200', extra: 'x' }), 'ValidationError', 'requests_total', 'unknown label', 'extra');
+          expectError(() => c.inc({ method: 'GET', kode: '200' }), 'ValidationError', 'requests_total', 'kode');
+          expectError(() => c.inc(3), 'ValidationError', 'requests_total', 'has labels');
+          expectError(() => child.inc(-1), 'ValidationError', 'requests_total', '-1');
+          expectError(() => c.inc({ method: 'GET', code: '200' }, -2), 'ValidationError', 'requests_total', '-2');
+          expectError(() => plain.inc(NaN), 'ValidationError', 'plain', 'NaN');
+          expectError(() => recent.inc(), 'ValidationError', 'recent', 'inc()', 'mostrecent');
+          expectError(() => recent.dec(1), 'ValidationError', 'recent', 'dec()', 'mostrecent');
+          expectError(() => h.observe({ route: '/a' }, NaN), 'ValidationError', 'lat', 'NaN');
+          expectError(() => lib.configure({ processId: 'a_b' }), 'ConfigError', 'a_b', '_');
+          expectError(() => lib.configure({ dir: '/elsewhere' }), 'ConfigError', 'before the first metric');
+          expectError(() => lib.configure({ processId: 'late' }), 'ConfigError', 'before the first metric');
+
+          const reg = new lib.MultiprocessRegistry();
+          console.log(JSON.stringify({ text: await reg.metrics() }));`,
+          mode === 'multiprocess' ? { PROMETHEUS_MULTIPROC_DIR: dir } : {},
+        );
+        assertAllErrorsOk(lines);
+        assert.equal(lines.length, 27);
+        const text = (lines[lines.length - 1] as { text: string }).text;
+        assert.match(text, /^requests_total\{code="200",method="GET"\} 5\.0$/m);
+        assert.match(text, /^plain_total 2\.0$/m);
+        assert.match(text, /^recent 7\.0$/m);
+        assert.match(text, /^lat_count\{route="\/a"\} 1\.0$/m);
+        assert.match(text, /^lat_sum\{route="\/a"\} 1\.5$/m);
+        assert.doesNotMatch(text, /x\d|1bad|bad-name/);
+        if (mode === 'multiprocess') {
+          const prefixes = fs.readdirSync(dir).map((f) => f.replace(/_\d+\.db$/, '')).sort();
+          assert.deepEqual(prefixes, ['counter', 'gauge_mostrecent', 'histogram']);
+        }
+      } finally {
+        cleanup();
+      }
+    });
+  }
+
+  it('processId with "_" is refused by configure(), and a function id that returns one at first use', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const lines = run(
+        `${EXPECT_ERROR}
+        expectError(() => lib.configure({ processId: 'web_1' }), 'ConfigError', 'web_1');
+        lib.configure({ processId: () => 'worker_7' });
+        expectError(() => new lib.Counter({ name: 'n', help: 'h' }), 'ConfigError', 'worker_7');`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      );
+      assertAllErrorsOk(lines);
+      assert.equal(lines.length, 2);
+      assert.deepEqual(fs.readdirSync(dir), []);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('the multiprocess directory', () => {
+  it('is read at the first metric use, not at import', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      run(
+        `process.env.PROMETHEUS_MULTIPROC_DIR = ${JSON.stringify(dir)};
+        new lib.Counter({ name: 'late', help: 'h' }).inc();`,
+      );
+      assert.deepEqual(fs.readdirSync(dir).map((f) => f.replace(/_\d+\.db$/, '')), ['counter']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a missing directory or a file in its place gives a ConfigError naming the path', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const missing = path.join(dir, 'does-not-exist');
+      const file = path.join(dir, 'a-file');
+      fs.writeFileSync(file, 'x');
+      for (const target of [missing, file]) {
+        const lines = run(
+          `${EXPECT_ERROR}
+          expectError(() => new lib.Counter({ name: 'c', help: 'h' }), 'ConfigError', ${JSON.stringify(target)});
+          const reg = new lib.MultiprocessRegistry();
+          try { await reg.metrics(); console.log(JSON.stringify({ ok: false, message: 'scrape did not fail' })); }
+          catch (err) { console.log(JSON.stringify({ ok: err instanceof lib.ConfigError && err.message.includes(${JSON.stringify(target)}), message: err.message })); }`,
+          { PROMETHEUS_MULTIPROC_DIR: target },
+        );
+        assertAllErrorsOk(lines);
+        assert.equal(lines.length, 2);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('the deprecated lower-case prometheus_multiproc_dir works, with a deprecation warning', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const result = runSnippet(`new lib.Counter({ name: 'old', help: 'h' }).inc();`, { prometheus_multiproc_dir: dir });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stderr, /DeprecationWarning: prometheus_multiproc_dir is deprecated, use PROMETHEUS_MULTIPROC_DIR/);
+      assert.equal(fs.readdirSync(dir).length, 1);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('configure({ dir, processId }) names the files', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      run(
+        `lib.configure({ dir: ${JSON.stringify(dir)}, processId: () => 'web7' });
+        new lib.Gauge({ name: 'g', help: 'h', multiprocessMode: 'livesum' }).set(1);
+        new lib.Counter({ name: 'c', help: 'h', labelNames: ['a'] });`,
+      );
+      // A labelled metric whose children were never made has no file yet.
+      assert.deepEqual(fs.readdirSync(dir), ['gauge_livesum_web7.db']);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('prom-client methods', () => {
+  it('in-process (no directory): remove, reset, zero, get and startTimer behave as in prom-client', () => {
+    const lines = run(`
+      const c = new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
+      c.inc({ kind: 'a' }, 2);
+      c.labels('b').inc(3);
+      c.labels({ kind: 'c' }).inc();
+      c.remove('b');
+      c.remove({ kind: 'c' });
+      const g = new lib.Gauge({ name: 'temp', help: 'T.', labelNames: ['room'] });
+      g.set({ room: 'x' }, 21.5);
+      g.inc({ room: 'y' }, 2);
+      g.dec({ room: 'y' }, 0.5);
+      g.zero({ room: 'z' });
+      const s = new lib.Summary({ name: 'took', help: 'Took.', percentiles: [0.5] });
+      s.observe(1); s.observe(2);
+      const h = new lib.Histogram({ name: 'lat', help: 'L.', buckets: [0.1, 10] });
+      const end = h.startTimer();
+      const seconds = end();
+      const reg = new lib.MultiprocessRegistry();
+      console.log(JSON.stringify({ text: await reg.metrics() }));
+      console.log(JSON.stringify({ counter: await c.get(), histogram: await h.get(), seconds }));
+      c.reset();
+      c.labels('b').inc(5); // a removed-then-reset series starts again from 0
+      g.reset();
+      console.log(JSON.stringify({ text: await reg.metrics() }));
+    `);
+    const first = (lines[0] as { text: string }).text;
+    assert.match(first, /^ops_total\{kind="a"\} 2\.0$/m);
+    assert.doesNotMatch(first, /kind="b"|kind="c"/);
+    assert.match(first, /^temp\{room="x"\} 21\.5$/m);
+    assert.match(first, /^temp\{room="y"\} 1\.5$/m);
+    assert.match(first, /^temp\{room="z"\} 0\.0$/m);
+    assert.doesNotMatch(first, /pid=/, 'no pid label in-process');
+    assert.match(first, /^took_count 2\.0$/m);
+    assert.match(first, /^took_sum 3\.0$/m);
+    assert.match(first, /^lat_count 1\.0$/m);
+    const { counter, histogram, seconds } = lines[1] as {
+      counter: { name: string; type: string; values: Array<{ value: number; labels: Record<string, string> }> };
+      histogram: { values: Array<{ value: number; labels: Record<string, string | number>; metricName: string }> };
+      seconds: number;
+    };
+    assert.equal(counter.name, 'ops_total');
+    assert.equal(counter.type, 'counter');
+    assert.deepEqual(counter.values, [{ value: 2, labels: { kind: 'a' } }]);
+    assert.ok(seconds >= 0 && seconds < 10);
+    assert.deepEqual(
+      histogram.values.map((v) => [v.metricName, v.labels.le, v.value]),
+      [
+        ['lat_bucket', 0.1, seconds <= 0.1 ? 1 : 0],
+        ['lat_bucket', 10, 1],
+        ['lat_bucket', '+Inf', 1],
+        ['lat_sum', undefined, seconds],
+        ['lat_count', undefined, 1],
+      ],
+    );
+    const after = (lines[2] as { text: string }).text;
+    assert.match(after, /^ops_total\{kind="b"\} 5\.0$/m);
+    assert.doesNotMatch(after, /kind="a"|room=/);
+  });
+
+  it('multiprocess: remove keeps the stored value (counters never go down); reset zeroes this process', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const lines = run(
+        `const c = new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
+        c.inc({ kind: 'a' }, 2);
+        c.remove('a');
+        c.inc({ kind: 'a' }, 1); // the same entry again, continuing from the stored 2
+        const g = new lib.Gauge({ name: 'g', help: 'G.', multiprocessMode: 'mostrecent', labelNames: ['k'] });
+        g.set({ k: 'x' }, 4);
+        const reg = new lib.MultiprocessRegistry();
+        console.log(JSON.stringify({ text: await reg.metrics() }));
+        c.reset();
+        g.reset(); // a mostrecent series with timestamp 0 is no longer exported
+        console.log(JSON.stringify({ text: await reg.metrics() }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      );
+      const before = (lines[0] as { text: string }).text;
+      assert.match(before, /^ops_total\{kind="a"\} 3\.0$/m);
+      assert.match(before, /^g\{k="x"\} 4\.0$/m);
+      const after = (lines[1] as { text: string }).text;
+      assert.match(after, /^ops_total\{kind="a"\} 0\.0$/m);
+      assert.doesNotMatch(after, /^g\{/m);
+      // One entry per series in the file, not a second one after remove().
+      const counterFile = fs.readdirSync(dir).find((f) => f.startsWith('counter_'))!;
+      const bytes = fs.readFileSync(path.join(dir, counterFile));
+      assert.equal(bytes.toString('latin1').split('"ops_total"').length - 1, 1);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a restarted process with the same id finds its entries and continues from their values', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const body = `lib.configure({ processId: 'stable' });
+        new lib.Counter({ name: 'restarts', help: 'h', labelNames: ['x'] }).inc({ x: 'é"' }, 1);`;
+      run(body, { PROMETHEUS_MULTIPROC_DIR: dir });
+      run(body, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const lines = run(`console.log(JSON.stringify({ text: await new lib.MultiprocessRegistry().metrics() }));`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      assert.match((lines[0] as { text: string }).text, /^restarts_total\{x="é\\""\} 2\.0$/m);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('OpenMetrics: content type switch, counter family without _total, # EOF', () => {
+    const lines = run(`
+      const c = new lib.Counter({ name: 'jobs', help: 'Jobs "done".' });
+      c.inc();
+      const reg = new lib.MultiprocessRegistry();
+      reg.setContentType(lib.OPENMETRICS_CONTENT_TYPE);
+      console.log(JSON.stringify({ contentType: reg.contentType, text: await reg.metrics() }));
+      try { reg.setContentType('text/html'); } catch (err) { console.log(JSON.stringify({ error: err.message })); }
+    `);
+    const { contentType, text } = lines[0] as { contentType: string; text: string };
+    assert.equal(contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.match(text, /^# HELP jobs Jobs \\"done\\"\.$/m);
+    assert.match(text, /^# TYPE jobs counter$/m);
+    assert.match(text, /^jobs_total 1\.0$/m);
+    assert.ok(text.endsWith('# EOF\n'));
+    assert.match((lines[1] as { error: string }).error, /text\/html/);
+  });
+
+  it('serves per-process metrics of a prom-client Registry next to the merged ones', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const lines = run(
+        `const own = new prom.Registry();
+        new prom.Gauge({ name: 'process_thing', help: 'Per process.', registers: [own] }).set(3);
+        new prom.Counter({ name: 'prom_jobs', help: 'J.', registers: [own] }).inc(2);
+        new lib.Counter({ name: 'merged', help: 'M.' }).inc(5);
+        const reg = new lib.MultiprocessRegistry({ registries: [own] });
+        console.log(JSON.stringify({ text: await reg.metrics() }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      );
+      const text = (lines[0] as { text: string }).text;
+      assert.match(text, /^merged_total 5\.0$/m);
+      assert.match(text, /^process_thing 3\.0$/m);
+      assert.match(text, /^# TYPE prom_jobs_total counter$/m);
+      assert.match(text, /^prom_jobs_total 2\.0$/m);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('package entry points', () => {
+  it('the build is importable with both require and import', () => {
+    const root = path.join(__dirname, '..');
+    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'run npm run build first');
+    const cjs = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(root)}); console.log(typeof m.Counter, typeof m.MultiprocessRegistry)`], {
+      encoding: 'utf8',
+    });
+    assert.equal(cjs.stdout.trim(), 'function function', cjs.stderr);
+    const esm = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import { Counter, MultiprocessRegistry } from ${JSON.stringify(path.join(root, 'dist', 'index.mjs'))}; console.log(typeof Counter, typeof MultiprocessRegistry)`],
+      { encoding: 'utf8' },
+    );
+    assert.equal(esm.stdout.trim(), 'function function', esm.stderr);
+  });
+});
