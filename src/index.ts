@@ -13,7 +13,7 @@ export {
   type MetricJSON,
   type MultiprocessRegistryOptions,
 } from './collector/registry.js';
-export type { Family, Sample } from './collector/merge.js';
+export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError } from './errors.js';

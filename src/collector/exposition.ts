@@ -1,5 +1,6 @@
 import { formatPrometheusFloat } from '../format/float.js';
-import type { Family, Sample } from './merge.js';
+import type { MetricType } from '../format/names.js';
+import type { Family } from './family.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -12,31 +13,33 @@ function escapeHelp(help: string, format: ExpositionFormat): string {
   return format === 'openmetrics' ? text.replace(/"/g, '\\"') : text;
 }
 
-function renderLabels(labels: Record<string, string>): string {
+/** `{a="1",b="2"}` with names sorted, or '' for no labels. */
+export function renderLabels(labels: Record<string, string>): string {
   const names = Object.keys(labels).sort();
   if (names.length === 0) return '';
   return `{${names.map((name) => `${name}="${escapeLabelValue(labels[name])}"`).join(',')}}`;
-}
-
-function renderSample(sample: Sample): string {
-  return `${sample.name}${renderLabels(sample.labels)} ${formatPrometheusFloat(sample.value)}\n`;
 }
 
 /**
  * The name on a family's HELP and TYPE lines. The 0.0.4 text format names a
  * counter by its sample (`jobs_total`); OpenMetrics by its family (`jobs`).
  */
-export function exposedFamilyName(family: Family, format: ExpositionFormat): string {
-  return family.type === 'counter' && format === 'prometheus' ? `${family.name}_total` : family.name;
+export function exposedFamilyName(family: string, type: MetricType, format: ExpositionFormat): string {
+  return type === 'counter' && format === 'prometheus' ? `${family}_total` : family;
 }
 
-/** Renders families in the Prometheus text format 0.0.4 or OpenMetrics 1.0 (ending with `# EOF`). */
-export function renderExposition(families: readonly Family[], format: ExpositionFormat): string {
-  let out = '';
-  for (const family of families) {
-    const name = exposedFamilyName(family, format);
-    out += `# HELP ${name} ${escapeHelp(family.help, format)}\n# TYPE ${name} ${family.type}\n`;
-    for (const sample of family.samples) out += renderSample(sample);
-  }
-  return format === 'openmetrics' ? `${out}# EOF\n` : out;
+export function familyHeader(family: string, type: MetricType, help: string, format: ExpositionFormat): string {
+  const name = exposedFamilyName(family, type, format);
+  return `# HELP ${name} ${escapeHelp(help, format)}\n# TYPE ${name} ${type}\n`;
+}
+
+/** A whole family given as plain objects (registries served alongside, the collector's own counter). */
+export function renderFamily(family: Family, format: ExpositionFormat): string {
+  let out = familyHeader(family.name, family.type, family.help, format);
+  for (const sample of family.samples) out += `${sample.name}${renderLabels(sample.labels)} ${formatPrometheusFloat(sample.value)}\n`;
+  return out;
+}
+
+export function endOfExposition(format: ExpositionFormat): string {
+  return format === 'openmetrics' ? '# EOF\n' : '';
 }

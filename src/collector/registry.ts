@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { FileFormatError, ValidationError } from '../errors.js';
+import { readUsed } from '../format/layout.js';
 import { parseDbFileName, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
-import { exposedFamilyName, renderExposition, type ExpositionFormat } from './exposition.js';
-import { Merger, type Family } from './merge.js';
-import { parseEntries, readEntryFile } from './read.js';
+import { endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
+import { compareText, type Family } from './family.js';
+import { IncrementalCollector } from './incremental.js';
+import { readFileImage } from './read.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -36,19 +38,31 @@ export interface MetricJSON {
 
 const MAX_REMEMBERED_PROBLEMS = 10000;
 
+/** One family of a scrape's result: the merged ones render from the collector's cache. */
+interface Part {
+  name: string;
+  render(format: ExpositionFormat): string;
+  toFamily(): Family;
+}
+
 /**
  * Serves the merged metrics of every process that writes into the
- * multiprocess directory (or, without one, this process's metrics).
+ * multiprocess directory (or, without one, this process's own metrics).
+ * Keep one instance per process: it remembers what it parsed, so a scrape
+ * only parses entries that are new since the previous one.
  */
 export class MultiprocessRegistry {
-  private format: ExpositionFormat;
+  private format: ExpositionFormat = 'prometheus';
   private readonly logger: Logger;
   private readonly reported = new Set<string>();
+  private readonly collector = new IncrementalCollector();
+  private scratch: Buffer | undefined;
   private skippedFiles = 0;
+  private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
+  private readonly memoryIdentities = new WeakMap<object, string>();
 
   constructor(private readonly options: MultiprocessRegistryOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
-    this.format = 'prometheus';
     if (options.contentType) this.setContentType(options.contentType);
   }
 
@@ -67,15 +81,26 @@ export class MultiprocessRegistry {
     return resolveDir(this.options.dir);
   }
 
-  /** The merged exposition in this registry's content type. */
-  async metrics(): Promise<string> {
-    return renderExposition(await this.collect(), this.format);
+  /**
+   * The merged exposition in this registry's content type. Calls made while
+   * one is under way share its result.
+   */
+  metrics(): Promise<string> {
+    const format = this.format;
+    let pending = this.inflight.get(format);
+    if (!pending) {
+      pending = this.scrape((parts) => parts.map((part) => part.render(format)).join('') + endOfExposition(format));
+      const forget = (): void => void this.inflight.delete(format);
+      pending.then(forget, forget);
+      this.inflight.set(format, pending);
+    }
+    return pending;
   }
 
   /** The merged metrics in prom-client's getMetricsAsJSON() shape. */
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
     return (await this.collect()).map((family) => ({
-      name: exposedFamilyName(family, 'prometheus'),
+      name: exposedFamilyName(family.name, family.type, 'prometheus'),
       help: family.help,
       type: family.type,
       aggregator: 'sum',
@@ -85,24 +110,55 @@ export class MultiprocessRegistry {
 
   /** The merged families, sorted by name, this registry's own error counter included. */
   async collect(): Promise<Family[]> {
-    const merger = new Merger();
-    const dir = this.dir;
-    if (dir) this.mergeDirectory(dir, merger);
-    else this.mergeThisProcess(merger);
-    const families = merger.result();
-    for (const registry of this.options.registries ?? []) await this.addRegistry(registry, families);
-    families.push({
-      name: SKIPPED_FILES_FAMILY,
-      type: 'counter',
-      help: 'Multiprocess files the collector could not read and skipped, counted at every scrape that skipped them.',
-      samples: [{ name: `${SKIPPED_FILES_FAMILY}_total`, labels: {}, value: this.skippedFiles }],
-    });
-    return families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.scrape((parts) => parts.map((part) => part.toFamily()));
   }
 
-  private mergeDirectory(dir: string, merger: Merger): void {
+  /**
+   * Reads every source and hands the families of this scrape to `produce`.
+   * Everything after the registries' await runs synchronously, so parts,
+   * which render from the collector's state, are used before another scrape
+   * changes it.
+   */
+  private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
+    const extra: Family[] = [];
+    for (const registry of this.options.registries ?? []) extra.push(...(await familiesOf(registry)));
+    const dir = this.dir;
+    this.collector.begin();
+    if (dir) this.addDirectory(dir);
+    else this.addThisProcess();
+    const parts: Part[] = this.collector.familyNames().map((name) => {
+      const family = this.collector.family(name)!;
+      return {
+        name,
+        render: (format) => familyHeader(family.name, family.type, family.help, format) + this.collector.renderSamples(family),
+        toFamily: () => this.collector.toFamily(family),
+      };
+    });
+    const merged = new Set(parts.map((p) => p.name));
+    for (const family of extra) {
+      if (merged.has(family.name)) {
+        this.report(`registry metric ${family.name}`, 'has the name of a multiprocess metric; the multiprocess one is served');
+        continue;
+      }
+      merged.add(family.name);
+      parts.push(plainPart(family));
+    }
+    parts.push(
+      plainPart({
+        name: SKIPPED_FILES_FAMILY,
+        type: 'counter',
+        help: 'Multiprocess files the collector could not read and skipped, counted at every scrape that skipped them.',
+        samples: [{ name: `${SKIPPED_FILES_FAMILY}_total`, labels: {}, value: this.skippedFiles }],
+      }),
+    );
+    return produce(parts.sort((a, b) => compareText(a.name, b.name)));
+  }
+
+  private addDirectory(dir: string): void {
     checkDirectory(dir, fs.constants.R_OK);
+    // Sorted names fix the order of float sums and which file's HELP text wins.
     const names = fs.readdirSync(dir).filter((name) => name.endsWith('.db')).sort();
+    const present = new Set<string>();
     for (const name of names) {
       const file = path.join(dir, name);
       const source = parseDbFileName(name);
@@ -110,54 +166,33 @@ export class MultiprocessRegistry {
         this.skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
         continue;
       }
-      let entries;
       try {
-        entries = readEntryFile(file);
+        const image = readFileImage(file, this.scratch);
+        this.scratch = image.buf;
+        present.add(file);
+        for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
-        if (err instanceof FileFormatError) this.skip(file, err.reason);
-        else this.skip(file, (err as Error).message);
-        continue;
-      }
-      for (const family of merger.add(source, entries)) {
-        this.report(file, `family ${family} is a ${source.type} here but another type in an earlier file; its entries here are ignored`);
+        this.skip(file, err instanceof FileFormatError ? err.reason : (err as Error).message);
       }
     }
+    this.collector.retainSources(present);
   }
 
-  private mergeThisProcess(merger: Merger): void {
+  private addThisProcess(): void {
     const storage = existingProcessStorage();
     if (!storage) return;
     for (const [prefix, store] of storage.memoryStores()) {
       const file = store.entryFile;
       if (!file) continue;
       const source = parseDbFileName(`${prefix}_memory.db`)!;
-      merger.add({ type: source.type, mode: source.mode }, parseEntries(file.buffer, file.buffer.length, file.hidden));
-    }
-  }
-
-  private async addRegistry(registry: Registry, families: Family[]): Promise<void> {
-    const known = new Set(families.map((f) => f.name));
-    for (const metric of await registry.getMetricsAsJSON()) {
-      const type = String(metric.type) as MetricType;
-      const family = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-      if (known.has(family)) {
-        this.report(`registry metric ${metric.name}`, 'has the name of a multiprocess metric; the multiprocess one is served');
-        continue;
+      let identity = this.memoryIdentities.get(file);
+      if (!identity) {
+        identity = `memory:${prefix}`;
+        this.memoryIdentities.set(file, identity);
       }
-      known.add(family);
-      families.push({
-        name: family,
-        type,
-        help: metric.help,
-        samples: metric.values.map((v) => {
-          const named = v as typeof v & { metricName?: string };
-          const labels: Record<string, string> = {};
-          for (const [k, value] of Object.entries(v.labels)) if (value !== undefined) labels[k] = String(value);
-          const name = type === 'counter' ? `${family}_total` : (named.metricName ?? metric.name);
-          return { name, labels, value: v.value };
-        }),
-      });
+      const buf = file.buffer;
+      this.collector.add({ name: identity, identity, buf, used: readUsed(buf), type: source.type, mode: source.mode, hidden: file.hidden });
     }
   }
 
@@ -175,3 +210,25 @@ export class MultiprocessRegistry {
   }
 }
 
+function plainPart(family: Family): Part {
+  return { name: family.name, render: (format) => renderFamily(family, format), toFamily: () => family };
+}
+
+/** A prom-client registry's metrics in our family model (counters named `<family>_total`, as ours). */
+async function familiesOf(registry: Registry): Promise<Family[]> {
+  return (await registry.getMetricsAsJSON()).map((metric) => {
+    const type = String(metric.type) as MetricType;
+    const name = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
+    return {
+      name,
+      type,
+      help: metric.help,
+      samples: metric.values.map((v) => {
+        const labels: Record<string, string> = {};
+        for (const [k, value] of Object.entries(v.labels)) if (value !== undefined) labels[k] = String(value);
+        const sampleName = type === 'counter' ? `${name}_total` : ((v as { metricName?: string }).metricName ?? metric.name);
+        return { name: sampleName, labels, value: v.value };
+      }),
+    };
+  });
+}

@@ -33,6 +33,8 @@ export function formatPrometheusFloat(x: number): string {
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
   if (Number.isNaN(x)) return 'NaN';
+  // Most values are small integers (counts): skip the digit generation.
+  if (Number.isInteger(x) && x < 1e6 && x > -1e16 && !Object.is(x, -0)) return `${x}.0`;
   const repr = pythonFloatRepr(x);
   const dot = repr.indexOf('.');
   if (x > 0 && dot > 6) {

@@ -68,14 +68,15 @@ export interface RawEntry {
  * Walks the entries of `buf[0, used)` and checks every structural rule, so a
  * file in another layout (Python 0.16's 8-byte slots, pre-0.16 keys) or a
  * damaged one is refused instead of misread. Throws FileFormatError.
+ * `from` resumes a walk at the end of entries already walked (files only grow).
  */
-export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void): number {
+export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE): number {
   if (size < HEADER_SIZE) throw new FileFormatError(`file of ${size} bytes is shorter than the 8-byte header`, 0);
   const used = buf.readInt32LE(0);
   if (used < HEADER_SIZE) throw new FileFormatError(`header says ${used} bytes in use, fewer than the header itself`, 0);
   if (used > size) throw new FileFormatError(`header says ${used} bytes in use but the file has only ${size}`, 0);
   if (buf.readInt32LE(4) !== 0) throw new FileFormatError('header bytes 4..7 are not zero', 4);
-  let pos = HEADER_SIZE;
+  let pos = from;
   while (pos < used) {
     if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
     const keyLength = buf.readInt32LE(pos);

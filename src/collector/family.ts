@@ -1,0 +1,28 @@
+import type { MetricType } from '../format/names.js';
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface Family {
+  /** The family name as stored in the keys (a counter's without `_total`). */
+  name: string;
+  type: MetricType;
+  help: string;
+  /** Grouped per label set (a histogram's buckets, sum and count together), in a stable order. */
+  samples: Sample[];
+}
+
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A label set as one string that sorts and compares like the sorted set. */
+export function labelsKey(labels: Record<string, string>): string {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
+  return key;
+}
