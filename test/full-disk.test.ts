@@ -33,7 +33,7 @@ function mountTmpfs(t: TestContext, size: string): string | undefined {
   const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
   if (result.status === 0) return dir;
   fs.rmdirSync(dir);
-  const reason = `${result.error?.message ?? ''}${result.stderr ?? ''}`.trim();
+  const reason = `${result.error?.message ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0];
   if (/permission denied|not permitted|must be superuser/i.test(reason)) {
     t.skip(`cannot mount a tmpfs here, so a full disk cannot be made: ${reason}`);
     return undefined;
@@ -83,8 +83,9 @@ function startWorker(dir: string, logger: 'ipc' | 'console'): Worker {
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   child.stdout!.resume();
+  // 'close' comes after stderr has ended, so stderr() is complete once this resolves.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   const request = (command: WorkerCommand): Promise<WorkerReply> =>
     new Promise((resolve, reject) => {
@@ -171,7 +172,10 @@ async function waitForScrape(registry: MultiprocessRegistry, expected: Scrape, w
 }
 
 async function expectCleanExit(worker: Worker): Promise<void> {
-  const finished = await Promise.race([worker.exited, sleep(RECOVERY_TIMEOUT_MS).then(() => undefined)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), RECOVERY_TIMEOUT_MS)));
+  const finished = await Promise.race([worker.exited, timedOut]);
+  clearTimeout(timer);
   assert.ok(finished, 'the worker did not exit once its IPC channel closed: something keeps its event loop alive');
   assert.deepEqual(finished, { code: 0, signal: null }, `the worker must survive the full disk; its stderr:\n${worker.stderr()}`);
 }
@@ -183,10 +187,11 @@ function leftovers(dir: string): string[] {
 test('a file that cannot grow on a full disk: logged once, new series wait in memory, nothing is lost', async (t) => {
   const dir = mountTmpfs(t, TMPFS_SIZE);
   if (!dir) return;
-  const worker = startWorker(dir, 'ipc');
   const registryWarnings: string[] = [];
   const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => registryWarnings.push(message) } });
+  let worker: Worker | undefined;
   try {
+    worker = startWorker(dir, 'ipc');
     await worker.request({ op: 'createExisting' });
     const counterFile = path.join(dir, `counter_${worker.child.pid}.db`);
     const histogramFile = path.join(dir, `histogram_${worker.child.pid}.db`);
@@ -217,7 +222,7 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
 
     // The process itself still counts every series, the ones waiting in memory included.
     const own = ownAsScrape(whileFull.own!);
-    assert.deepEqual(mismatches(own, expectedNewSeries(3000, 1)), []);
+    assert.deepEqual(mismatches(own, expectedNewSeries(3000, 1)), [], 'the worker\'s own get() while the disk is full');
     assert.equal(own.jobs.get('old'), 12);
     assert.deepEqual(own.latency.get('/old'), { count: 2, sum: 0.55 });
 
@@ -230,7 +235,7 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
     const expectedVisible = expectedNewSeries(3000, 1);
     for (const kind of expectedVisible.jobs.keys()) if (!full.jobs.has(kind)) expectedVisible.jobs.delete(kind);
     for (const route of expectedVisible.latency.keys()) if (!full.latency.has(route)) expectedVisible.latency.delete(route);
-    assert.deepEqual(mismatches(full, expectedVisible), []);
+    assert.deepEqual(mismatches(full, expectedVisible), [], 'the new series that fit into the file before it had to grow');
 
     fs.rmSync(filler);
     await waitForScrape(registry, expectedNewSeries(3000, 1), 'every series kept in memory reaches the file with its value');
@@ -239,7 +244,7 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
     await worker.request({ op: 'bumpSeries', from: 0, to: 3000 });
     await worker.request({ op: 'bumpExisting' });
     const after = await scrape(registry);
-    assert.deepEqual(mismatches(after, expectedNewSeries(3000, 2)), []);
+    assert.deepEqual(mismatches(after, expectedNewSeries(3000, 2)), [], 'the scrape after the moved series were incremented again');
     assert.equal(after.jobs.get('old'), 19);
     assert.deepEqual(after.latency.get('/old'), { count: 3, sum: 1.05 });
 
@@ -254,7 +259,7 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
     assert.deepEqual(leftovers(dir), []);
     assert.deepEqual(registryWarnings, [], 'the collector never met a damaged file');
   } finally {
-    await worker.stop();
+    await worker?.stop();
     unmountTmpfs(dir);
   }
 });
@@ -262,12 +267,13 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
 test('files that cannot be created on a full disk: the process counts in memory and the files appear later', async (t) => {
   const dir = mountTmpfs(t, TMPFS_SIZE);
   if (!dir) return;
-  const filler = fillDisk(dir);
-  // The default logger this time: what an application gets on stderr.
-  const worker = startWorker(dir, 'console');
   const registryWarnings: string[] = [];
   const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => registryWarnings.push(message) } });
+  let worker: Worker | undefined;
   try {
+    const filler = fillDisk(dir);
+    // The default logger this time: what an application gets on stderr.
+    worker = startWorker(dir, 'console');
     await worker.request({ op: 'createExisting' });
     await worker.request({ op: 'addSeries', from: 0, to: 500 });
     await worker.request({ op: 'bumpExisting' });
@@ -278,23 +284,23 @@ test('files that cannot be created on a full disk: the process counts in memory 
     assert.equal(worker.child.exitCode, null, 'the worker must still run on a full disk');
     assert.deepEqual(fs.readdirSync(dir), ['filler'], 'no file, not even a partial or temporary one, may be left on the full disk');
     const own = ownAsScrape(whileFull.own!);
-    assert.deepEqual(mismatches(own, expectedNewSeries(500, 1)), []);
+    assert.deepEqual(mismatches(own, expectedNewSeries(500, 1)), [], 'the worker\'s own get() while no file could be created');
     assert.equal(own.jobs.get('old'), 12);
     assert.deepEqual(own.latency.get('/old'), { count: 2, sum: 0.55 });
     const full = await scrape(registry);
-    assert.equal(full.jobs.size + full.latency.size, 0);
+    assert.equal(full.jobs.size + full.latency.size, 0, 'a scrape finds series although no file could be created');
 
     fs.rmSync(filler);
     const expected = expectedNewSeries(500, 1);
     expected.jobs.set('old', 12);
     expected.latency.set('/old', { count: 2, sum: 0.55 });
     await waitForScrape(registry, expected, 'the files are created with every series counted meanwhile');
-    assert.ok(fs.existsSync(counterFile) && fs.existsSync(histogramFile));
+    assert.ok(fs.existsSync(counterFile) && fs.existsSync(histogramFile), `expected ${counterFile} and ${histogramFile}`);
 
     await worker.request({ op: 'bumpSeries', from: 0, to: 500 });
     await worker.request({ op: 'bumpExisting' });
     const after = await scrape(registry);
-    assert.deepEqual(mismatches(after, expectedNewSeries(500, 2)), []);
+    assert.deepEqual(mismatches(after, expectedNewSeries(500, 2)), [], 'the scrape after the series were incremented again in the new files');
     assert.equal(after.jobs.get('old'), 19);
     assert.deepEqual(after.latency.get('/old'), { count: 3, sum: 1.05 });
 
@@ -311,7 +317,7 @@ test('files that cannot be created on a full disk: the process counts in memory 
     assert.equal(logged.length, 4, `expected one failure and one recovery line per file on stderr, got:\n${worker.stderr()}`);
     assert.deepEqual(registryWarnings, [], 'the collector never met a damaged file');
   } finally {
-    await worker.stop();
+    await worker?.stop();
     unmountTmpfs(dir);
   }
 });

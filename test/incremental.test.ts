@@ -1,0 +1,168 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { MultiprocessRegistry } from '../src/index.js';
+import { currentLayoutFile, pythonKey, type RawEntry } from './helpers/db-files.js';
+import { tempDir } from './helpers/fixtures.js';
+import { runSnippet } from './helpers/run-script.js';
+
+function counterEntry(label: string, value: number): RawEntry {
+  return { key: pythonKey('hits', 'hits_total', { path: label }, 'Hits.'), value };
+}
+
+function quietRegistry(dir: string): { registry: MultiprocessRegistry; warnings: string[] } {
+  const warnings: string[] = [];
+  return { registry: new MultiprocessRegistry({ dir, logger: { warn: (m) => warnings.push(m) } }), warnings };
+}
+
+function samples(text: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith('hits_total'));
+}
+
+describe('the incremental collector between two scrapes', () => {
+  it('a file that gains entries and changes values: new series appear, values are read fresh', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'counter_1.db');
+      fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', 1)]));
+      const { registry, warnings } = quietRegistry(dir);
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/a"} 1.0']);
+      fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', 5), counterEntry('/b', 2), counterEntry('/c', 3)]));
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/a"} 5.0', 'hits_total{path="/b"} 2.0', 'hits_total{path="/c"} 3.0']);
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a file that grows past its size (doubling) between scrapes', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'counter_1.db');
+      const first = Array.from({ length: 10 }, (_, i) => counterEntry(`/p${i}`, i));
+      fs.writeFileSync(file, currentLayoutFile(first));
+      const { registry, warnings } = quietRegistry(dir);
+      assert.equal(samples(await registry.metrics()).length, 10);
+      const many = Array.from({ length: 3000 }, (_, i) => counterEntry(`/p${i}`, i));
+      const grown = currentLayoutFile(many);
+      assert.ok(grown.length > 65536);
+      fs.writeFileSync(file, grown);
+      const after = samples(await registry.metrics());
+      assert.equal(after.length, 3000);
+      assert.ok(after.includes('hits_total{path="/p2999"} 2999.0'));
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a file replaced by another (rename over it) is read afresh', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'counter_1.db');
+      fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', 1), counterEntry('/b', 2)]));
+      const { registry, warnings } = quietRegistry(dir);
+      await registry.metrics();
+      const replacement = path.join(dir, 'replacement.tmp');
+      // Same length and layout, other keys: only a re-parse gets this right.
+      fs.writeFileSync(replacement, currentLayoutFile([counterEntry('/x', 10), counterEntry('/y', 20)]));
+      fs.renameSync(replacement, file);
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/x"} 10.0', 'hits_total{path="/y"} 20.0']);
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a file deleted and recreated under the same name (the inode may be reused) is read afresh', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'counter_1.db');
+      fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', 1), counterEntry('/b', 2)]));
+      const { registry } = quietRegistry(dir);
+      await registry.metrics();
+      fs.unlinkSync(file);
+      assert.deepEqual(samples(await registry.metrics()), [], 'a deleted file no longer contributes');
+      fs.writeFileSync(file, currentLayoutFile([counterEntry('/q', 7), counterEntry('/r', 8)]));
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/q"} 7.0', 'hits_total{path="/r"} 8.0']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a file that shrinks in place (truncated and rewritten, same inode) is read afresh without a crash', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'counter_1.db');
+      fs.writeFileSync(file, currentLayoutFile(Array.from({ length: 3000 }, (_, i) => counterEntry(`/p${i}`, 1))));
+      const { registry, warnings } = quietRegistry(dir);
+      assert.equal(samples(await registry.metrics()).length, 3000);
+      const inode = fs.statSync(file).ino;
+      const fd = fs.openSync(file, 'r+');
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, currentLayoutFile([counterEntry('/only', 4)]), 0, undefined, 0);
+      fs.closeSync(fd);
+      assert.equal(fs.statSync(file).ino, inode);
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/only"} 4.0']);
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a file that turns corrupt is skipped and counted; once repaired it is read again', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const good = path.join(dir, 'counter_1.db');
+      const flaky = path.join(dir, 'counter_2.db');
+      fs.writeFileSync(good, currentLayoutFile([counterEntry('/a', 1)]));
+      fs.writeFileSync(flaky, currentLayoutFile([counterEntry('/a', 2)]));
+      const { registry, warnings } = quietRegistry(dir);
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/a"} 3.0']);
+      // An appended entry whose key is not JSON.
+      fs.writeFileSync(flaky, currentLayoutFile([counterEntry('/a', 2), { key: 'not json at all', value: 1 }]));
+      const text = await registry.metrics();
+      assert.deepEqual(samples(text), ['hits_total{path="/a"} 1.0']);
+      assert.match(text, /^prom_multiproc_skipped_files_total 1\.0$/m);
+      assert.equal(warnings.length, 1);
+      assert.ok(warnings[0].includes(flaky) && warnings[0].includes('not valid JSON'), warnings[0]);
+      fs.writeFileSync(flaky, currentLayoutFile([counterEntry('/a', 2), counterEntry('/b', 1)]));
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/a"} 3.0', 'hits_total{path="/b"} 1.0']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('over rounds of real writers, a long-lived registry exports exactly what a fresh one does', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const { registry: longLived, warnings } = quietRegistry(dir);
+      for (let round = 0; round < 4; round++) {
+        for (const worker of ['w1', 'w2', 'w3']) {
+          // Each round the worker restarts with the same id: it reopens its files and appends.
+          const result = runSnippet(
+            `lib.configure({ processId: '${worker}', clock: () => 1700000000 + ${round} });
+            const c = new lib.Counter({ name: 'jobs', help: 'Jobs.', labelNames: ['kind'] });
+            const h = new lib.Histogram({ name: 'lat', help: 'Lat.', labelNames: ['route'], buckets: [0.1, 1] });
+            const g = new lib.Gauge({ name: 'last', help: 'Last.', labelNames: ['k'], multiprocessMode: 'mostrecent' });
+            const a = new lib.Gauge({ name: 'each', help: 'Each.', multiprocessMode: 'all' });
+            for (let i = 0; i < 50; i++) {
+              c.inc({ kind: 'k' + ((i * ${round + 1}) % (5 + ${round * 7})) }, 1);
+              h.observe({ route: '/r' + (i % (2 + ${round})) }, (i % 13) / 10);
+            }
+            g.set({ k: '${worker}-' + ${round} }, ${round});
+            a.set(${round});`,
+            { PROMETHEUS_MULTIPROC_DIR: dir },
+          );
+          assert.equal(result.status, 0, result.stderr);
+          const fresh = await new MultiprocessRegistry({ dir }).metrics();
+          assert.equal(await longLived.metrics(), fresh, `round ${round}, after ${worker}`);
+        }
+      }
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+});
