@@ -69,6 +69,7 @@ export interface RawEntry {
  * file in another layout (Python 0.16's 8-byte slots, pre-0.16 keys) or a
  * damaged one is refused instead of misread. Throws FileFormatError.
  * `from` resumes a walk at the end of entries already walked (files only grow).
+ * `visit` gets the same object each time, updated: copy what it keeps.
  */
 export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE): number {
   if (size < HEADER_SIZE) throw new FileFormatError(`file of ${size} bytes is shorter than the 8-byte header`, 0);
@@ -76,6 +77,8 @@ export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) 
   if (used < HEADER_SIZE) throw new FileFormatError(`header says ${used} bytes in use, fewer than the header itself`, 0);
   if (used > size) throw new FileFormatError(`header says ${used} bytes in use but the file has only ${size}`, 0);
   if (buf.readInt32LE(4) !== 0) throw new FileFormatError('header bytes 4..7 are not zero', 4);
+  // One object for the whole walk: a scrape walks hundreds of thousands of entries.
+  const entry: RawEntry = { offset: 0, keyStart: 0, keyEnd: 0, valueOffset: 0 };
   let pos = from;
   while (pos < used) {
     if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
@@ -87,7 +90,11 @@ export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) 
     for (let i = pos + 4 + keyLength; i < valueOffset; i++) {
       if (buf[i] !== SPACE) throw new FileFormatError('key padding is not spaces', i);
     }
-    visit({ offset: pos, keyStart: pos + 4, keyEnd: pos + 4 + keyLength, valueOffset });
+    entry.offset = pos;
+    entry.keyStart = pos + 4;
+    entry.keyEnd = pos + 4 + keyLength;
+    entry.valueOffset = valueOffset;
+    visit(entry);
     pos = end;
   }
   return used;
