@@ -173,7 +173,7 @@ export class MultiprocessRegistry {
         for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
-        this.skip(file, err instanceof FileFormatError ? err.reason : (err as Error).message);
+        this.skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : (err as Error).message);
       }
     }
     this.collector.retainSources(present);
