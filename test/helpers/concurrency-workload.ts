@@ -16,6 +16,8 @@ export interface WorkloadSpec {
 
 export const JOBS = { name: 'conc_jobs', help: 'Jobs done by the concurrency test writers.', labelNames: ['kind'] as const };
 export const LATENCY = { name: 'conc_latency', help: 'Observed latencies.', labelNames: ['route'] as const, buckets: [0.1, 1, 5] };
+/** The `le` labels of LATENCY's buckets, as the files and the exposition spell them. */
+export const LATENCY_LES = ['0.1', '1.0', '5.0', '+Inf'];
 export const PROCESSED = { name: 'conc_processed', help: 'Work units processed by live writers.' };
 
 /** The label values of the handles every writer takes before its files grow. */
@@ -24,6 +26,8 @@ export const HELD_ROUTE = 'held';
 /** Dyadic fractions: their sums are exact in any order, so merged sums compare exactly. */
 const OBSERVED_VALUES = [0.0625, 0.5, 2, 8];
 const GROWTH_OBSERVATION = 0.5;
+/** GROWTH_OBSERVATION's one count, in the le="1.0" bucket. */
+const GROWTH_BUCKET_COUNTS = [0, 1, 0, 0];
 
 export function growthKind(i: number): string {
   return `series-${i}`;
@@ -77,9 +81,6 @@ export function expectedPerWriterKind(spec: WorkloadSpec): Map<string, number> {
   return perKind;
 }
 
-/** The `le` labels of LATENCY's buckets, as the files and the exposition spell them. */
-const LATENCY_LES = ['0.1', '1.0', '5.0', '+Inf'];
-
 /** Every merged sample `writers` writers of `spec` leave behind, by series key. */
 export function expectedSamples(spec: WorkloadSpec, writers: number): Map<string, number> {
   const expected = new Map<string, number>();
@@ -104,8 +105,7 @@ export function expectedSamples(spec: WorkloadSpec, writers: number): Map<string
     heldSum += value;
   }
   histogram(HELD_ROUTE, heldCounts, heldSum);
-  const growthCounts = LATENCY_LES.map((_, i) => (i === LATENCY.buckets.findIndex((bound) => GROWTH_OBSERVATION <= bound) ? 1 : 0));
-  for (let i = 0; i < spec.growthRoutes; i++) histogram(growthRoute(i), growthCounts, GROWTH_OBSERVATION);
+  for (let i = 0; i < spec.growthRoutes; i++) histogram(growthRoute(i), GROWTH_BUCKET_COUNTS, GROWTH_OBSERVATION);
 
   expected.set(seriesKey(PROCESSED.name, {}), spec.increments * writers);
   return expected;
