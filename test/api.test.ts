@@ -284,6 +284,9 @@ describe('prom-client methods', () => {
       run(body, { PROMETHEUS_MULTIPROC_DIR: dir });
       const lines = run(`console.log(JSON.stringify({ text: await new lib.MultiprocessRegistry().metrics() }));`, { PROMETHEUS_MULTIPROC_DIR: dir });
       assert.match((lines[0] as { text: string }).text, /^restarts_total\{x="é\\""\} 2\.0$/m);
+      // One entry, found again by its exact key bytes, not a second one added.
+      const bytes = fs.readFileSync(path.join(dir, 'counter_stable.db')).toString('latin1');
+      assert.equal(bytes.split('"restarts_total"').length - 1, 1);
     } finally {
       cleanup();
     }

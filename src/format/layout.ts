@@ -30,8 +30,13 @@ export function readUsed(buf: Buffer): number {
   return buf.readInt32LE(0);
 }
 
+/**
+ * Publishes `used` with one 4-byte store: Buffer.writeInt32LE stores byte by
+ * byte, and a reader copying the header meanwhile could see a mix of old and
+ * new bytes. (Little-endian hosts only, as the format itself.)
+ */
 export function writeUsed(buf: Buffer, used: number): void {
-  buf.writeInt32LE(used, 0);
+  Atomics.store(new Int32Array(buf.buffer, buf.byteOffset, 1), 0, used);
 }
 
 /** The file size after doubling from `size` until `needed` bytes fit. */

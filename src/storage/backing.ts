@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { StorageError } from '../errors.js';
+import { HEADER_SIZE, grownSize } from '../format/layout.js';
 import { mapSharedReadWrite } from './mmap.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
@@ -7,8 +8,12 @@ export interface Backing {
   readonly buffer: Buffer;
   /** A description for messages: the file path, or "memory". */
   readonly where: string;
-  /** Makes the buffer `newSize` bytes long. Throws StorageError and keeps the old buffer on failure. */
-  grow(newSize: number): Buffer;
+  /**
+   * Makes bytes [0, end) safe to store into, growing the buffer (doubling)
+   * when `end` is past its size. Throws StorageError and keeps the old
+   * buffer on failure.
+   */
+  ensureWritable(end: number): void;
 }
 
 export class HeapBacking implements Backing {
@@ -19,11 +24,11 @@ export class HeapBacking implements Backing {
     this.buffer = Buffer.alloc(size);
   }
 
-  grow(newSize: number): Buffer {
-    const next = Buffer.alloc(newSize);
+  ensureWritable(end: number): void {
+    if (end <= this.buffer.length) return;
+    const next = Buffer.alloc(grownSize(this.buffer.length, end));
     this.buffer.copy(next);
     this.buffer = next;
-    return next;
   }
 }
 
@@ -87,24 +92,29 @@ function createComplete(path: string, initial: Buffer): void {
   }
 }
 
+const PAGE = 4096;
+
 export class MappedFileBacking implements Backing {
   buffer: Buffer;
+  /** Bytes from the start known to be backed by allocated pages: stores below this never fault. */
+  private allocated: number;
 
   private constructor(
     readonly where: string,
     private readonly fd: number,
     size: number,
+    allocated: number,
   ) {
     this.buffer = this.map(size);
+    this.allocated = allocated;
   }
 
   /**
    * Opens `path` for writing, creating it with `initial` as its content when
-   * it is missing or empty. Existing content is returned in `existing` so the
-   * caller can index it; its pages are rewritten in place to allocate them
-   * (Python leaves sparse files).
+   * it is missing or empty. The content is returned in `existing` so the
+   * caller can index it.
    */
-  static open(path: string, initial: Buffer): { backing: MappedFileBacking; existing?: Buffer } {
+  static open(path: string, initial: Buffer): { backing: MappedFileBacking; existing: Buffer } {
     let fd = openExisting(path);
     if (fd === undefined) {
       createComplete(path, initial);
@@ -112,7 +122,12 @@ export class MappedFileBacking implements Backing {
       if (fd === undefined) throw new StorageError(`${path} vanished right after it was created`, path, 'ENOENT');
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      let size = fs.fstatSync(fd).size;
+      if (size === 0) {
+        // Left empty by a writer that died between creating and filling it (Python's creation is not atomic).
+        allocateRange(fd, path, 0, initial.length, initial);
+        size = initial.length;
+      }
       const existing = Buffer.alloc(size);
       let read = 0;
       while (read < size) {
@@ -120,30 +135,38 @@ export class MappedFileBacking implements Backing {
         if (n === 0) break;
         read += n;
       }
-      // Python leaves sparse files; rewriting the bytes in place allocates every page we may store into.
-      allocateRange(fd, path, 0, size, existing);
-      return { backing: new MappedFileBacking(path, fd, size), existing };
+      // Pages holding entries were written, so they are allocated; rewriting them in place needs no new
+      // space and guards against a file whose `used` points into a hole. Pages past `used` may be sparse
+      // (Python extends files with truncate): they are allocated when an append first needs them.
+      const used = Math.min(Math.max(existing.readInt32LE(0), HEADER_SIZE), size);
+      const rewritten = Math.min(size, Math.ceil(used / PAGE) * PAGE);
+      allocateRange(fd, path, 0, rewritten, existing);
+      return { backing: new MappedFileBacking(path, fd, size, rewritten), existing };
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
   }
 
-  grow(newSize: number): Buffer {
-    const oldSize = this.buffer.length;
+  ensureWritable(end: number): void {
+    if (end <= this.allocated) return;
+    const size = this.buffer.length;
+    const target = end <= size ? size : grownSize(size, end);
     try {
-      allocateRange(this.fd, this.where, oldSize, newSize);
+      allocateRange(this.fd, this.where, this.allocated, target);
     } catch (err) {
-      // Give back what a partial write took, so a full tmpfs gets its pages back.
-      try {
-        fs.ftruncateSync(this.fd, oldSize);
-      } catch {
-        // The old size is still what the mapping covers; nothing else to undo.
+      if (target > size) {
+        // Give back what a partial write took past the mapped size, so a full tmpfs gets its pages back.
+        try {
+          fs.ftruncateSync(this.fd, size);
+        } catch {
+          // The mapping still covers `size` bytes; nothing else to undo.
+        }
       }
       throw err;
     }
-    this.buffer = this.map(newSize);
-    return this.buffer;
+    this.allocated = target;
+    if (target > size) this.buffer = this.map(target);
   }
 
   private map(size: number): Buffer {

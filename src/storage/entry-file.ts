@@ -1,5 +1,5 @@
 import { FileFormatError, StorageError } from '../errors.js';
-import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
+import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import type { Backing } from './backing.js';
 
 /**
@@ -60,10 +60,8 @@ export class EntryFile implements Region {
     const encoded = keys.map((k) => Buffer.from(k, 'utf8'));
     let needed = this.used;
     for (const key of encoded) needed += entrySize(key.length);
-    if (needed > this.backing.buffer.length) {
-      this.backing.grow(grownSize(this.backing.buffer.length, needed));
-      this.values = floatView(this.backing.buffer);
-    }
+    this.backing.ensureWritable(needed);
+    if (this.values.buffer !== this.backing.buffer.buffer) this.values = floatView(this.backing.buffer);
     const buf = this.backing.buffer;
     const slots: number[] = [];
     let pos = this.used;

@@ -104,7 +104,7 @@ export class ProcessStorage {
             return new EntryFile(backing, existing);
           }
         : () => new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
-      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file);
+      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file, !prefix.startsWith('gauge'));
       this.stores.set(prefix, store);
     }
     return store;

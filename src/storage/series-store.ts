@@ -44,6 +44,8 @@ export class SeriesStore {
     private readonly logger: Logger,
     /** In-process mode: removed series must vanish from collection, as in prom-client. */
     private readonly hideForgotten = false,
+    /** Counters, histograms and summaries: values of one key from two places add up. */
+    private readonly additive = true,
   ) {}
 
   /**
@@ -57,18 +59,19 @@ export class SeriesStore {
 
   /** Slots for `keys` (all entries of one child), reusing entries that exist. */
   allocate(keys: readonly string[], owner: SlotOwner): Allocation {
-    const existing = this.find(keys);
-    if (existing) return existing;
     if (this.pending.length > 0 && this.retryDue()) this.retry();
     if (this.pending.length === 0) {
       try {
+        // Open first: a file this id wrote before already holds some of these keys.
         const file = this.ensureFile();
-        return { region: file, slots: file.append(keys) };
+        return this.find(keys) ?? { region: file, slots: file.append(keys) };
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;
         this.enterOverflow(err);
       }
     }
+    const existing = this.find(keys);
+    if (existing) return existing;
     this.overflow ??= new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
     const slots = this.overflow.append(keys);
     this.pending.push({ keys, slots, owner });
@@ -133,27 +136,46 @@ export class SeriesStore {
     if (this.pending.length === 0 || !this.overflow) return true;
     this.lastAttempt = Date.now();
     const overflow = this.overflow;
-    const keys = this.pending.flatMap((p) => p.keys);
-    const current = this.pending.flatMap((p) => p.slots);
-    let slots: number[];
+    let file: EntryFile;
+    const missing: string[] = [];
+    const missingFrom: number[] = [];
     try {
-      const file = this.ensureFile();
-      slots = file.append(keys, (i) => [overflow.values[current[i]], overflow.values[current[i] + 1]]);
+      file = this.ensureFile();
+      for (const p of this.pending) {
+        p.keys.forEach((key, i) => {
+          if (file.slotOf(key) === undefined) {
+            missing.push(key);
+            missingFrom.push(p.slots[i]);
+          }
+        });
+      }
+      file.append(missing, (i) => [overflow.values[missingFrom[i]], overflow.values[missingFrom[i] + 1]]);
     } catch (err) {
       if (err instanceof StorageError) return false;
       throw err;
     }
-    let at = 0;
+    const appended = new Set(missing);
     for (const p of this.pending) {
-      p.owner.rebind(this.file!, slots.slice(at, at + p.keys.length));
-      at += p.keys.length;
+      const slots = p.keys.map((key, i) => {
+        const slot = file.slotOf(key)!;
+        if (!appended.has(key)) {
+          // The file already had this key (it could not be opened when the series was made):
+          // counts add up, a gauge keeps the value set in memory.
+          const from = p.slots[i];
+          file.values[slot] = this.additive ? file.values[slot] + overflow.values[from] : overflow.values[from];
+          file.values[slot + 1] = overflow.values[from + 1];
+        }
+        return slot;
+      });
+      p.owner.rebind(file, slots);
     }
+    const moved = missing.length;
     this.pending = [];
     this.overflow = undefined;
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.retryTimer = undefined;
     this.reported = false;
-    this.logger.warn(`${this.file!.where} could grow again; ${keys.length} entries kept in memory were written to it`);
+    this.logger.warn(`${file.where} could grow again; ${moved} entries kept in memory were written to it`);
     return true;
   }
 }
