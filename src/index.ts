@@ -4,7 +4,8 @@ export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramOptions } fro
 export { Summary, SummaryChild, type SummaryOptions } from './metrics/summary.js';
 export type { LabelValues, MetricObjectWithValues } from './metrics/metric.js';
 export { configure, DIR_ENV, type ConfigureOptions } from './storage/process-storage.js';
-export { markProcessDead } from './storage/directory.js';
+export { markProcessDead, clearMultiprocDir, type ClearResult } from './storage/directory.js';
+export { compact, type CompactionResult } from './storage/compaction.js';
 export {
   MultiprocessRegistry,
   OPENMETRICS_CONTENT_TYPE,
@@ -17,3 +18,22 @@ export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError } from './errors.js';
+export {
+  collectRuntimeMetrics,
+  DEFAULT_GC_DURATION_BUCKETS,
+  EVENT_LOOP_MONITOR_IDLE_MS,
+  type RuntimeMetricsOptions,
+} from './surfaces/runtime-metrics.js';
+export { SCRAPE_TRIGGER_FILE } from './storage/scrape-signal.js';
+export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
+export {
+  httpMetricsMiddleware,
+  fastifyHttpMetrics,
+  UNMATCHED_ROUTE,
+  ABORTED_STATUS,
+  type HttpMetricsOptions,
+  type FastifyHttpMetricsOptions,
+} from './surfaces/middleware.js';
+export type { FastifyInstanceLike, FastifyRequestLike, FastifyReplyLike, FastifyPluginLike } from './surfaces/fastify-types.js';
+export { startExporter, type Exporter, type ExporterOptions } from './surfaces/exporter.js';
+export { inspectFile, formatInspection, type FileInspection, type InspectedEntry } from './surfaces/inspect.js';

@@ -6,6 +6,14 @@ import { describe, it } from 'node:test';
 import { runSnippet } from './helpers/run-script.js';
 import { tempDir } from './helpers/fixtures.js';
 
+/** The metrics files of a directory (writers also keep a liveness lock and marker there). */
+function dbFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.db'))
+    .sort();
+}
+
 /** Runs a snippet and returns its stdout lines parsed as JSON. */
 function run(body: string, env: NodeJS.ProcessEnv = {}): unknown[] {
   const result = runSnippet(body, env);
@@ -89,7 +97,7 @@ describe('bad input gets a clear error and loses nothing', () => {
         assert.match(text, /^lat_sum\{route="\/a"\} 1\.5$/m);
         assert.doesNotMatch(text, /x\d|1bad|bad-name/);
         if (mode === 'multiprocess') {
-          const prefixes = fs.readdirSync(dir).map((f) => f.replace(/_\d+\.db$/, '')).sort();
+          const prefixes = dbFiles(dir).map((f) => f.replace(/_\d+\.db$/, '')).sort();
           assert.deepEqual(prefixes, ['counter', 'gauge_mostrecent', 'histogram']);
         }
       } finally {
@@ -110,7 +118,7 @@ describe('bad input gets a clear error and loses nothing', () => {
       );
       assertAllErrorsOk(lines);
       assert.equal(lines.length, 2);
-      assert.deepEqual(fs.readdirSync(dir), []);
+      assert.deepEqual(dbFiles(dir), []);
     } finally {
       cleanup();
     }
@@ -125,7 +133,7 @@ describe('the multiprocess directory', () => {
         `process.env.PROMETHEUS_MULTIPROC_DIR = ${JSON.stringify(dir)};
         new lib.Counter({ name: 'late', help: 'h' }).inc();`,
       );
-      assert.deepEqual(fs.readdirSync(dir).map((f) => f.replace(/_\d+\.db$/, '')), ['counter']);
+      assert.deepEqual(dbFiles(dir).map((f) => f.replace(/_\d+\.db$/, '')), ['counter']);
     } finally {
       cleanup();
     }
@@ -160,7 +168,7 @@ describe('the multiprocess directory', () => {
       const result = runSnippet(`new lib.Counter({ name: 'old', help: 'h' }).inc();`, { prometheus_multiproc_dir: dir });
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stderr, /DeprecationWarning: prometheus_multiproc_dir is deprecated, use PROMETHEUS_MULTIPROC_DIR/);
-      assert.equal(fs.readdirSync(dir).length, 1);
+      assert.equal(dbFiles(dir).length, 1);
     } finally {
       cleanup();
     }
@@ -175,7 +183,7 @@ describe('the multiprocess directory', () => {
         new lib.Counter({ name: 'c', help: 'h', labelNames: ['a'] });`,
       );
       // A labelled metric whose children were never made has no file yet.
-      assert.deepEqual(fs.readdirSync(dir), ['gauge_livesum_web7.db']);
+      assert.deepEqual(dbFiles(dir), ['gauge_livesum_web7.db']);
     } finally {
       cleanup();
     }

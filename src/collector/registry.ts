@@ -3,13 +3,16 @@ import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { readUsed } from '../format/layout.js';
-import { parseDbFileName, type MetricType } from '../format/names.js';
+import { parseDbFileName, type GaugeMode, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
+import { announceScrape } from '../storage/scrape-signal.js';
 import { endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
 import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
-import { readFileImage } from './read.js';
+import { readFileImage, type FileImage } from '../storage/file-image.js';
+import { compact, readJournal, type Journal } from '../storage/compaction.js';
+import { writerState, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -25,7 +28,15 @@ export interface MultiprocessRegistryOptions {
   /** prom-client registries whose per-process metrics are served alongside the merged ones. */
   registries?: Registry[];
   contentType?: RegistryContentType;
+  /**
+   * Compact the directory (merge dead writers' files into accumulated ones)
+   * after a scrape that found at least this many dead writers; 0 never does.
+   * Default 4.
+   */
+  compactThreshold?: number;
 }
+
+const DEFAULT_COMPACT_THRESHOLD = 4;
 
 /** prom-client's JSON shape for one metric. */
 export interface MetricJSON {
@@ -58,6 +69,9 @@ export class MultiprocessRegistry {
   private readonly collector = new IncrementalCollector();
   private scratch: Buffer | undefined;
   private skippedFiles = 0;
+  /** Writers found dead at the last scrape. */
+  private deadWriters = 0;
+  private lastCompaction = 0;
   private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
   private readonly memoryIdentities = new WeakMap<object, string>();
 
@@ -120,6 +134,9 @@ export class MultiprocessRegistry {
    * changes it.
    */
   private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
+    // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
+    const trigger = announceScrape(this.dir);
+    if (trigger) this.report(trigger.file, trigger.message);
     const extra: Family[] = [];
     for (const registry of this.options.registries ?? []) extra.push(...(await familiesOf(registry)));
     const dir = this.dir;
@@ -154,29 +171,84 @@ export class MultiprocessRegistry {
     return produce(parts.sort((a, b) => compareText(a.name, b.name)));
   }
 
+  /**
+   * Adds every file of the directory. A compaction finishing meanwhile could
+   * make one scrape see both a dead writer's file and the accumulated file
+   * that absorbed it; the compaction journal, read before and after, tells,
+   * and the reads are done again.
+   */
   private addDirectory(dir: string): void {
     checkDirectory(dir, fs.constants.R_OK);
+    for (let attempt = 1; ; attempt++) {
+      const before = readJournal(dir);
+      this.collector.begin();
+      const skipped = this.addDirectoryOnce(dir, before?.phase === 'pending' ? before : undefined);
+      const after = readJournal(dir);
+      if (before?.id === after?.id || attempt === 3) {
+        this.skippedFiles += skipped.length;
+        for (const [file, reason] of skipped) this.report(file, `skipped: ${reason}`);
+        this.compactIfDue(dir);
+        return;
+      }
+    }
+  }
+
+  /** Compaction runs after the scrape's response is on its way, at most once a second. */
+  private compactIfDue(dir: string): void {
+    const threshold = this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD;
+    if (threshold <= 0 || this.deadWriters < threshold || Date.now() - this.lastCompaction < 1000) return;
+    this.lastCompaction = Date.now();
+    setImmediate(() => {
+      try {
+        compact(dir, { logger: this.logger });
+      } catch (err) {
+        this.report(dir, `compaction failed: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** One pass over the directory; returns the files it skipped, with the reason. */
+  private addDirectoryOnce(dir: string, journal: Journal | undefined): Array<[file: string, reason: string]> {
+    const removed = new Set(journal?.remove);
+    const installing = new Map(journal?.install.map(({ from, to }) => [to, from]));
+    const liveness = new Map<string, WriterState>();
+    const skipped: Array<[string, string]> = [];
+    const skip = (file: string, reason: string): void => void skipped.push([file, reason]);
+    const listing = fs.readdirSync(dir);
+    const stateOf = (id: string): WriterState => {
+      let state = liveness.get(id);
+      if (!state) {
+        state = writerState(dir, id);
+        liveness.set(id, state);
+      }
+      return state;
+    };
+    this.deadWriters = listing.filter((name) => name.endsWith('.writer') && stateOf(name.slice(0, -'.writer'.length)) === 'dead').length;
     // Sorted names fix the order of float sums and which file's HELP text wins.
-    const names = fs.readdirSync(dir).filter((name) => name.endsWith('.db')).sort();
+    const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
     const present = new Set<string>();
     for (const name of names) {
       const file = path.join(dir, name);
       const source = parseDbFileName(name);
       if (!source) {
-        this.skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
+        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
         continue;
       }
+      // Per-process gauges of a process that is gone describe nothing any more.
+      if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
       try {
-        const image = readFileImage(file, this.scratch);
+        const pendingInstall = installing.get(name);
+        const image = readPreferring(pendingInstall ? path.join(dir, pendingInstall) : undefined, file, this.scratch);
         this.scratch = image.buf;
         present.add(file);
         for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
-        this.skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : (err as Error).message);
+        skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : (err as Error).message);
       }
     }
     this.collector.retainSources(present);
+    return skipped;
   }
 
   private addThisProcess(): void {
@@ -196,11 +268,6 @@ export class MultiprocessRegistry {
     }
   }
 
-  private skip(file: string, reason: string): void {
-    this.skippedFiles++;
-    this.report(file, `skipped: ${reason}`);
-  }
-
   private report(subject: string, message: string): void {
     const key = `${subject}\u0000${message}`;
     if (this.reported.has(key)) return;
@@ -208,6 +275,23 @@ export class MultiprocessRegistry {
     this.reported.add(key);
     this.logger.warn(`${subject}: ${message}`);
   }
+}
+
+/** Gauges whose series belong to one live process: `all` and the live* modes. */
+function isPerLiveProcess(mode: GaugeMode): boolean {
+  return mode === 'all' || mode.startsWith('live');
+}
+
+/** Reads `preferred` (an accumulated file not yet renamed into place), else `file`. */
+function readPreferring(preferred: string | undefined, file: string, scratch: Buffer | undefined): FileImage {
+  if (preferred) {
+    try {
+      return readFileImage(preferred, scratch);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return readFileImage(file, scratch);
 }
 
 function plainPart(family: Family): Part {

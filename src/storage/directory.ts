@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
-import { resolveDir } from './process-storage.js';
 import { ConfigError } from '../errors.js';
+import { JOURNAL_NAME } from './compaction.js';
+import { writerState } from './liveness.js';
+import { resolveDir } from './process-storage.js';
 
 /**
  * Python's mark_process_dead: deletes the live* gauge files of `pid` (and of
@@ -33,4 +35,57 @@ export function markProcessDead(pid: string | number, dir?: string): string[] {
     }
   }
   return removed;
+}
+
+export interface ClearResult {
+  dir: string;
+  removed: string[];
+  /** Ids of live writers whose files were removed anyway (force). */
+  liveWriters: string[];
+}
+
+/** What this library (or Python's client) keeps in a multiprocess directory. */
+function isOurs(name: string): boolean {
+  return (
+    parseDbFileName(name) !== undefined ||
+    name.endsWith('.writer') ||
+    name.endsWith('.lock') ||
+    name.endsWith('.tmp') ||
+    name.endsWith('.next') ||
+    name.startsWith(JOURNAL_NAME)
+  );
+}
+
+/**
+ * Empties a multiprocess directory before a service starts: removes this
+ * project's files (metrics files, liveness locks and markers, compaction
+ * leftovers) and nothing else, and creates the directory, writable by its
+ * owner only, when it is missing. Refuses, with a ConfigError naming them,
+ * while live writers hold their locks, unless `force`.
+ */
+export function clearMultiprocDir(dir?: string, options: { force?: boolean } = {}): ClearResult {
+  const where = resolveDir(dir);
+  if (!where) throw new ConfigError('clearMultiprocDir: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  if (!fs.existsSync(where)) {
+    fs.mkdirSync(where, { recursive: true, mode: 0o755 });
+    return { dir: where, removed: [], liveWriters: [] };
+  }
+  if (!fs.statSync(where).isDirectory()) throw new ConfigError(`clearMultiprocDir: ${where} is not a directory`, where);
+  const names = fs.readdirSync(where);
+  const liveWriters = names
+    .filter((name) => name.endsWith('.writer'))
+    .map((name) => name.slice(0, -'.writer'.length))
+    .filter((id) => writerState(where, id) === 'alive');
+  if (liveWriters.length > 0 && !options.force) {
+    throw new ConfigError(
+      `refusing to clear ${where}: live writers hold their locks (${liveWriters.join(', ')}); stop them first, or force`,
+      where,
+    );
+  }
+  const removed: string[] = [];
+  for (const name of names.filter(isOurs)) {
+    fs.rmSync(path.join(where, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return { dir: where, removed, liveWriters };
 }

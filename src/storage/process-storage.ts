@@ -8,6 +8,8 @@ import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
+import { compactLocked, withDirectoryLock } from './compaction.js';
+import { COMPACTED_ID, DEFAULT_LIVENESS_TIMEOUT_MS, filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
 
 export interface ConfigureOptions {
   /** The multiprocess directory; default PROMETHEUS_MULTIPROC_DIR. */
@@ -18,6 +20,12 @@ export interface ConfigureOptions {
   clock?: () => number;
   /** Where survivable problems (a full disk) are reported; default console.warn. */
   logger?: Logger;
+  /**
+   * How long a writer may go without refreshing its liveness lock before
+   * others take it for dead (its live gauges stop being exported); default
+   * 10000 ms, at least 2000.
+   */
+  livenessTimeoutMs?: number;
 }
 
 export const DIR_ENV = 'PROMETHEUS_MULTIPROC_DIR';
@@ -42,6 +50,7 @@ function checkProcessId(id: unknown): string {
     throw new ConfigError(`processId ${JSON.stringify(text)} contains "_": file names are split on "_", so the id would be misread`);
   }
   if (/[/\\\0]/.test(text) || text === '.' || text === '..') throw new ConfigError(`processId ${JSON.stringify(text)} is not usable in a file name`);
+  if (text === COMPACTED_ID) throw new ConfigError(`processId "${COMPACTED_ID}" is reserved for the files compaction accumulates`);
   return text;
 }
 
@@ -122,9 +131,53 @@ export function processStorage(): ProcessStorage {
   const dir = resolveDir();
   if (dir) checkDirectory(dir);
   const configured = settings.processId;
-  const id = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
-  current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), settings.logger ?? consoleLogger);
+  const preferred = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
+  const logger = settings.logger ?? consoleLogger;
+  const id = dir ? claimIdOrFallBack(dir, preferred, Math.max(settings.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS, 2000), logger) : preferred;
+  current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), logger);
   return current;
+}
+
+/** Liveness is worth having, not worth failing for: a full disk cannot take a lock directory. */
+function claimIdOrFallBack(dir: string, preferred: string, timeoutMs: number, logger: Logger): string {
+  try {
+    return claimId(dir, preferred, timeoutMs, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    logger.warn(`cannot take the liveness lock for ${preferred} in ${dir} (${(err as Error).message}); this process writes without one and counts as alive until markProcessDead`);
+    return preferred;
+  }
+}
+
+/**
+ * Takes a file id for this process's life: the preferred one, or, while a
+ * live writer (or one dead too recently to tell) holds it, the first free
+ * `<preferred>-<n>`. Files of a dead earlier life of the id are compacted
+ * first, so a new life never inherits old gauges.
+ */
+function claimId(dir: string, preferred: string, timeoutMs: number, logger: Logger): string {
+  for (let n = 1; n <= 1000; n++) {
+    const id = n === 1 ? preferred : `${preferred}-${n}`;
+    const release = tryLockId(dir, id, timeoutMs, logger);
+    if (!release) continue;
+    const leftovers = fs.existsSync(markerPath(dir, id)) && filesOfId(dir, id).length > 0;
+    if (leftovers) {
+      const result = withDirectoryLock(dir, () => compactLocked(dir, { claimed: [id], logger }));
+      if (!result || filesOfId(dir, id).length > 0) {
+        release();
+        continue;
+      }
+    }
+    try {
+      writeMarker(dir, id, timeoutMs);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (id !== preferred) logger.warn(`file id ${preferred} in ${dir} is held by another writer; this process writes as ${id}`);
+    return id;
+  }
+  throw new ConfigError(`no free file id derived from ${preferred} in ${dir}`, dir);
 }
 
 /** The current storage if a metric has been used, without creating one. */

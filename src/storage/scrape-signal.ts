@@ -79,9 +79,8 @@ export interface ScrapeWatchOptions {
  * Calls `onRequest` whenever a scrape rewrites the trigger file in `dir`.
  * The directory is watched rather than the file, so the watch holds before
  * the first scrape creates the file and after someone deletes it. inotify
- * costs nothing while no one scrapes; where it is unavailable (no inotify
- * instance left, a file system without events) a timer refreshes every
- * `fallbackSeconds` instead. Neither keeps the process alive. Returns the stop.
+ * costs nothing while no one scrapes; where it cannot be set up (no inotify
+ * instance or watch left) a timer refreshes every `fallbackSeconds` instead. Neither keeps the process alive. Returns the stop.
  */
 export function watchScrapeRequests(dir: string, onRequest: () => void, options: ScrapeWatchOptions): () => void {
   let watcher: fs.FSWatcher | undefined;
@@ -89,7 +88,7 @@ export function watchScrapeRequests(dir: string, onRequest: () => void, options:
   let stopped = false;
   let scheduled = false;
 
-  // One scrape can raise several events (create, truncate, write): refresh once for them.
+  // Events that arrive together (several scrapers at once) make one refresh.
   const request = (): void => {
     if (scheduled || stopped) return;
     scheduled = true;
@@ -117,15 +116,17 @@ export function watchScrapeRequests(dir: string, onRequest: () => void, options:
     watcher = fs.watch(dir, { persistent: false }, (event, name) => {
       // Some platforms give no name; a spurious refresh is harmless.
       if (name !== null && name !== SCRAPE_TRIGGER_FILE) return;
-      // Someone removed the trigger (a directory cleared at deploy): put it back, or scrapes would stop telling us.
-      if (event === 'rename') {
-        try {
-          ensureTrigger(trigger);
-        } catch {
-          // The directory itself is gone; this process's metrics files are gone with it.
-        }
+      if (event === 'change') {
+        request();
+        return;
       }
-      request();
+      // Created (by another writer) or removed (a directory cleared at deploy): not a scrape.
+      // A removed trigger is put back, or scrapes would stop telling us.
+      try {
+        ensureTrigger(trigger);
+      } catch {
+        // The directory itself is gone; this process's metrics files are gone with it.
+      }
     });
     watcher.unref();
     watcher.on('error', (err) => fallBack(err.message));

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import { parseDbFileName } from '../format/names.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Liveness of writers. Every writing process holds a lock for its file id
+ * for its whole life (proper-lockfile: a directory whose mtime is refreshed
+ * in the background; it goes stale when its holder stops, and is removed on
+ * a clean exit). Beside it, a marker file says "this id is written by
+ * prom-multiproc". An id with a marker and no fresh lock is dead; an id
+ * without a marker (a Python writer, say) is alive until markProcessDead,
+ * as in Python. No pid is ever checked: the directory may be shared by
+ * containers with separate pid namespaces.
+ */
+
+export const DEFAULT_LIVENESS_TIMEOUT_MS = 10000;
+/** Ids whose files hold what compaction accumulated. */
+export const COMPACTED_ID = 'compacted';
+
+export function lockPath(dir: string, id: string): string {
+  return path.join(dir, `${id}.lock`);
+}
+
+export function markerPath(dir: string, id: string): string {
+  return path.join(dir, `${id}.writer`);
+}
+
+export interface WriterMarker {
+  /** Random per process start: tells two lives of one id apart. */
+  instance: string;
+  pid: number;
+  hostname: string;
+  startedAt: string;
+  livenessTimeoutMs: number;
+}
+
+export type WriterState = 'alive' | 'dead' | 'foreign';
+
+function readMarker(dir: string, id: string): WriterMarker | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(markerPath(dir, id), 'utf8')) as WriterMarker;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // A marker being rewritten or damaged: it is ours, judge by the lock alone.
+    return { instance: '', pid: 0, hostname: '', startedAt: '', livenessTimeoutMs: DEFAULT_LIVENESS_TIMEOUT_MS };
+  }
+}
+
+function lockIsFresh(dir: string, id: string, staleMs: number): boolean {
+  try {
+    return lockfile.checkSync(path.join(dir, id), { lockfilePath: lockPath(dir, id), realpath: false, stale: staleMs });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `alive`, `dead` or `foreign` (no marker: not ours, alive until
+ * markProcessDead). `graceFactor` > 1 asks for a writer silent that many
+ * timeouts before it counts as dead, for destructive decisions.
+ */
+export function writerState(dir: string, id: string, graceFactor = 1): WriterState {
+  if (id === COMPACTED_ID) return 'foreign';
+  const marker = readMarker(dir, id);
+  if (!marker) return 'foreign';
+  const timeout = Math.max(marker.livenessTimeoutMs || DEFAULT_LIVENESS_TIMEOUT_MS, 2000);
+  return lockIsFresh(dir, id, timeout * graceFactor) ? 'alive' : 'dead';
+}
+
+/** The lock and marker of a dead id, removed once its files are compacted. */
+export function forgetWriter(dir: string, id: string): void {
+  fs.rmSync(markerPath(dir, id), { force: true });
+  fs.rmSync(lockPath(dir, id), { recursive: true, force: true });
+}
+
+/** Names of the files `<prefix>_<id>.db` in `dir`. */
+export function filesOfId(dir: string, id: string): string[] {
+  return fs.readdirSync(dir).filter((name) => parseDbFileName(name)?.id === id);
+}
+
+/**
+ * Takes the lock of `id` for this process's life, or returns undefined when
+ * a live writer (or one dead too recently to tell) holds it.
+ */
+export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Logger): (() => void) | undefined {
+  try {
+    return lockfile.lockSync(path.join(dir, id), {
+      lockfilePath: lockPath(dir, id),
+      realpath: false,
+      stale: timeoutMs,
+      update: Math.max(1000, Math.floor(timeoutMs / 4)),
+      onCompromised: (err) => {
+        logger.warn(
+          `the liveness lock ${lockPath(dir, id)} was lost (${err.message}); this process was silent longer than ` +
+            `${timeoutMs} ms, so others may take it for dead`,
+        );
+      },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw err;
+  }
+}
+
+export function writeMarker(dir: string, id: string, timeoutMs: number): void {
+  const marker: WriterMarker = {
+    instance: randomBytes(8).toString('hex'),
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    livenessTimeoutMs: timeoutMs,
+  };
+  const temporary = `${markerPath(dir, id)}.${marker.instance}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(marker));
+  fs.renameSync(temporary, markerPath(dir, id));
+}
