@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
 import { ConfigError } from '../errors.js';
 import { JOURNAL_NAME } from './compaction.js';
+import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
 import { writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
 
@@ -52,7 +53,9 @@ function isOurs(name: string): boolean {
     name.endsWith('.lock') ||
     name.endsWith('.tmp') ||
     name.endsWith('.next') ||
-    name.startsWith(JOURNAL_NAME)
+    name.startsWith(JOURNAL_NAME) ||
+    name.startsWith('.compaction') ||
+    name === SCRAPE_TRIGGER_FILE
   );
 }
 

@@ -88,8 +88,9 @@ export function filesOfId(dir: string, id: string): string[] {
  * a live writer (or one dead too recently to tell) holds it.
  */
 export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Logger): (() => void) | undefined {
-  try {
-    return lockfile.lockSync(path.join(dir, id), {
+  let release: () => void;
+  const take = (): void => {
+    release = lockfile.lockSync(path.join(dir, id), {
       lockfilePath: lockPath(dir, id),
       realpath: false,
       stale: timeoutMs,
@@ -97,14 +98,23 @@ export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Lo
       onCompromised: (err) => {
         logger.warn(
           `the liveness lock ${lockPath(dir, id)} was lost (${err.message}); this process was silent longer than ` +
-            `${timeoutMs} ms, so others may take it for dead`,
+            `${timeoutMs} ms or someone touched the lock, so others may take it for dead; taking it again`,
         );
+        try {
+          take();
+        } catch (retake) {
+          logger.warn(`cannot take the liveness lock ${lockPath(dir, id)} again: ${(retake as Error).message}`);
+        }
       },
     });
+  };
+  try {
+    take();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
     throw err;
   }
+  return () => release();
 }
 
 export function writeMarker(dir: string, id: string, timeoutMs: number): void {

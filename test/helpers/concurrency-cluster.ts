@@ -7,8 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import * as path from 'node:path';
 import { MultiprocessRegistry } from '../../src/index.js';
-import { ScrapeChecker, ScrapeLoop, seriesKey } from './concurrency-checks.js';
-import { PROCESSED } from './concurrency-workload.js';
+import { ScrapeChecker, ScrapeLoop } from './concurrency-checks.js';
 
 function exited(worker: Worker): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -22,8 +21,8 @@ async function main(): Promise<void> {
   const specText = process.argv[2];
   const workerCount = Number(process.argv[3]);
   const warnings: string[] = [];
-  const registry = new MultiprocessRegistry({ logger: { warn: (message) => warnings.push(message) } });
-  const loop = new ScrapeLoop(registry, new ScrapeChecker(new Set([seriesKey(PROCESSED.name, {})]), warnings));
+  const registry = new MultiprocessRegistry({ compactThreshold: 0, logger: { warn: (message) => warnings.push(message) } });
+  const loop = new ScrapeLoop(registry, new ScrapeChecker(new Set(), warnings));
   let grown = 0;
 
   cluster.setupPrimary({ exec: path.join(__dirname, 'concurrency-worker.ts'), args: [specText], execArgv: ['--import', 'tsx'] });

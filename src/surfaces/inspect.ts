@@ -1,0 +1,130 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readFileImage } from '../collector/read.js';
+import { FileFormatError } from '../errors.js';
+import { decodeEntryKey } from '../format/key.js';
+import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
+import { parseDbFileName, type ParsedFileName } from '../format/names.js';
+
+export interface InspectedEntry {
+  /** Byte offset of the entry's length field. */
+  offset: number;
+  /** The key exactly as stored (JSON text). */
+  key: string;
+  family: string;
+  sampleName: string;
+  labels: Record<string, string>;
+  value: number;
+  timestamp: number;
+}
+
+export interface FileInspection {
+  path: string;
+  /** Bytes on disk; undefined when the file could not be opened. */
+  size?: number;
+  /** The header's bytes-in-use field, when the header could be read. */
+  used?: number;
+  /** What the name says (type, gauge mode, process id); undefined for a name collectors skip. */
+  name?: ParsedFileName;
+  /** Entries up to the first problem. */
+  entries: InspectedEntry[];
+  /** What is wrong, if anything; `offset` is the byte where reading stopped. */
+  problems: Array<{ reason: string; offset?: number }>;
+  /** A likely cause of the problem, when one is recognised. */
+  hint?: string;
+}
+
+/**
+ * Whether `buf[0, used)` reads cleanly as Python 0.16-0.17's layout: the same
+ * entries with an 8-byte value slot and no timestamp. The current layout's
+ * walk misreads such a file only from its second entry on.
+ */
+function readsAsOldLayout(buf: Buffer, used: number): boolean {
+  let pos = HEADER_SIZE;
+  try {
+    while (pos < used) {
+      if (pos + 4 > used) return false;
+      const keyLength = buf.readInt32LE(pos);
+      if (keyLength <= 0) return false;
+      const valueAt = pos + valueOffsetInEntry(keyLength);
+      if (valueAt + 8 > used) return false;
+      for (let i = pos + 4 + keyLength; i < valueAt; i++) if (buf[i] !== 0x20) return false;
+      decodeEntryKey(buf.subarray(pos + 4, pos + 4 + keyLength), pos);
+      pos = valueAt + 8;
+    }
+  } catch {
+    return false;
+  }
+  return pos === used && used > HEADER_SIZE;
+}
+
+/**
+ * Reads one .db file the way a collector does and keeps every entry it could
+ * read before the first problem, with the problem's reason and byte offset.
+ */
+export function inspectFile(file: string): FileInspection {
+  const result: FileInspection = { path: file, entries: [], problems: [] };
+  let image: { buf: Buffer; used: number } | undefined;
+  result.name = parseDbFileName(path.basename(file));
+  if (!result.name) {
+    result.problems.push({ reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db' });
+  }
+  try {
+    result.size = fs.statSync(file).size;
+    const { buf, used } = readFileImage(file);
+    result.used = used;
+    image = { buf, used };
+    walkEntries(buf, used, (entry) => {
+      const keyBytes = buf.subarray(entry.keyStart, entry.keyEnd);
+      const key = decodeEntryKey(keyBytes, entry.offset);
+      result.entries.push({
+        offset: entry.offset,
+        key: keyBytes.toString('utf8'),
+        ...key,
+        value: buf.readDoubleLE(entry.valueOffset),
+        timestamp: buf.readDoubleLE(entry.valueOffset + 8),
+      });
+    });
+  } catch (err) {
+    if (err instanceof FileFormatError) result.problems.push({ reason: err.reason, offset: err.offset });
+    else result.problems.push({ reason: (err as Error).message });
+    if (image && readsAsOldLayout(image.buf, image.used)) {
+      result.hint = "every entry reads cleanly in Python 0.16-0.17's layout (8-byte value slots, no timestamps): upgrade the Python writer to prometheus_client 0.18 or later";
+    }
+  }
+  return result;
+}
+
+function formatValue(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function formatTimestamp(timestamp: number): string {
+  if (timestamp === 0) return '0';
+  const date = new Date(timestamp * 1000);
+  return Number.isNaN(date.getTime()) ? formatValue(timestamp) : `${timestamp} (${date.toISOString()})`;
+}
+
+/** A human-readable report: a summary line, one line per entry, then the problems. */
+export function formatInspection(inspection: FileInspection): string {
+  const { name } = inspection;
+  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.type) + `, process ${name.id}` : 'unknown kind';
+  const sizes =
+    inspection.size === undefined ? '' : inspection.used === undefined ? `, ${inspection.size} bytes` : `, ${inspection.used} of ${inspection.size} bytes in use`;
+  const lines = [`${inspection.path}: ${kind}${sizes}, ${inspection.entries.length} entries${inspection.problems.length ? ' readable' : ''}`];
+  if (inspection.entries.length > 0) {
+    const rows = inspection.entries.map((e) => [String(e.offset), formatValue(e.value), formatTimestamp(e.timestamp), e.key]);
+    const header = ['offset', 'value', 'timestamp', 'key'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]): string =>
+      '  ' + cells.map((cell, i) => (i === cells.length - 1 ? cell : i === 0 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+    lines.push(line(header), ...rows.map(line));
+  }
+  for (const problem of inspection.problems) {
+    lines.push(`  error: ${problem.reason}${problem.offset === undefined ? '' : ` (at byte ${problem.offset})`}`);
+  }
+  if (inspection.hint) lines.push(`  hint: ${inspection.hint}`);
+  return lines.join('\n') + '\n';
+}
