@@ -306,6 +306,40 @@ describe('clearMultiprocDir', () => {
   });
 });
 
+describe('CLI: clear and compact', () => {
+  const CLI = path.join(__dirname, '..', 'dist', 'surfaces', 'cli.js');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+  it('clear refuses while a writer lives and clears with --force; compact merges dead writers', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const writer = await startWriter(dir);
+      await writer.send({ op: 'count', times: 3 });
+      const refused = cli('clear', '--dir', dir);
+      assert.notEqual(refused.status, 0);
+      assert.ok(refused.stderr.includes(dir) && refused.stderr.includes(String(writer.pid)), refused.stderr);
+      await writer.send({ op: 'exit' });
+      const compacted = cli('compact', '--dir', dir);
+      assert.equal(compacted.status, 0, compacted.stderr);
+      assert.match(compacted.stdout, /compacted 1 dead writer/);
+      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="done"}'), 3);
+      assert.match(cli('compact', '--dir', dir).stdout, /nothing to compact/);
+      const again = await startWriter(dir);
+      const forced = cli('clear', '--dir', dir, '--force');
+      assert.equal(forced.status, 0, forced.stderr);
+      assert.deepEqual(fs.readdirSync(dir).filter((f) => !f.endsWith('.lock')), []);
+      again.child.kill('SIGKILL');
+      for (const command of ['clear', 'compact']) {
+        const help = cli(command, '--help');
+        assert.equal(help.status, 0);
+        assert.match(help.stdout, new RegExp(`Usage: prom-multiproc ${command}`));
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('churn with SIGKILL while scrapes and compactions run', () => {
   it('counters never decrease, and the final totals equal what the dead writers had recorded', async () => {
     const { dir, cleanup } = tempDir();

@@ -97,8 +97,8 @@ export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Lo
       update: Math.max(1000, Math.floor(timeoutMs / 4)),
       onCompromised: (err) => {
         logger.warn(
-          `the liveness lock ${lockPath(dir, id)} was lost (${err.message}); this process was silent longer than ` +
-            `${timeoutMs} ms or someone touched the lock, so others may take it for dead; taking it again`,
+          `the liveness lock ${lockPath(dir, id)} was lost (${err.message}): removed by someone, or not refreshed ` +
+            `within ${timeoutMs} ms (a blocked event loop), so others may take this process for dead; taking it again`,
         );
         try {
           take();

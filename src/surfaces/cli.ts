@@ -2,6 +2,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
 import { PromMultiprocError } from '../errors.js';
+import { compact } from '../storage/compaction.js';
+import { clearMultiprocDir } from '../storage/directory.js';
+import { checkDirectory } from '../storage/process-storage.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_EXPORTER_HOST, DEFAULT_EXPORTER_PORT, DEFAULT_METRICS_PATH, HEALTH_PATH, startExporter } from './exporter.js';
 import { formatInspection, inspectFile } from './inspect.js';
@@ -13,6 +16,8 @@ Commands:
   serve [--dir DIR] [--host HOST] [--port PORT] [--path PATH]
                                         Serve the merged metrics over HTTP, read on every scrape.
   inspect FILE...                       Print the entries of .db files; say what is wrong with a corrupt one.
+  compact [--dir DIR]                   Merge the files of dead writers into accumulated files and remove them.
+  clear [--dir DIR] [--force]           Empty the directory before a service starts (create it if missing).
 
 Options:
   --dir DIR        The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)
@@ -45,6 +50,32 @@ Options:
   -h, --help       Show this help
 `;
 
+const COMPACT_USAGE = `Usage: prom-multiproc compact [--dir DIR]
+
+Merges the files of dead writers (their liveness lock is gone or stale) into
+the accumulated files <prefix>_compacted.db and removes them; a scrape exports
+the same before and after. Safe while writers and scrapers run, and against
+being killed at any step. A serving MultiprocessRegistry also does this on its own.
+
+Options:
+  --dir DIR        The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)
+  -h, --help       Show this help
+`;
+
+const CLEAR_USAGE = `Usage: prom-multiproc clear [--dir DIR] [--force]
+
+Removes this library's files from the directory (metrics files, liveness locks
+and markers, compaction leftovers; nothing else) and creates the directory,
+writable by its owner only, when it is missing. Run it before the writers
+start: in the node:cluster primary before forking, a PM2 pre-start step, or a
+container entrypoint. Refuses while live writers hold their locks.
+
+Options:
+  --dir DIR        The multiprocess directory (default: $PROMETHEUS_MULTIPROC_DIR)
+  --force          Clear even while live writers hold their locks
+  -h, --help       Show this help
+`;
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const HELP: Options = { help: { type: 'boolean', short: 'h', default: false } };
@@ -52,6 +83,8 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   metrics: { ...HELP, dir: { type: 'string' }, openmetrics: { type: 'boolean', default: false } },
   serve: { ...HELP, dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, path: { type: 'string' } },
   inspect: { ...HELP },
+  compact: { ...HELP, dir: { type: 'string' } },
+  clear: { ...HELP, dir: { type: 'string' }, force: { type: 'boolean', default: false } },
 };
 const ALL_OPTIONS: Options = Object.assign({}, ...Object.values(COMMAND_OPTIONS)) as Options;
 
@@ -91,6 +124,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(INSPECT_USAGE);
     return 0;
   }
+  if (values.help && command === 'compact') {
+    process.stdout.write(COMPACT_USAGE);
+    return 0;
+  }
+  if (values.help && command === 'clear') {
+    process.stdout.write(CLEAR_USAGE);
+    return 0;
+  }
   const rest = positionals.slice(1);
   switch (command) {
     case 'metrics':
@@ -102,6 +143,12 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect':
       if (rest.length === 0) throw new UsageError(`inspect needs at least one FILE\n\n${INSPECT_USAGE}`);
       return inspect(rest);
+    case 'compact':
+      if (rest.length > 0) break;
+      return compactCommand(directoryOption(values.dir));
+    case 'clear':
+      if (rest.length > 0) break;
+      return clearCommand(directoryOption(values.dir), values.force === true);
     case undefined:
       process.stderr.write(USAGE);
       return 2;
@@ -109,8 +156,31 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
 }
 
+function compactCommand(dir: string): number {
+  checkDirectory(dir);
+  const result = compact(dir, { logger: stderrLogger });
+  if (!result) {
+    process.stderr.write(`prom-multiproc: another compaction is running in ${dir}; try again later\n`);
+    return 1;
+  }
+  process.stdout.write(
+    result.compacted.length === 0
+      ? `nothing to compact in ${dir}\n`
+      : `compacted ${result.compacted.length} dead writer(s), ${result.removedFiles} file(s) removed, in ${dir}\n`,
+  );
+  return 0;
+}
+
+function clearCommand(dir: string, force: boolean): number {
+  const result = clearMultiprocDir(dir, { force });
+  const forced = result.liveWriters.length > 0 ? ` (live writers ${result.liveWriters.join(', ')} cleared by --force)` : '';
+  process.stdout.write(`cleared ${result.dir}: ${result.removed.length} entries removed${forced}\n`);
+  return 0;
+}
+
 async function printMetrics(dir: string, openMetrics: boolean): Promise<number> {
-  const registry = new MultiprocessRegistry({ dir, logger: stderrLogger });
+  // A one-off read: it never changes the directory (no compaction).
+  const registry = new MultiprocessRegistry({ dir, logger: stderrLogger, compactThreshold: 0 });
   if (openMetrics) registry.setContentType(OPENMETRICS_CONTENT_TYPE);
   process.stdout.write(await registry.metrics());
   return 0;
