@@ -4,7 +4,10 @@ import type { Family } from './family.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

@@ -126,6 +126,11 @@ export function writeMarker(dir: string, id: string, timeoutMs: number): void {
     livenessTimeoutMs: timeoutMs,
   };
   const temporary = `${markerPath(dir, id)}.${marker.instance}.tmp`;
-  fs.writeFileSync(temporary, JSON.stringify(marker));
-  fs.renameSync(temporary, markerPath(dir, id));
+  try {
+    fs.writeFileSync(temporary, JSON.stringify(marker));
+    fs.renameSync(temporary, markerPath(dir, id));
+  } catch (err) {
+    fs.rmSync(temporary, { force: true });
+    throw err;
+  }
 }

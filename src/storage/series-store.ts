@@ -120,10 +120,10 @@ export class SeriesStore {
     this.lastAttempt = Date.now();
     if (!this.reported) {
       this.reported = true;
-      this.logger.warn(
-        `${err.message}; new series of ${this.description} are kept in memory (not visible to scrapes) ` +
-          `and will move into ${err.path} once it can grow; existing series keep counting in the file`,
-      );
+      const rest = this.file
+        ? `and will move into ${err.path} once it can grow; existing series keep counting in the file`
+        : `and will move into ${err.path} once it can be created`;
+      this.logger.warn(`${err.message}; new series of ${this.description} are kept in memory (not visible to scrapes) ${rest}`);
     }
     if (!this.retryTimer) {
       this.retryTimer = setInterval(() => this.retry(), GROWTH_RETRY_MS);
