@@ -58,12 +58,16 @@ class GrowableInt32 {
   length = 0;
 
   push(value: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
+    if (this.length === this.data.length) this.reserve(this.length);
     this.data[this.length++] = value;
+  }
+
+  /** Makes room for `more` values past the current length. */
+  reserve(more: number): void {
+    if (this.length + more <= this.data.length) return;
+    const next = new Int32Array(Math.max(this.length + more, this.data.length * 2));
+    next.set(this.data);
+    this.data = next;
   }
 }
 
@@ -193,6 +197,10 @@ export class IncrementalCollector {
       this.seriesByRawKey.set(scope, seriesByKey);
     }
     const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    // Real keys make entries of 64 bytes and more: reserve once instead of doubling along.
+    const expected = Math.ceil((image.used - state.parsedUpTo) / 64);
+    state.slots.reserve(expected);
+    state.series.reserve(expected);
     let lastStart = 0;
     let lastEnd = 0;
     walkEntries(
@@ -200,7 +208,7 @@ export class IncrementalCollector {
       image.used,
       (entry) => {
         const hash = KeyTable.hash(words, buf, entry.keyStart, entry.keyEnd);
-        let series = seriesByKey.get(buf, entry.keyStart, entry.keyEnd, hash);
+        let series = seriesByKey.get(words, buf, entry.keyStart, entry.keyEnd, hash);
         if (series === -1) {
           series = this.resolve(buf.subarray(entry.keyStart, entry.keyEnd), entry.offset, image, state, problems);
           seriesByKey.set(buf, entry.keyStart, entry.keyEnd, hash, series);
