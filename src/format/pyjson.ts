@@ -42,21 +42,39 @@ export function pythonJsonString(text: string): string {
 }
 
 /**
- * The key of one entry. `labelNames` must already be sorted by code point
- * (label names are ASCII, so the default sort is code-point order).
+ * The key text of every entry of one sample name with one set of label
+ * names: the constant parts are encoded once, so a key costs one JSON
+ * string per label value. Label names are sorted by code point (they are
+ * ASCII, so the default sort is code-point order), as sort_keys does.
  */
-export function encodeEntryKey(
-  family: string,
-  sampleName: string,
-  sortedLabelNames: readonly string[],
-  labelValues: readonly string[],
-  help: string,
-): string {
-  let labels = '{';
-  for (let i = 0; i < sortedLabelNames.length; i++) {
-    if (i > 0) labels += ', ';
-    labels += pythonJsonString(sortedLabelNames[i]) + ': ' + pythonJsonString(labelValues[i]);
+export class EntryKeyTemplate {
+  private readonly head: string;
+  private readonly tail: string;
+  /** `"name": ` of each label in key order. */
+  private readonly names: string[];
+  /** For each label in key order: its index in the caller's values, or -1 for the fixed extra label. */
+  private readonly sources: number[];
+  private readonly extraValue: string;
+
+  constructor(family: string, sampleName: string, labelNames: readonly string[], help: string, extraLabel?: readonly [string, string]) {
+    const all = labelNames.map((name, i) => ({ name, source: i }));
+    if (extraLabel) all.push({ name: extraLabel[0], source: -1 });
+    all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.head = `[${pythonJsonString(family)}, ${pythonJsonString(sampleName)}, {`;
+    this.tail = `}, ${pythonJsonString(help)}]`;
+    this.names = all.map((l) => `${pythonJsonString(l.name)}: `);
+    this.sources = all.map((l) => l.source);
+    this.extraValue = extraLabel ? pythonJsonString(extraLabel[1]) : '';
   }
-  labels += '}';
-  return `[${pythonJsonString(family)}, ${pythonJsonString(sampleName)}, ${labels}, ${pythonJsonString(help)}]`;
+
+  /** The key for `labelValues`, given in the order of the label names passed to the constructor. */
+  key(labelValues: readonly string[]): string {
+    let out = this.head;
+    for (let i = 0; i < this.names.length; i++) {
+      if (i > 0) out += ', ';
+      const source = this.sources[i];
+      out += this.names[i] + (source < 0 ? this.extraValue : pythonJsonString(labelValues[source]));
+    }
+    return out + this.tail;
+  }
 }

@@ -1,6 +1,6 @@
 import type { Counter as PromCounter } from 'prom-client';
 import { ValidationError } from '../errors.js';
-import { encodeEntryKey } from '../format/pyjson.js';
+import { EntryKeyTemplate } from '../format/pyjson.js';
 import { checkLabelNames, checkMetricName, filePrefix, type GaugeMode, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
@@ -75,6 +75,7 @@ export abstract class Metric<T extends string, C extends Child> {
   private readonly children: ChildTree<C> = new Map();
   private unlabelled: C | undefined;
   private seriesStore: SeriesStore | undefined;
+  private keyTemplates: EntryKeyTemplate[] | undefined;
 
   protected constructor(
     readonly type: MetricType,
@@ -108,18 +109,10 @@ export abstract class Metric<T extends string, C extends Child> {
 
   /** Keys of one child's entries, exactly as Python writes them. */
   keysFor(labelValues: readonly string[]): string[] {
-    return this.entrySpecs().map((spec) => {
-      const pairs: Array<[string, string]> = this.labelNames.map((name, i) => [name, labelValues[i]]);
-      if (spec.extraLabel) pairs.push(spec.extraLabel);
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return encodeEntryKey(
-        this.family,
-        spec.sampleName,
-        pairs.map((p) => p[0]),
-        pairs.map((p) => p[1]),
-        this.help,
-      );
-    });
+    this.keyTemplates ??= this.entrySpecs().map(
+      (spec) => new EntryKeyTemplate(this.family, spec.sampleName, this.labelNames, this.help, spec.extraLabel),
+    );
+    return this.keyTemplates.map((template) => template.key(labelValues));
   }
 
   /** A new child bound to its slots, reusing the entries if this process wrote them before. */
