@@ -12,7 +12,7 @@ import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { readFileImage, type FileImage } from '../storage/file-image.js';
 import { compact, readJournal, type Journal } from '../storage/compaction.js';
-import { writerState, type WriterState } from '../storage/liveness.js';
+import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -72,6 +72,7 @@ export class MultiprocessRegistry {
   /** Writers found dead at the last scrape. */
   private deadWriters = 0;
   private lastCompaction = 0;
+  private readonly markerTimeouts = new Map<string, number>();
   private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
   private readonly memoryIdentities = new WeakMap<object, string>();
 
@@ -207,6 +208,21 @@ export class MultiprocessRegistry {
     });
   }
 
+  /**
+   * A writer's liveness timeout, from its marker, read once per id: a scrape
+   * checks every writer, and reading each marker every time was most of a
+   * small scrape's system calls.
+   */
+  private timeoutOf(dir: string, id: string): number {
+    let timeout = this.markerTimeouts.get(id);
+    if (timeout === undefined) {
+      timeout = markerTimeout(dir, id) ?? DEFAULT_LIVENESS_TIMEOUT_MS;
+      if (this.markerTimeouts.size > MAX_REMEMBERED_PROBLEMS) this.markerTimeouts.clear();
+      this.markerTimeouts.set(id, timeout);
+    }
+    return timeout;
+  }
+
   /** One pass over the directory; returns the files it skipped, with the reason. */
   private addDirectoryOnce(dir: string, journal: Journal | undefined): Array<[file: string, reason: string]> {
     const removed = new Set(journal?.remove);
@@ -215,15 +231,16 @@ export class MultiprocessRegistry {
     const skipped: Array<[string, string]> = [];
     const skip = (file: string, reason: string): void => void skipped.push([file, reason]);
     const listing = fs.readdirSync(dir);
+    const markers = new Set(listing.filter((name) => name.endsWith('.writer')).map((name) => name.slice(0, -'.writer'.length)));
     const stateOf = (id: string): WriterState => {
       let state = liveness.get(id);
       if (!state) {
-        state = writerState(dir, id);
+        state = markers.has(id) ? lockState(dir, id, this.timeoutOf(dir, id)) : 'foreign';
         liveness.set(id, state);
       }
       return state;
     };
-    this.deadWriters = listing.filter((name) => name.endsWith('.writer') && stateOf(name.slice(0, -'.writer'.length)) === 'dead').length;
+    this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;
     // Sorted names fix the order of float sums and which file's HELP text wins.
     const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
     const present = new Set<string>();

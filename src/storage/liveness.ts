@@ -67,9 +67,18 @@ function lockIsFresh(dir: string, id: string, staleMs: number): boolean {
 export function writerState(dir: string, id: string, graceFactor = 1): WriterState {
   if (id === COMPACTED_ID) return 'foreign';
   const marker = readMarker(dir, id);
-  if (!marker) return 'foreign';
-  const timeout = Math.max(marker.livenessTimeoutMs || DEFAULT_LIVENESS_TIMEOUT_MS, 2000);
+  return marker ? lockState(dir, id, marker.livenessTimeoutMs, graceFactor) : 'foreign';
+}
+
+/** Alive or dead by the lock alone, for a caller that knows the marker exists and its timeout. */
+export function lockState(dir: string, id: string, livenessTimeoutMs: number, graceFactor = 1): 'alive' | 'dead' {
+  const timeout = Math.max(livenessTimeoutMs || DEFAULT_LIVENESS_TIMEOUT_MS, 2000);
   return lockIsFresh(dir, id, timeout * graceFactor) ? 'alive' : 'dead';
+}
+
+/** A marker's liveness timeout (the default when it cannot be read); undefined when there is no marker. */
+export function markerTimeout(dir: string, id: string): number | undefined {
+  return readMarker(dir, id)?.livenessTimeoutMs;
 }
 
 /** The lock and marker of a dead id, removed once its files are compacted. */
