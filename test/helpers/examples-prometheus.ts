@@ -1,0 +1,160 @@
+// A real Prometheus server (Debian's `prometheus` package) for the tests:
+// on 127.0.0.1, a 1 s scrape interval, its configuration and storage in a
+// temporary directory; queried through its HTTP API. And promtool, which
+// comes with it, to check an exposition in both formats.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from './http.js';
+import { freePort, startProcess, type RunningProcess } from './examples-processes.js';
+
+const INSTALL_HINT =
+  'it comes from Debian\'s "prometheus" package (apt-get update && apt-get install -y --no-install-recommends prometheus nginx); .ci/run installs it';
+
+/** A sample of an instant vector: labels and value. */
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+/** A series of a range vector: labels and [unix seconds, value] pairs. */
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  values: Array<[number, number]>;
+}
+
+export interface PrometheusServer {
+  process: RunningProcess;
+  url: string;
+  /** An instant query, evaluated now. */
+  query(expr: string): Promise<VectorSample[]>;
+  /** An instant query whose result is a range vector, e.g. `up[5m]`: the raw samples. */
+  queryMatrix(expr: string): Promise<MatrixSeries[]>;
+}
+
+function commandExists(name: string): boolean {
+  const result = spawnSync(name, ['--version'], { encoding: 'utf8' });
+  return (result.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT';
+}
+
+async function apiQuery(base: string, expr: string): Promise<{ resultType: string; result: unknown[] }> {
+  const response = await request(`${base}/api/v1/query?${new URLSearchParams({ query: expr })}`);
+  const body = JSON.parse(response.text) as { status: string; error?: string; data: { resultType: string; result: unknown[] } };
+  assert.equal(body.status, 'success', `query ${expr}: ${response.status} ${body.error ?? response.text}`);
+  return body.data;
+}
+
+/**
+ * Starts Prometheus scraping `target` (host:port) at /metrics every second,
+ * with everything under `workDir`, and resolves once it is ready to answer
+ * queries (its first scrape comes some seconds later: poll for it).
+ */
+export async function startPrometheus(workDir: string, target: string, job: string): Promise<PrometheusServer> {
+  assert.ok(commandExists('prometheus'), `prometheus is not installed: ${INSTALL_HINT}`);
+  const config = path.join(workDir, 'prometheus.yml');
+  fs.writeFileSync(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      `  - job_name: ${job}`,
+      '    metrics_path: /metrics',
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const server = startProcess('prometheus', [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await request(`${url}/-/ready`).catch(() => undefined);
+    if (ready?.status === 200) break;
+    if (server.child.exitCode !== null || Date.now() > deadline) {
+      await server.stop('SIGKILL');
+      throw new Error(`prometheus did not become ready; output:\n${server.output()}`);
+    }
+    await sleep(50);
+  }
+  return {
+    process: server,
+    url,
+    async query(expr) {
+      const data = await apiQuery(url, expr);
+      assert.equal(data.resultType, 'vector', `query ${expr}`);
+      return (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+    },
+    async queryMatrix(expr) {
+      const data = await apiQuery(url, expr);
+      assert.equal(data.resultType, 'matrix', `query ${expr}`);
+      return (data.result as Array<{ metric: Record<string, string>; values: Array<[number, string]> }>).map(({ metric, values }) => ({
+        metric,
+        values: values.map(([time, value]) => [time, Number(value)] as [number, number]),
+      }));
+    },
+  };
+}
+
+/** Polls `read` until `accept` holds for its result; fails after `timeoutMs` with the last result. */
+export async function pollUntil<T>(what: string, read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await sleep(200);
+  }
+}
+
+export interface PromtoolResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runPromtool(args: string[], input?: string): PromtoolResult {
+  const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`promtool is not installed: ${INSTALL_HINT}`);
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function sampleLines(exposition: string): string[] {
+  return exposition.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/**
+ * `promtool check metrics` reads only the text format 0.0.4 (see
+ * test/cli.test.ts), so OpenMetrics goes through Prometheus's OpenMetrics
+ * parser instead: `promtool tsdb create-blocks-from openmetrics`, which needs
+ * a timestamp on every sample and the final # EOF. Asserts that it parses
+ * every sample line.
+ */
+export function assertOpenMetricsParses(exposition: string, workDir: string): void {
+  assert.ok(exposition.endsWith('\n# EOF\n'), 'OpenMetrics ends with # EOF');
+  const timestamped = exposition
+    .split('\n')
+    .map((line) => (line === '' || line.startsWith('#') ? line : `${line} 1700000000`))
+    .join('\n');
+  const input = path.join(workDir, 'exposition.om.txt');
+  fs.writeFileSync(input, timestamped);
+  const check = runPromtool(['tsdb', 'create-blocks-from', 'openmetrics', input, path.join(workDir, 'blocks')]);
+  assert.equal(check.status, 0, `promtool tsdb create-blocks-from openmetrics: ${check.stderr}\n--- input\n${timestamped}`);
+  // The block summary's NUM SAMPLES column: every sample line was parsed, none dropped.
+  const summary = check.stdout.trim().split('\n');
+  const header = summary[0].split(/\s{2,}/);
+  const row = summary[summary.length - 1].split(/\s{2,}/);
+  assert.equal(summary.length, 2, `one block:\n${check.stdout}`);
+  assert.equal(Number(row[header.indexOf('NUM SAMPLES')]), sampleLines(exposition).length, check.stdout);
+}
