@@ -1,29 +1,13 @@
 import type { CounterConfiguration } from 'prom-client';
 import { ValidationError } from '../errors.js';
-import type { Region } from '../storage/entry-file.js';
-import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { Metric, SingleSlotChild, type LabelValues, type PromValue } from './metric.js';
 
-export class CounterChild extends Child {
-  private slot = 0;
-
-  rebind(region: Region, slots: readonly number[]): void {
-    this.region = region;
-    this.slot = slots[0];
-  }
-
-  slots(): number[] {
-    return [this.slot];
-  }
-
+export class CounterChild extends SingleSlotChild {
   inc(amount = 1): void {
     if (!(amount >= 0) || amount === Infinity) {
       throw new ValidationError(`Counter ${this.metric.name}: increment must be a finite number >= 0, got ${amount}`);
     }
     this.region.values[this.slot] += amount;
-  }
-
-  get value(): number {
-    return this.region.values[this.slot];
   }
 }
 
@@ -35,8 +19,6 @@ export type CounterOptions<T extends string> = Omit<CounterConfiguration<T>, 'co
  * OpenMetrics), where prom-client would export `jobs`.
  */
 export class Counter<T extends string = string> extends Metric<T, CounterChild> {
-  private readonly specs: EntrySpec[];
-
   constructor(config: CounterOptions<T>) {
     super('counter', config, []);
     this.specs = [{ sampleName: `${this.family}_total` }];
@@ -48,21 +30,6 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
     if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).inc(value);
     else this.unlabelledChild().inc(labelsOrValue);
-  }
-
-  labels(...values: Array<string | number>): CounterChild;
-  labels(labels: LabelValues<T>): CounterChild;
-  labels(...args: unknown[]): CounterChild {
-    return this.resolveChild(args);
-  }
-
-  /** Creates the series if needed and sets this process's value to 0. */
-  zero(labels?: LabelValues<T>): void {
-    (labels ? this.childFor(labels) : this.unlabelledChild()).zeroSlots();
-  }
-
-  protected entrySpecs(): readonly EntrySpec[] {
-    return this.specs;
   }
 
   protected createChild(labelValues: readonly string[]): CounterChild {

@@ -1,14 +1,11 @@
 import type { GaugeConfiguration } from 'prom-client';
 import { ValidationError } from '../errors.js';
 import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
-import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
-import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { Metric, SingleSlotChild, type LabelValues, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
 
-export class GaugeChild extends Child {
-  private slot = 0;
-
+export class GaugeChild extends SingleSlotChild {
   constructor(
     metric: Gauge<string>,
     labelValues: readonly string[],
@@ -16,15 +13,6 @@ export class GaugeChild extends Child {
     private readonly clock: (() => number) | undefined,
   ) {
     super(metric, labelValues);
-  }
-
-  rebind(region: Region, slots: readonly number[]): void {
-    this.region = region;
-    this.slot = slots[0];
-  }
-
-  slots(): number[] {
-    return [this.slot];
   }
 
   inc(amount = 1): void {
@@ -57,8 +45,9 @@ export class GaugeChild extends Child {
     };
   }
 
-  get value(): number {
-    return this.region.values[this.slot];
+  /** set(0): a mostrecent gauge records when. */
+  override zero(): void {
+    this.set(0);
   }
 
   /** Whether this child was ever set (mostrecent modes export only those). */
@@ -78,8 +67,6 @@ export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<
 
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   readonly multiprocessMode: GaugeMode;
-  private readonly specs: EntrySpec[];
-
   constructor(config: GaugeOptions<T>) {
     const mode = config?.multiprocessMode ?? 'all';
     if (!isGaugeMode(mode)) {
@@ -118,22 +105,6 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
 
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
     return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).set(seconds));
-  }
-
-  labels(...values: Array<string | number>): GaugeChild;
-  labels(labels: LabelValues<T>): GaugeChild;
-  labels(...args: unknown[]): GaugeChild {
-    return this.resolveChild(args);
-  }
-
-  /** Creates the series if needed and sets this process's value to 0 (a mostrecent gauge: set(0) now). */
-  zero(labels?: LabelValues<T>): void {
-    const child = labels ? this.childFor(labels) : this.unlabelledChild();
-    child.set(0);
-  }
-
-  protected entrySpecs(): readonly EntrySpec[] {
-    return this.specs;
   }
 
   protected createChild(labelValues: readonly string[]): GaugeChild {

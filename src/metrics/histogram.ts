@@ -2,7 +2,8 @@ import type { HistogramConfiguration } from 'prom-client';
 import { ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { Child, type EntrySpec, type PromValue } from './metric.js';
+import { ObservedMetric } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 /** prom-client's default buckets (Python's differ; name them when mixing clients). */
@@ -60,11 +61,9 @@ export class HistogramChild extends Child {
 
 export interface HistogramOptions<T extends string> extends Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'> {}
 
-export class Histogram<T extends string = string> extends Metric<T, HistogramChild> {
+export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild> {
   readonly buckets: readonly number[];
   private readonly bounds: Float64Array;
-  private readonly specs: EntrySpec[];
-
   constructor(config: HistogramOptions<T>) {
     super('histogram', config, ['le']);
     const buckets = [...(config.buckets ?? DEFAULT_BUCKETS)];
@@ -82,32 +81,6 @@ export class Histogram<T extends string = string> extends Metric<T, HistogramChi
       ...[...buckets, Infinity].map((b): EntrySpec => ({ sampleName: `${this.name}_bucket`, extraLabel: ['le', formatPrometheusFloat(b)] })),
     ];
     this.initialize();
-  }
-
-  observe(labels: LabelValues<T>, value: number): void;
-  observe(value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).observe(value as number);
-    else this.unlabelledChild().observe(labelsOrValue);
-  }
-
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).observe(seconds));
-  }
-
-  labels(...values: Array<string | number>): HistogramChild;
-  labels(labels: LabelValues<T>): HistogramChild;
-  labels(...args: unknown[]): HistogramChild {
-    return this.resolveChild(args);
-  }
-
-  /** Creates the series if needed and sets this process's buckets and sum to 0. */
-  zero(labels?: LabelValues<T>): void {
-    (labels ? this.childFor(labels) : this.unlabelledChild()).zeroSlots();
-  }
-
-  protected entrySpecs(): readonly EntrySpec[] {
-    return this.specs;
   }
 
   protected createChild(labelValues: readonly string[]): HistogramChild {

@@ -52,6 +52,29 @@ export abstract class Child implements SlotOwner {
       values[slot + 1] = 0;
     }
   }
+
+  /** What zero() does to this child: its values to 0. */
+  zero(): void {
+    this.zeroSlots();
+  }
+}
+
+/** A child with one value (counters, gauges). */
+export abstract class SingleSlotChild extends Child {
+  protected slot = 0;
+
+  rebind(region: Region, slots: readonly number[]): void {
+    this.region = region;
+    this.slot = slots[0];
+  }
+
+  slots(): number[] {
+    return [this.slot];
+  }
+
+  get value(): number {
+    return this.region.values[this.slot];
+  }
 }
 
 type ChildTree<C> = Map<string, ChildTree<C> | C>;
@@ -103,13 +126,13 @@ export abstract class Metric<T extends string, C extends Child> {
     return (this.seriesStore ??= processStorage().store(filePrefix(this.type, this.mode)));
   }
 
-  /** The entries one child owns, in the order they are created in the file. */
-  protected abstract entrySpecs(): readonly EntrySpec[];
+  /** The entries one child owns, in the order they are created in the file; set before initialize(). */
+  protected specs: readonly EntrySpec[] = [];
   protected abstract createChild(labelValues: readonly string[]): C;
 
   /** Keys of one child's entries, exactly as Python writes them. */
   keysFor(labelValues: readonly string[]): string[] {
-    this.keyTemplates ??= this.entrySpecs().map(
+    this.keyTemplates ??= this.specs.map(
       (spec) => new EntryKeyTemplate(this.family, spec.sampleName, this.labelNames, this.help, spec.extraLabel),
     );
     return this.keyTemplates.map((template) => template.key(labelValues));
@@ -195,10 +218,17 @@ export abstract class Metric<T extends string, C extends Child> {
     return this.unlabelled;
   }
 
-  /** prom-client's labels(): positional values or one object. */
-  protected resolveChild(args: readonly unknown[]): C {
+  /** prom-client's labels(): positional values or one object. The child is the fastest path: keep it. */
+  labels(...values: Array<string | number>): C;
+  labels(labels: LabelValues<T>): C;
+  labels(...args: unknown[]): C {
     if (args.length === 1 && args[0] !== null && typeof args[0] === 'object') return this.childFor(args[0] as LabelValues<T>);
     return this.childForValues(args);
+  }
+
+  /** Creates the series if needed and sets this process's values to 0 (a mostrecent gauge: set(0) now). */
+  zero(labels?: LabelValues<T>): void {
+    (labels ? this.childFor(labels) : this.unlabelledChild()).zero();
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { SummaryConfiguration } from 'prom-client';
 import { ValidationError } from '../errors.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child, Metric, type EntrySpec, type LabelValues, type PromValue } from './metric.js';
+import { Child, type PromValue } from './metric.js';
+import { ObservedMetric } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 export class SummaryChild extends Child {
@@ -43,38 +44,11 @@ export class SummaryChild extends Child {
 /** prom-client's options are accepted; percentiles, maxAgeSeconds and ageBuckets are ignored: only _count and _sum are stored. */
 export interface SummaryOptions<T extends string> extends Omit<SummaryConfiguration<T>, 'collect' | 'enableExemplars'> {}
 
-export class Summary<T extends string = string> extends Metric<T, SummaryChild> {
-  private readonly specs: EntrySpec[];
-
+export class Summary<T extends string = string> extends ObservedMetric<T, SummaryChild> {
   constructor(config: SummaryOptions<T>) {
     super('summary', config, ['quantile']);
     this.specs = [{ sampleName: `${this.name}_count` }, { sampleName: `${this.name}_sum` }];
     this.initialize();
-  }
-
-  observe(labels: LabelValues<T>, value: number): void;
-  observe(value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).observe(value as number);
-    else this.unlabelledChild().observe(labelsOrValue);
-  }
-
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).observe(seconds));
-  }
-
-  labels(...values: Array<string | number>): SummaryChild;
-  labels(labels: LabelValues<T>): SummaryChild;
-  labels(...args: unknown[]): SummaryChild {
-    return this.resolveChild(args);
-  }
-
-  zero(labels?: LabelValues<T>): void {
-    (labels ? this.childFor(labels) : this.unlabelledChild()).zeroSlots();
-  }
-
-  protected entrySpecs(): readonly EntrySpec[] {
-    return this.specs;
   }
 
   protected createChild(labelValues: readonly string[]): SummaryChild {

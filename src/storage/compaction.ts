@@ -217,20 +217,29 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const pending = readJournal(dir);
   if (pending?.phase === 'pending') finishJournal(dir, pending);
 
-  const byId = new Map<string, Array<{ name: string; prefix: FilePrefix }>>();
-  for (const name of fs.readdirSync(dir).sort()) {
-    const parsed = parseDbFileName(name);
-    if (!parsed || parsed.id === COMPACTED_ID) continue;
-    if (options.claimed && !options.claimed.includes(parsed.id)) continue;
-    const prefix = (parsed.type === 'gauge' ? `gauge_${parsed.mode}` : parsed.type) as FilePrefix;
-    const files = byId.get(parsed.id) ?? [];
-    files.push({ name, prefix });
-    byId.set(parsed.id, files);
-  }
-  const deadIds = options.claimed ?? [...byId.keys()].filter((id) => writerState(dir, id, COMPACTION_GRACE) === 'dead');
+  const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix }>> => {
+    const byId = new Map<string, Array<{ name: string; prefix: FilePrefix }>>();
+    for (const name of fs.readdirSync(dir).sort()) {
+      const parsed = parseDbFileName(name);
+      if (!parsed || parsed.id === COMPACTED_ID) continue;
+      if (options.claimed && !options.claimed.includes(parsed.id)) continue;
+      const prefix = (parsed.type === 'gauge' ? `gauge_${parsed.mode}` : parsed.type) as FilePrefix;
+      const files = byId.get(parsed.id) ?? [];
+      files.push({ name, prefix });
+      byId.set(parsed.id, files);
+    }
+    return byId;
+  };
+  const listed = listFiles();
+  const judgedDead = options.claimed ?? [...listed.keys()].filter((id) => writerState(dir, id, COMPACTION_GRACE) === 'dead');
   // Dead writers that never wrote a file leave only their lock and marker.
-  const forgetOnly = options.claimed ? [] : deadWritersWithoutFiles(dir, byId);
-  if (deadIds.length === 0 && forgetOnly.length === 0) return { compacted: [], removedFiles: 0 };
+  const judgedWithoutFiles = options.claimed ? [] : deadWritersWithoutFiles(dir, listed);
+  if (judgedDead.length === 0 && judgedWithoutFiles.length === 0) return { compacted: [], removedFiles: 0 };
+  // A writer may create files and exit between the listing and the judgement. Listed again now that
+  // the dead write no more, none of its files stays behind without its marker (alive forever).
+  const byId = listFiles();
+  const deadIds = [...judgedDead, ...judgedWithoutFiles].filter((id) => byId.has(id));
+  const forgetOnly = options.claimed ? [] : [...judgedDead, ...judgedWithoutFiles].filter((id) => !byId.has(id));
 
   const merged = new Map<FilePrefix, Map<string, Accumulated>>();
   const compactedIds: string[] = [];
