@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { FIXTURES, fixtureCases, tempDir } from './helpers/fixtures.js';
+import { assertOpenMetricsParses, runPromtool } from './helpers/promtool.js';
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'surfaces', 'cli.js');
@@ -24,8 +25,8 @@ interface RunResult {
   stderr: string;
 }
 
-function describeRun(what: string, result: RunResult): string {
-  return `${what}: status ${result.status}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+function describeRun(what: string, result: Omit<RunResult, 'signal'> & { signal?: NodeJS.Signals | null }): string {
+  return `${what}: status ${result.status}, signal ${result.signal ?? null}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
 /** The environment without any multiprocess directory, plus `extra`. */
@@ -44,18 +45,6 @@ function runCli(args: string[], env: Record<string, string> = {}): RunResult {
     timeout: RUN_TIMEOUT_MS,
     killSignal: 'SIGKILL',
   });
-  if (result.error) throw result.error;
-  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
-}
-
-function runPromtool(args: string[], input?: string): RunResult {
-  const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    assert.fail(
-      'promtool is not installed: it comes from Debian\'s "prometheus" package ' +
-        '(apt-get update && apt-get install -y --no-install-recommends prometheus); .ci/run installs it',
-    );
-  }
   if (result.error) throw result.error;
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
@@ -231,21 +220,7 @@ describe('promtool accepts the output for every fixture', () => {
 
       const work = tempDir('prom-multiproc-promtool-');
       t.after(work.cleanup);
-      const timestamped = exposition.stdout
-        .split('\n')
-        .map((line) => (line === '' || line.startsWith('#') ? line : `${line} 1700000000`))
-        .join('\n');
-      const input = path.join(work.dir, 'exposition.om.txt');
-      fs.writeFileSync(input, timestamped);
-      const check = runPromtool(['tsdb', 'create-blocks-from', 'openmetrics', input, path.join(work.dir, 'blocks')]);
-      assert.equal(check.status, 0, describeRun('promtool tsdb create-blocks-from openmetrics', check) + `\n--- input\n${timestamped}`);
-
-      // The block summary's NUM SAMPLES column: every sample line was parsed, none dropped.
-      const summary = check.stdout.trim().split('\n');
-      const header = summary[0].split(/\s{2,}/);
-      const row = summary[summary.length - 1].split(/\s{2,}/);
-      assert.equal(summary.length, 2, `one block:\n${check.stdout}`);
-      assert.equal(Number(row[header.indexOf('NUM SAMPLES')]), sampleLines(exposition.stdout).length, check.stdout);
+      assertOpenMetricsParses(exposition.stdout, work.dir);
     });
   }
 });

@@ -9,9 +9,8 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from './http.js';
 import { freePort, startProcess, type RunningProcess } from './examples-processes.js';
+import { INSTALL_HINT } from './promtool.js';
 
-const INSTALL_HINT =
-  'it comes from Debian\'s "prometheus" package (apt-get update && apt-get install -y --no-install-recommends prometheus nginx); .ci/run installs it';
 
 /** A sample of an instant vector: labels and value. */
 export interface VectorSample {
@@ -117,44 +116,4 @@ export async function pollUntil<T>(what: string, read: () => Promise<T>, accept:
   }
 }
 
-export interface PromtoolResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runPromtool(args: string[], input?: string): PromtoolResult {
-  const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`promtool is not installed: ${INSTALL_HINT}`);
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function sampleLines(exposition: string): string[] {
-  return exposition.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-/**
- * `promtool check metrics` reads only the text format 0.0.4 (see
- * test/cli.test.ts), so OpenMetrics goes through Prometheus's OpenMetrics
- * parser instead: `promtool tsdb create-blocks-from openmetrics`, which needs
- * a timestamp on every sample and the final # EOF. Asserts that it parses
- * every sample line.
- */
-export function assertOpenMetricsParses(exposition: string, workDir: string): void {
-  assert.ok(exposition.endsWith('\n# EOF\n'), 'OpenMetrics ends with # EOF');
-  const timestamped = exposition
-    .split('\n')
-    .map((line) => (line === '' || line.startsWith('#') ? line : `${line} 1700000000`))
-    .join('\n');
-  const input = path.join(workDir, 'exposition.om.txt');
-  fs.writeFileSync(input, timestamped);
-  const check = runPromtool(['tsdb', 'create-blocks-from', 'openmetrics', input, path.join(workDir, 'blocks')]);
-  assert.equal(check.status, 0, `promtool tsdb create-blocks-from openmetrics: ${check.stderr}\n--- input\n${timestamped}`);
-  // The block summary's NUM SAMPLES column: every sample line was parsed, none dropped.
-  const summary = check.stdout.trim().split('\n');
-  const header = summary[0].split(/\s{2,}/);
-  const row = summary[summary.length - 1].split(/\s{2,}/);
-  assert.equal(summary.length, 2, `one block:\n${check.stdout}`);
-  assert.equal(Number(row[header.indexOf('NUM SAMPLES')]), sampleLines(exposition).length, check.stdout);
-}
+export { assertOpenMetricsParses, runPromtool, type PromtoolResult } from './promtool.js';
