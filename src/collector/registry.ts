@@ -240,7 +240,9 @@ export class MultiprocessRegistry {
       }
       return state;
     };
-    this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;
+    // Counted only for compaction: a registry that never compacts does not check every writer.
+    const compacting = (this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD) > 0;
+    this.deadWriters = compacting ? [...markers].filter((id) => stateOf(id) === 'dead').length : 0;
     // Sorted names fix the order of float sums and which file's HELP text wins.
     const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
     const present = new Set<string>();

@@ -51,9 +51,14 @@ function readMarker(dir: string, id: string): WriterMarker | undefined {
   }
 }
 
+/**
+ * Whether the lock directory was refreshed within `staleMs`: what
+ * proper-lockfile's checkSync decides, with one stat (a scrape asks this for
+ * every writer, and checkSync builds a file-system wrapper on every call).
+ */
 function lockIsFresh(dir: string, id: string, staleMs: number): boolean {
   try {
-    return lockfile.checkSync(path.join(dir, id), { lockfilePath: lockPath(dir, id), realpath: false, stale: staleMs });
+    return fs.statSync(lockPath(dir, id)).mtimeMs > Date.now() - staleMs;
   } catch {
     return false;
   }
