@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { COMPACTION_GRACE } from '../src/storage/compaction.js';
-import { forkTs, installCleanup, killEverything, makeTempDir, nextMessage, spawnTracked, stop } from './lib/processes.js';
+import { forkTs, installCleanup, makeTempDir, nextMessage, runAsCommand, spawnTracked, stop } from './lib/processes.js';
 import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
 import { formatMs, formatRatio, markdownTable, median } from './lib/stats.js';
 import { HISTOGRAM_BUCKETS, counterLabelValues, histogramLabelValues, workloadShape, type WorkloadShape } from './lib/workload.js';
@@ -699,16 +699,4 @@ export async function runChurnBenchmark(argv: string[]): Promise<ChurnResults> {
   return results;
 }
 
-if (require.main === module) {
-  runChurnBenchmark(process.argv.slice(2)).then(
-    () => {
-      killEverything();
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error((err as Error).stack ?? String(err));
-      killEverything();
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsCommand(runChurnBenchmark);

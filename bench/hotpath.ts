@@ -1,3 +1,4 @@
+import { runAsCommand } from './lib/processes.js';
 // Hot-path benchmark: this library (writing into memory-mapped files of a
 // temporary PROMETHEUS_MULTIPROC_DIR) and prom-client side by side in one
 // process, ns per operation. See bench/README.md.
@@ -301,12 +302,4 @@ export function hotpathTable(results: HotpathResults): string {
   return `${markdownTable(header, rows, [false, true, true, true, false, false])}\n${notes.join('\n')}`;
 }
 
-if (require.main === module) {
-  runHotpathBenchmark(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error((err as Error).stack ?? String(err));
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsCommand(runHotpathBenchmark);

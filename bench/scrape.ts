@@ -16,7 +16,6 @@ import { rssOfPids, type ScrapeOptions, type ScrapeStats } from './lib/measure.j
 import {
   forkTs,
   installCleanup,
-  killEverything,
   makeTempDir,
   nextMessage,
   releaseReportedPids,
@@ -24,6 +23,7 @@ import {
   spawnTracked,
   stop,
   trackReportedPids,
+  runAsCommand,
 } from './lib/processes.js';
 import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
 import { formatBytes, formatMb, formatMs, formatRatio, markdownTable, median } from './lib/stats.js';
@@ -509,16 +509,4 @@ export function targetLines(results: ScrapeResults): string[] {
   return lines;
 }
 
-if (require.main === module) {
-  runScrapeBenchmark(process.argv.slice(2)).then(
-    () => {
-      killEverything();
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error((err as Error).stack ?? String(err));
-      killEverything();
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsCommand(runScrapeBenchmark);

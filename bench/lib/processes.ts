@@ -153,3 +153,18 @@ export function spawnTracked(command: string, args: readonly string[], env: Node
   child.once('exit', () => children.delete(child));
   return child;
 }
+
+/** Runs a benchmark as a command: exit 0 when it resolves, 1 with its stack when it fails; every child killed either way. */
+export function runAsCommand(benchmark: (argv: string[]) => Promise<unknown>): void {
+  benchmark(process.argv.slice(2)).then(
+    () => {
+      killEverything();
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error((err as Error).stack ?? String(err));
+      killEverything();
+      process.exit(1);
+    },
+  );
+}
