@@ -76,6 +76,14 @@ Options:
   -h, --help       Show this help
 `;
 
+/** `<command> --help` (metrics shows the overall usage, which describes it). */
+const COMMAND_USAGE: Record<string, string> = {
+  serve: SERVE_USAGE,
+  inspect: INSPECT_USAGE,
+  compact: COMPACT_USAGE,
+  clear: CLEAR_USAGE,
+};
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const HELP: Options = { help: { type: 'boolean', short: 'h', default: false } };
@@ -116,20 +124,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.help && command === 'serve') {
-    process.stdout.write(SERVE_USAGE);
-    return 0;
-  }
-  if (values.help && command === 'inspect') {
-    process.stdout.write(INSPECT_USAGE);
-    return 0;
-  }
-  if (values.help && command === 'compact') {
-    process.stdout.write(COMPACT_USAGE);
-    return 0;
-  }
-  if (values.help && command === 'clear') {
-    process.stdout.write(CLEAR_USAGE);
+  if (values.help && command !== undefined && Object.hasOwn(COMMAND_USAGE, command)) {
+    process.stdout.write(COMMAND_USAGE[command]);
     return 0;
   }
   const rest = positionals.slice(1);
