@@ -62,6 +62,11 @@ class GrowableInt32 {
     this.data[this.length++] = value;
   }
 
+  /** Gives back unused capacity (a file's entries are mostly parsed at once). */
+  trim(): void {
+    if (this.data.length > this.length + (this.length >> 3) + 64) this.data = this.data.slice(0, this.length + 64);
+  }
+
   /** Makes room for `more` values past the current length. */
   reserve(more: number): void {
     if (this.length + more <= this.data.length) return;
@@ -221,6 +226,8 @@ export class IncrementalCollector {
       Math.max(state.parsedUpTo, 8),
     );
     state.parsedUpTo = image.used;
+    state.slots.trim();
+    state.series.trim();
     if (lastEnd > 0) {
       state.lastKey = Buffer.from(buf.subarray(lastStart, lastEnd));
       state.lastKeyAt = lastStart;
