@@ -5,7 +5,7 @@
 // metrics are served and an excerpt of them, and stops on Ctrl-C or SIGTERM.
 // PORT, METRICS_PORT, WORKERS and the other variables of primary.js apply.
 const http = require('node:http');
-const { metricsDirectory, optionsFromEnv, startCluster, stopOnSignals } = require('./primary.js');
+const { optionsFromEnv, runUntilSignalled } = require('./primary.js');
 
 const REQUESTS = ['/', '/users/1', '/users/2', '/users/3', '/slow', '/no-such-page'];
 const ROUNDS = 10;
@@ -51,25 +51,11 @@ function excerpt(exposition) {
 }
 
 async function main() {
-  const { dir, remove } = metricsDirectory();
   const options = optionsFromEnv({ workers: 3, port: 0, metricsPort: 0 });
   const quiet = () => {};
-  const starting = startCluster({ dir, ...options, log: quiet });
-  let signalled = false;
-  stopOnSignals(async () => {
-    signalled = true;
-    const started = await starting.catch(() => undefined);
-    await started?.stop();
-    remove();
-    console.log(`stopped; removed ${dir}`);
-  });
-  const service = await starting.catch((err) => {
-    remove();
-    // Ctrl-C during start-up may stop a worker before it listens: not a failure, the signal handler exits.
-    if (signalled) return undefined;
-    throw err;
-  });
-  if (!service) return;
+  const run = await runUntilSignalled({ ...options, log: quiet }, (dir) => console.log(`stopped; removed ${dir}`));
+  if (!run) return;
+  const { service, dir, remove, signalled } = run;
   console.log(`prom-multiproc demo: ${options.workers} node:cluster workers (pids ${service.workerPids().join(', ')})`);
   console.log(`metrics directory: ${dir}`);
   console.log(`app: ${service.appUrl} (try ${REQUESTS.slice(1, 5).join(', ')})`);
@@ -81,7 +67,7 @@ async function main() {
     console.log(`\ncurl ${service.metricsUrl} for all of them; Ctrl-C stops the demo.`);
   } catch (err) {
     // Ctrl-C during the traffic: the workers are going, and the signal handler finishes the stop.
-    if (signalled) return;
+    if (signalled()) return;
     await service.stop();
     remove();
     throw err;

@@ -193,16 +193,21 @@ function optionsFromEnv(defaults = {}) {
   };
 }
 
-async function main() {
+/**
+ * Starts the cluster in a fresh metrics directory and, on SIGINT or SIGTERM (also one that comes during
+ * start-up), stops it and removes the directory, then calls `onStopped(dir)`. Resolves to the running
+ * service with its directory, or to undefined when a signal stopped the start.
+ */
+async function runUntilSignalled(options, onStopped = () => {}) {
   const { dir, remove } = metricsDirectory();
-  const starting = startCluster({ dir, ...optionsFromEnv() });
+  const starting = startCluster({ dir, ...options });
   let signalled = false;
   stopOnSignals(async () => {
     signalled = true;
-    // A signal during start-up stops what has started by then.
     const started = await starting.catch(() => undefined);
     await started?.stop();
     remove();
+    onStopped(dir);
   });
   const service = await starting.catch((err) => {
     remove();
@@ -210,13 +215,18 @@ async function main() {
     if (signalled) return undefined;
     throw err;
   });
-  if (!service) return;
-  console.log(`metrics directory: ${dir}`);
-  console.log(`app: ${service.appUrl}`);
-  console.log(`metrics: ${service.metricsUrl}`);
+  return service && { service, dir, remove, signalled: () => signalled };
 }
 
-module.exports = { startCluster, stopOnSignals, metricsDirectory, optionsFromEnv };
+async function main() {
+  const run = await runUntilSignalled(optionsFromEnv());
+  if (!run) return;
+  console.log(`metrics directory: ${run.dir}`);
+  console.log(`app: ${run.service.appUrl}`);
+  console.log(`metrics: ${run.service.metricsUrl}`);
+}
+
+module.exports = { startCluster, runUntilSignalled, stopOnSignals, metricsDirectory, optionsFromEnv };
 
 if (require.main === module) {
   main().catch((err) => {
