@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MultiprocessRegistry } from '../src/index.js';
 import { HISTOGRAM_EVERY, observationFor } from './helpers/full-disk-series.js';
@@ -142,15 +142,22 @@ async function expectCleanExit(worker: Worker): Promise<void> {
   assert.deepEqual(finished, { code: 0, signal: null }, `the worker must survive the full disk; its stderr:\n${worker.stderr()}`);
 }
 
+/** A fresh small tmpfs and a collector on it whose warnings the test reads; undefined where mounting is refused. */
+function mountWithCollector(t: TestContext): { dir: string; registry: MultiprocessRegistry; registryWarnings: string[] } | undefined {
+  const dir = mountTmpfs(t, TMPFS_SIZE);
+  if (!dir) return undefined;
+  const registryWarnings: string[] = [];
+  return { dir, registryWarnings, registry: new MultiprocessRegistry({ dir, logger: { warn: (message) => registryWarnings.push(message) } }) };
+}
+
 function leftovers(dir: string): string[] {
   return fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'));
 }
 
 test('a file that cannot grow on a full disk: logged once, new series wait in memory, nothing is lost', async (t) => {
-  const dir = mountTmpfs(t, TMPFS_SIZE);
-  if (!dir) return;
-  const registryWarnings: string[] = [];
-  const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => registryWarnings.push(message) } });
+  const mounted = mountWithCollector(t);
+  if (!mounted) return;
+  const { dir, registry, registryWarnings } = mounted;
   let worker: Worker | undefined;
   try {
     worker = startWorker(dir, 'ipc');
@@ -227,10 +234,9 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
 });
 
 test('files that cannot be created on a full disk: the process counts in memory and the files appear later', async (t) => {
-  const dir = mountTmpfs(t, TMPFS_SIZE);
-  if (!dir) return;
-  const registryWarnings: string[] = [];
-  const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => registryWarnings.push(message) } });
+  const mounted = mountWithCollector(t);
+  if (!mounted) return;
+  const { dir, registry, registryWarnings } = mounted;
   let worker: Worker | undefined;
   try {
     const filler = fillDisk(dir);
