@@ -1,6 +1,6 @@
 import { formatPrometheusFloat } from '../format/float.js';
 import type { MetricType } from '../format/names.js';
-import type { Family } from './family.js';
+import { sortedNames, type Family } from './family.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -17,10 +17,11 @@ function escapeHelp(help: string, format: ExpositionFormat): string {
 }
 
 /** `{a="1",b="2"}` with names sorted, or '' for no labels. */
-export function renderLabels(labels: Record<string, string>): string {
-  const names = Object.keys(labels).sort();
+export function renderLabels(labels: Record<string, string>, names = sortedNames(labels)): string {
   if (names.length === 0) return '';
-  return `{${names.map((name) => `${name}="${escapeLabelValue(labels[name])}"`).join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < names.length; i++) out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(labels[names[i]])}"`;
+  return out + '}';
 }
 
 /**

@@ -19,9 +19,17 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The label names of `labels`, sorted; sorting is skipped when they already are (Python writes keys sorted). */
+export function sortedNames(labels: Record<string, string>): string[] {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    if (names[i - 1] > names[i]) return names.sort();
+  }
+  return names;
+}
+
 /** A label set as one string that sorts and compares like the sorted set. */
-export function labelsKey(labels: Record<string, string>): string {
-  const names = Object.keys(labels).sort();
+export function labelsKey(labels: Record<string, string>, names = sortedNames(labels)): string {
   let key = '';
   for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
   return key;

@@ -1,9 +1,9 @@
 import { formatPrometheusFloat, parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
-import { walkEntries } from '../format/layout.js';
+import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import type { GaugeMode, MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
-import { compareText, labelsKey, type Family, type Sample } from './family.js';
+import { compareText, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 
 /** How the values of one series merge over sources (FORMAT.md, "What the collector exports"). */
@@ -53,36 +53,12 @@ export interface SourceImage {
   hidden?: ReadonlySet<number>;
 }
 
-class GrowableInt32 {
-  data = new Int32Array(64);
-  length = 0;
-
-  push(value: number): void {
-    if (this.length === this.data.length) this.reserve(this.length);
-    this.data[this.length++] = value;
-  }
-
-  /** Gives back unused capacity (a file's entries are mostly parsed at once). */
-  trim(): void {
-    if (this.data.length > this.length + (this.length >> 3) + 64) this.data = this.data.slice(0, this.length + 64);
-  }
-
-  /** Makes room for `more` values past the current length. */
-  reserve(more: number): void {
-    if (this.length + more <= this.data.length) return;
-    const next = new Int32Array(Math.max(this.length + more, this.data.length * 2));
-    next.set(this.data);
-    this.data = next;
-  }
-}
-
 /** What we remember of a source between scrapes: its entries never move, so only new ones are parsed. */
 class SourceState {
   parsedUpTo = 0;
-  /** Float64 index of each entry's value. */
-  readonly slots = new GrowableInt32();
-  /** Series of each entry; -1 for entries ignored (type clash). */
-  readonly series = new GrowableInt32();
+  /** Per parsed entry, two ints: the Float64 index of its value, and its series (-1: ignored, a type clash). */
+  entries = new Int32Array(0);
+  entryCount = 0;
   /** Key bytes of the last parsed entry, re-checked at each scrape to catch a different file under the same identity. */
   lastKey: Buffer | undefined;
   lastKeyAt = 0;
@@ -97,24 +73,37 @@ class SourceState {
     if (!this.lastKey) return true;
     return image.buf.compare(this.lastKey, 0, this.lastKey.length, this.lastKeyAt, this.lastKeyAt + this.lastKey.length) === 0;
   }
+
+  /** Appends `count` entries from `parsed` (same layout), in one allocation of the exact size. */
+  append(parsed: Int32Array, count: number): void {
+    const entries = new Int32Array((this.entryCount + count) * 2);
+    entries.set(this.entries.subarray(0, this.entryCount * 2));
+    entries.set(parsed.subarray(0, count * 2), this.entryCount * 2);
+    this.entries = entries;
+    this.entryCount += count;
+  }
 }
 
-interface SeriesInfo {
-  family: FamilyState;
+/** One line of the exposition: a series, or a histogram's computed line. */
+interface Line {
   sampleName: string;
   labels: Record<string, string>;
-  /** labelsKey(labels), kept for ordering. */
-  labelsKey: string;
   /** `name{labels} `: the start of its exposition line. */
   linePrefix: string;
 }
 
+interface SeriesInfo extends Line {
+  family: FamilyState;
+  /** labelsKey(labels), kept for ordering. */
+  labelsKey: string;
+}
+
 interface HistogramGroup {
-  labels: Record<string, string>;
-  buckets: Array<{ series: number; le: string; bound: number; linePrefix: string }>;
+  /** Bucket series, by bound; each series is its bucket's line. */
+  buckets: Array<{ series: number; bound: number }>;
   sum: number;
-  sumPrefix: string;
-  countPrefix: string;
+  sumLine: Line;
+  countLine: Line;
 }
 
 class FamilyState {
@@ -153,6 +142,8 @@ export class IncrementalCollector {
   /** Scrape number in which a series was last seen; only those are exported. */
   private seenIn = new Uint32Array(1024);
   private scrape = 0;
+  private parsed = new Int32Array(4096);
+  private readonly entry = newRawEntry();
 
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
@@ -196,42 +187,44 @@ export class IncrementalCollector {
     const { buf } = image;
     // Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string.
     const scope = `${image.type}\u0000${state.rule === MergeRule.PerSource && image.id !== undefined ? image.id : ''}`;
-    let seriesByKey = this.seriesByRawKey.get(scope);
-    if (!seriesByKey) {
-      seriesByKey = new KeyTable();
-      this.seriesByRawKey.set(scope, seriesByKey);
+    let keys = this.seriesByRawKey.get(scope);
+    if (!keys) {
+      keys = new KeyTable();
+      this.seriesByRawKey.set(scope, keys);
     }
+    const used = checkedUsed(buf, image.used);
     const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
-    // Real keys make entries of 64 bytes and more: reserve once instead of doubling along.
-    const expected = Math.ceil((image.used - state.parsedUpTo) / 64);
-    state.slots.reserve(expected);
-    state.series.reserve(expected);
-    let lastStart = 0;
-    let lastEnd = 0;
-    walkEntries(
-      buf,
-      image.used,
-      (entry) => {
-        const hash = KeyTable.hash(words, buf, entry.keyStart, entry.keyEnd);
-        let series = seriesByKey.get(words, buf, entry.keyStart, entry.keyEnd, hash);
-        if (series === -1) {
-          series = this.resolve(buf.subarray(entry.keyStart, entry.keyEnd), entry.offset, image, state, problems);
-          seriesByKey.set(buf, entry.keyStart, entry.keyEnd, hash, series);
-        }
-        state.slots.push(entry.valueOffset >>> 3);
-        state.series.push(series);
-        lastStart = entry.keyStart;
-        lastEnd = entry.keyEnd;
-      },
-      Math.max(state.parsedUpTo, 8),
-    );
-    state.parsedUpTo = image.used;
-    state.slots.trim();
-    state.series.trim();
-    if (lastEnd > 0) {
-      state.lastKey = Buffer.from(buf.subarray(lastStart, lastEnd));
-      state.lastKeyAt = lastStart;
+    const entry = this.entry;
+    // Entries are 24 bytes at the least: this bounds how many can be new.
+    const parsed = this.reserveParsed(Math.ceil((used - state.parsedUpTo) / 24) * 2);
+    let count = 0;
+    let previous = -1;
+    for (let pos = Math.max(state.parsedUpTo, 8); pos < used; ) {
+      pos = readEntry(buf, pos, used, entry);
+      const { keyStart, keyEnd } = entry;
+      let index = keys.guess(previous);
+      if (index < 0 || !keys.matches(index, words, buf, keyStart, keyEnd)) {
+        const hash = KeyTable.hash(words, buf, keyStart, keyEnd);
+        index = keys.find(words, buf, keyStart, keyEnd, hash);
+        if (index < 0) index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf.subarray(keyStart, keyEnd), entry.offset, image, state, problems));
+        keys.follows(previous, index);
+      }
+      previous = index;
+      parsed[count * 2] = entry.valueOffset >>> 3;
+      parsed[count * 2 + 1] = keys.value(index);
+      count++;
     }
+    state.parsedUpTo = used;
+    if (count === 0) return;
+    state.append(parsed, count);
+    state.lastKey = Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd));
+    state.lastKeyAt = entry.keyStart;
+  }
+
+  /** The scratch array parseNew fills, reused over sources so each source allocates only its exact result. */
+  private reserveParsed(length: number): Int32Array {
+    if (this.parsed.length < length) this.parsed = new Int32Array(Math.max(length, this.parsed.length * 2));
+    return this.parsed;
   }
 
   /** Finds or creates the series of a key seen for the first time. */
@@ -257,12 +250,13 @@ export class IncrementalCollector {
       });
       return -1;
     }
-    const sortKey = labelsKey(labels);
+    const names = sortedNames(labels);
+    const sortKey = labelsKey(labels, names);
     const name = `${key.family}\u0003${key.sampleName}\u0002${sortKey}`;
     let series = this.seriesByName.get(name);
     if (series === undefined) {
       series = this.seriesInfo.length;
-      this.seriesInfo.push({ family, sampleName: key.sampleName, labels, labelsKey: sortKey, linePrefix: `${key.sampleName}${renderLabels(labels)} ` });
+      this.seriesInfo.push({ family, sampleName: key.sampleName, labels, labelsKey: sortKey, linePrefix: `${key.sampleName}${renderLabels(labels, names)} ` });
       this.seriesByName.set(name, series);
       family.members.push(series);
       family.dirty = true;
@@ -287,9 +281,8 @@ export class IncrementalCollector {
 
   private merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
-    const slots = state.slots.data;
-    const seriesOf = state.series.data;
-    const count = state.series.length;
+    const entries = state.entries;
+    const count = state.entryCount;
     const rule = state.rule;
     const hidden = image.hidden && image.hidden.size > 0 ? image.hidden : undefined;
     const value = this.value;
@@ -297,9 +290,9 @@ export class IncrementalCollector {
     const seenIn = this.seenIn;
     const scrape = this.scrape;
     for (let i = 0; i < count; i++) {
-      const series = seriesOf[i];
+      const series = entries[i * 2 + 1];
       if (series < 0) continue;
-      const slot = slots[i];
+      const slot = entries[i * 2];
       if (hidden?.has(slot)) continue;
       const v = values[slot];
       if (seenIn[series] !== scrape) {
@@ -347,36 +340,34 @@ export class IncrementalCollector {
   }
 
   /** Calls `emit` for every sample of `family` in this scrape, in exposition order. */
-  forEachSample(family: FamilyState, emit: (linePrefix: string, value: number, series: SeriesInfo | undefined, name: string, labels: Record<string, string>) => void): void {
+  forEachSample(family: FamilyState, emit: (line: Line, value: number) => void): void {
     if (family.dirty) this.plan(family);
-    const seen = (s: number): boolean => s >= 0 && this.seenIn[s] === this.scrape;
+    const { value, seenIn, scrape, seriesInfo } = this;
     if (family.type !== 'histogram') {
       for (const s of family.ordered) {
         // timestamp 0 marks a mostrecent series no source has set: not exported.
-        if (seen(s) && this.timestamp[s] !== 0) {
-          const info = this.seriesInfo[s];
-          emit(info.linePrefix, this.value[s], info, info.sampleName, info.labels);
-        }
+        if (seenIn[s] === scrape && this.timestamp[s] !== 0) emit(seriesInfo[s], value[s]);
       }
       return;
     }
     for (const group of family.groups) {
-      if (!seen(group.sum) && !group.buckets.some((b) => seen(b.series))) continue;
+      const sumSeen = group.sum >= 0 && seenIn[group.sum] === scrape;
+      if (!sumSeen && !group.buckets.some((b) => seenIn[b.series] === scrape)) continue;
       let cumulative = 0;
       for (const bucket of group.buckets) {
-        if (seen(bucket.series)) cumulative += this.value[bucket.series];
-        emit(bucket.linePrefix, cumulative, undefined, `${family.name}_bucket`, { ...group.labels, le: bucket.le });
+        if (seenIn[bucket.series] === scrape) cumulative += value[bucket.series];
+        emit(seriesInfo[bucket.series], cumulative);
       }
-      emit(group.sumPrefix, seen(group.sum) ? this.value[group.sum] : 0, undefined, `${family.name}_sum`, group.labels);
-      emit(group.countPrefix, cumulative, undefined, `${family.name}_count`, group.labels);
+      emit(group.sumLine, sumSeen ? value[group.sum] : 0);
+      emit(group.countLine, cumulative);
     }
   }
 
   /** The exposition lines of one family's samples. */
   renderSamples(family: FamilyState): string {
     let out = '';
-    this.forEachSample(family, (prefix, value) => {
-      out += prefix + formatPrometheusFloat(value) + '\n';
+    this.forEachSample(family, (line, value) => {
+      out += line.linePrefix + formatPrometheusFloat(value) + '\n';
     });
     return out;
   }
@@ -384,7 +375,7 @@ export class IncrementalCollector {
   /** One family as plain objects (for JSON). */
   toFamily(family: FamilyState): Family {
     const samples: Sample[] = [];
-    this.forEachSample(family, (_prefix, value, _info, name, labels) => samples.push({ name, labels, value }));
+    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: line.labels, value }));
     return { name: family.name, type: family.type, help: family.help, samples };
   }
 
@@ -399,19 +390,26 @@ export class IncrementalCollector {
       return;
     }
     const groups = new Map<string, HistogramGroup>();
+    const sumName = `${family.name}_sum`;
+    const countName = `${family.name}_count`;
+    const bucketName = `${family.name}_bucket`;
     for (const { series, info } of infos) {
       const { le, ...labels } = info.labels;
-      const key = labelsKey(labels);
+      const names = sortedNames(labels);
+      const key = labelsKey(labels, names);
       let group = groups.get(key);
       if (!group) {
-        const rendered = renderLabels(labels);
-        group = { labels, buckets: [], sum: -1, sumPrefix: `${family.name}_sum${rendered} `, countPrefix: `${family.name}_count${rendered} ` };
+        const rendered = renderLabels(labels, names);
+        group = {
+          buckets: [],
+          sum: -1,
+          sumLine: { sampleName: sumName, labels, linePrefix: `${sumName}${rendered} ` },
+          countLine: { sampleName: countName, labels, linePrefix: `${countName}${rendered} ` },
+        };
         groups.set(key, group);
       }
-      if (info.sampleName === `${family.name}_sum`) group.sum = series;
-      else if (info.sampleName === `${family.name}_bucket` && le !== undefined) {
-        group.buckets.push({ series, le, bound: parseBound(le), linePrefix: info.linePrefix });
-      }
+      if (info.sampleName === sumName) group.sum = series;
+      else if (info.sampleName === bucketName && le !== undefined) group.buckets.push({ series, bound: parseBound(le) });
     }
     family.groups = [...groups.entries()].sort((a, b) => compareText(a[0], b[0])).map(([, group]) => group);
     for (const group of family.groups) group.buckets.sort((a, b) => a.bound - b.bound);

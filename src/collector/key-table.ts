@@ -4,17 +4,28 @@
  * seen before, and a string per lookup was most of a cold scrape's time and
  * garbage. Keys are hashed over 4-byte words (an entry's key starts 4 bytes
  * after an 8-aligned entry, so it is 4-aligned) and confirmed word by word
- * against a copy kept in one arena.
+ * against a copy kept in one arena. The table is open addressing over typed
+ * arrays: a lookup allocates nothing.
+ *
+ * Writers of one service create their series in much the same order, so the
+ * table also remembers which key followed each key in the last file walked:
+ * `guess()` proposes it, and confirming a guess costs one comparison, no
+ * hash and no probe.
  */
 export class KeyTable {
-  private readonly byHash = new Map<number, number | number[]>();
+  /** Open-addressing slots: key index + 1, 0 when empty. Size is a power of two, at most half full. */
+  private slots = new Int32Array(1024);
   /** Every stored key, each starting on a 4-byte boundary. */
   private arena = new Uint8Array(4096);
   private arenaWords = new Int32Array(this.arena.buffer);
   private arenaUsed = 0;
-  private readonly starts: number[] = [];
-  private readonly lengths: number[] = [];
-  private readonly values: number[] = [];
+  private starts = new Int32Array(256);
+  private lengths = new Int32Array(256);
+  private hashes = new Int32Array(256);
+  private values = new Int32Array(256);
+  /** Per key index + 1: the key index that followed it last time (index 0: the first key of a file), or -1. */
+  private followers = new Int32Array(257).fill(-1);
+  private count = 0;
 
   /** FNV-1a over the words of bytes [start, end) of `bytes`; `words` views the same memory. */
   static hash(words: Int32Array, bytes: Uint8Array, start: number, end: number): number {
@@ -25,39 +36,57 @@ export class KeyTable {
     return h;
   }
 
-  /** The value stored for the key at bytes [start, end), or -1. */
-  get(words: Int32Array, bytes: Uint8Array, start: number, end: number, hash: number): number {
-    const found = this.byHash.get(hash);
-    if (found === undefined) return -1;
-    if (typeof found === 'number') return this.matches(found, words, bytes, start, end) ? this.values[found] : -1;
-    for (const index of found) if (this.matches(index, words, bytes, start, end)) return this.values[index];
-    return -1;
+  get size(): number {
+    return this.count;
   }
 
-  set(bytes: Uint8Array, start: number, end: number, hash: number, value: number): void {
+  /** The index of the key at bytes [start, end), or -1. */
+  find(words: Int32Array, bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let at = mixed(hash) & mask; ; at = (at + 1) & mask) {
+      const stored = this.slots[at];
+      if (stored === 0) return -1;
+      const index = stored - 1;
+      if (this.hashes[index] === hash && this.matches(index, words, bytes, start, end)) return index;
+    }
+  }
+
+  /** Stores a key not in the table with its value; returns its index. */
+  add(bytes: Uint8Array, start: number, end: number, hash: number, value: number): number {
+    const index = this.count;
+    if (index === this.values.length) this.growEntries();
+    if ((index + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     const length = end - start;
     const at = this.arenaUsed;
-    if (at + length + 4 > this.arena.length) {
-      let size = this.arena.length * 2;
-      while (size < at + length + 4) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(this.arena);
-      this.arena = bigger;
-      this.arenaWords = new Int32Array(bigger.buffer);
-    }
+    if (at + length + 4 > this.arena.length) this.growArena(at + length + 4);
     this.arena.set(bytes.subarray(start, end), at);
     this.arenaUsed = (at + length + 3) & ~3;
-    const index = this.values.length;
-    this.starts.push(at);
-    this.lengths.push(length);
-    this.values.push(value);
-    const found = this.byHash.get(hash);
-    if (found === undefined) this.byHash.set(hash, index);
-    else if (typeof found === 'number') this.byHash.set(hash, [found, index]);
-    else found.push(index);
+    this.starts[index] = at;
+    this.lengths[index] = length;
+    this.hashes[index] = hash;
+    this.values[index] = value;
+    this.followers[index + 1] = -1;
+    this.count++;
+    this.place(index);
+    return index;
   }
 
-  private matches(index: number, words: Int32Array, bytes: Uint8Array, start: number, end: number): boolean {
+  value(index: number): number {
+    return this.values[index];
+  }
+
+  /** The key that followed `previous` (-1: the start of a file) last time, or -1. */
+  guess(previous: number): number {
+    return this.followers[previous + 1];
+  }
+
+  /** Remembers that `next` followed `previous` (-1: the start of a file). */
+  follows(previous: number, next: number): void {
+    this.followers[previous + 1] = next;
+  }
+
+  /** Whether key `index` is the key at bytes [start, end). */
+  matches(index: number, words: Int32Array, bytes: Uint8Array, start: number, end: number): boolean {
     const length = end - start;
     if (this.lengths[index] !== length) return false;
     const stored = this.starts[index];
@@ -68,4 +97,45 @@ export class KeyTable {
     for (let i = fullWords << 2; i < length; i++) if (arena[stored + i] !== bytes[start + i]) return false;
     return true;
   }
+
+  private place(index: number): void {
+    const mask = this.slots.length - 1;
+    let at = mixed(this.hashes[index]) & mask;
+    while (this.slots[at] !== 0) at = (at + 1) & mask;
+    this.slots[at] = index + 1;
+  }
+
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size);
+    for (let index = 0; index < this.count; index++) this.place(index);
+  }
+
+  private growEntries(): void {
+    const size = this.values.length * 2;
+    this.starts = grown(this.starts, size);
+    this.lengths = grown(this.lengths, size);
+    this.hashes = grown(this.hashes, size);
+    this.values = grown(this.values, size);
+    this.followers = grown(this.followers, size + 1);
+  }
+
+  private growArena(needed: number): void {
+    let size = this.arena.length * 2;
+    while (size < needed) size *= 2;
+    const bigger = new Uint8Array(size);
+    bigger.set(this.arena.subarray(0, this.arenaUsed));
+    this.arena = bigger;
+    this.arenaWords = new Int32Array(bigger.buffer);
+  }
+}
+
+/** FNV's low bits are weak for keys that differ only at the end: spread the high bits down before masking. */
+function mixed(hash: number): number {
+  return hash ^ (hash >>> 15);
+}
+
+function grown(old: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(size);
+  next.set(old);
+  return next;
 }

@@ -70,37 +70,58 @@ export interface RawEntry {
 }
 
 /**
- * Walks the entries of `buf[0, used)` and checks every structural rule, so a
- * file in another layout (Python 0.16's 8-byte slots, pre-0.16 keys) or a
- * damaged one is refused instead of misread. Throws FileFormatError.
- * `from` resumes a walk at the end of entries already walked (files only grow).
- * `visit` gets the same object each time, updated: copy what it keeps.
+ * Checks the header of `buf[0, size)` and returns `used`. Throws
+ * FileFormatError.
  */
-export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE): number {
+export function checkedUsed(buf: Buffer, size: number): number {
   if (size < HEADER_SIZE) throw new FileFormatError(`file of ${size} bytes is shorter than the 8-byte header`, 0);
   const used = buf.readInt32LE(0);
   if (used < HEADER_SIZE) throw new FileFormatError(`header says ${used} bytes in use, fewer than the header itself`, 0);
   if (used > size) throw new FileFormatError(`header says ${used} bytes in use but the file has only ${size}`, 0);
   if (buf.readInt32LE(4) !== 0) throw new FileFormatError('header bytes 4..7 are not zero', 4);
-  // One object for the whole walk: a scrape walks hundreds of thousands of entries.
-  const entry: RawEntry = { offset: 0, keyStart: 0, keyEnd: 0, valueOffset: 0 };
-  let pos = from;
-  while (pos < used) {
-    if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
-    const keyLength = buf.readInt32LE(pos);
-    if (keyLength <= 0) throw new FileFormatError(`bad key length ${keyLength}`, pos);
-    const valueOffset = pos + valueOffsetInEntry(keyLength);
-    const end = valueOffset + 16;
-    if (end > used) throw new FileFormatError(`entry of ${end - pos} bytes runs past the ${used} bytes in use`, pos);
-    for (let i = pos + 4 + keyLength; i < valueOffset; i++) {
-      if (buf[i] !== SPACE) throw new FileFormatError('key padding is not spaces', i);
-    }
-    entry.offset = pos;
-    entry.keyStart = pos + 4;
-    entry.keyEnd = pos + 4 + keyLength;
-    entry.valueOffset = valueOffset;
+  return used;
+}
+
+/**
+ * Reads the entry at `pos` into `entry`, checking every structural rule, so
+ * a file in another layout (Python 0.16's 8-byte slots, pre-0.16 keys) or a
+ * damaged one is refused instead of misread. Returns the next entry's
+ * offset. Throws FileFormatError. Small on purpose: the collector's loop
+ * over hundreds of thousands of entries gets it inlined.
+ */
+export function readEntry(buf: Buffer, pos: number, used: number, entry: RawEntry): number {
+  if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
+  const keyLength = buf.readInt32LE(pos);
+  if (keyLength <= 0) throw new FileFormatError(`bad key length ${keyLength}`, pos);
+  const valueOffset = pos + valueOffsetInEntry(keyLength);
+  const end = valueOffset + 16;
+  if (end > used) throw new FileFormatError(`entry of ${end - pos} bytes runs past the ${used} bytes in use`, pos);
+  for (let i = pos + 4 + keyLength; i < valueOffset; i++) {
+    if (buf[i] !== SPACE) throw new FileFormatError('key padding is not spaces', i);
+  }
+  entry.offset = pos;
+  entry.keyStart = pos + 4;
+  entry.keyEnd = pos + 4 + keyLength;
+  entry.valueOffset = valueOffset;
+  return end;
+}
+
+export function newRawEntry(): RawEntry {
+  return { offset: 0, keyStart: 0, keyEnd: 0, valueOffset: 0 };
+}
+
+/**
+ * Walks the entries of `buf[0, size)` with readEntry's checks. Throws
+ * FileFormatError. `from` resumes a walk at the end of entries already
+ * walked (files only grow). `visit` gets the same object each time, updated:
+ * copy what it keeps. Returns `used`.
+ */
+export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE): number {
+  const used = checkedUsed(buf, size);
+  const entry = newRawEntry();
+  for (let pos = from; pos < used; ) {
+    pos = readEntry(buf, pos, used, entry);
     visit(entry);
-    pos = end;
   }
   return used;
 }
