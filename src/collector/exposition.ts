@@ -1,6 +1,6 @@
-import { formatPrometheusFloat } from '../format/float.js';
 import type { MetricType } from '../format/names.js';
 import { sortedNames, type Family } from './family.js';
+import type { TextWriter } from './text-writer.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -38,10 +38,12 @@ export function familyHeader(family: string, type: MetricType, help: string, for
 }
 
 /** A whole family given as plain objects (registries served alongside, the collector's own counter). */
-export function renderFamily(family: Family, format: ExpositionFormat): string {
-  let out = familyHeader(family.name, family.type, family.help, format);
-  for (const sample of family.samples) out += `${sample.name}${renderLabels(sample.labels)} ${formatPrometheusFloat(sample.value)}\n`;
-  return out;
+export function renderFamily(family: Family, format: ExpositionFormat, out: TextWriter): void {
+  out.text(familyHeader(family.name, family.type, family.help, format));
+  for (const sample of family.samples) {
+    out.text(`${sample.name}${renderLabels(sample.labels)} `);
+    out.valueLine(sample.value);
+  }
 }
 
 export function endOfExposition(format: ExpositionFormat): string {

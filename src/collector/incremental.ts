@@ -1,10 +1,11 @@
-import { formatPrometheusFloat, parseBound } from '../format/float.js';
+import { parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import type { GaugeMode, MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
 import { compareText, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
+import { TextWriter } from './text-writer.js';
 
 /** How the values of one series merge over sources (FORMAT.md, "What the collector exports"). */
 const enum MergeRule {
@@ -88,8 +89,9 @@ class SourceState {
 interface Line {
   sampleName: string;
   labels: Record<string, string>;
-  /** `name{labels} `: the start of its exposition line. */
-  linePrefix: string;
+  /** Where `name{labels} `, the start of its exposition line, is in the collector's line prefixes. */
+  prefixStart: number;
+  prefixEnd: number;
 }
 
 interface SeriesInfo extends Line {
@@ -106,8 +108,16 @@ interface HistogramGroup {
   countLine: Line;
 }
 
+/** The series of one sample name of a family, by labelsKey. */
+interface SampleSeries {
+  /** The sample name, kept once for all its series. */
+  name: string;
+  byLabels: Map<string, number>;
+}
+
 class FamilyState {
   readonly members: number[] = [];
+  readonly samples = new Map<string, SampleSeries>();
   /** Set when members were added: the order and histogram groups are rebuilt at the next scrape. */
   dirty = true;
   ordered: number[] = [];
@@ -135,7 +145,6 @@ export class IncrementalCollector {
   private readonly sources = new Map<string, SourceState>();
   private readonly families = new Map<string, FamilyState>();
   private readonly seriesByRawKey = new Map<string, KeyTable>();
-  private readonly seriesByName = new Map<string, number>();
   private readonly seriesInfo: SeriesInfo[] = [];
   private value = new Float64Array(1024);
   private timestamp = new Float64Array(1024);
@@ -144,6 +153,8 @@ export class IncrementalCollector {
   private scrape = 0;
   private parsed = new Int32Array(4096);
   private readonly entry = newRawEntry();
+  /** The `name{labels} ` of every line, as UTF-8. */
+  private readonly linePrefixes = new TextWriter();
 
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
@@ -250,19 +261,42 @@ export class IncrementalCollector {
       });
       return -1;
     }
+    let sample = family.samples.get(key.sampleName);
+    if (!sample) {
+      sample = { name: key.sampleName, byLabels: new Map() };
+      family.samples.set(sample.name, sample);
+    }
     const names = sortedNames(labels);
     const sortKey = labelsKey(labels, names);
-    const name = `${key.family}\u0003${key.sampleName}\u0002${sortKey}`;
-    let series = this.seriesByName.get(name);
+    let series = sample.byLabels.get(sortKey);
     if (series === undefined) {
       series = this.seriesInfo.length;
-      this.seriesInfo.push({ family, sampleName: key.sampleName, labels, labelsKey: sortKey, linePrefix: `${key.sampleName}${renderLabels(labels, names)} ` });
-      this.seriesByName.set(name, series);
+      const [prefixStart, prefixEnd] = this.addLinePrefix(sample.name, renderLabels(labels, names));
+      this.seriesInfo.push({ family, sampleName: sample.name, labels, labelsKey: sortKey, prefixStart, prefixEnd });
+      sample.byLabels.set(sortKey, series);
       family.members.push(series);
       family.dirty = true;
       this.ensureCapacity(series + 1);
     }
     return series;
+  }
+
+  /**
+   * Stores a line prefix as bytes: kept as strings, tens of thousands of
+   * them made every garbage collection copy them, and each scrape encoded
+   * them again.
+   */
+  private addLinePrefix(sampleName: string, renderedLabels: string): [start: number, end: number] {
+    const start = this.linePrefixes.size;
+    this.linePrefixes.text(sampleName);
+    this.linePrefixes.text(renderedLabels);
+    this.linePrefixes.text(' ');
+    return [start, this.linePrefixes.size];
+  }
+
+  private line(sampleName: string, labels: Record<string, string>, renderedLabels: string): Line {
+    const [prefixStart, prefixEnd] = this.addLinePrefix(sampleName, renderedLabels);
+    return { sampleName, labels, prefixStart, prefixEnd };
   }
 
   private ensureCapacity(count: number): void {
@@ -344,32 +378,38 @@ export class IncrementalCollector {
     if (family.dirty) this.plan(family);
     const { value, seenIn, scrape, seriesInfo } = this;
     if (family.type !== 'histogram') {
-      for (const s of family.ordered) {
+      const ordered = family.ordered;
+      for (let i = 0; i < ordered.length; i++) {
+        const s = ordered[i];
         // timestamp 0 marks a mostrecent series no source has set: not exported.
         if (seenIn[s] === scrape && this.timestamp[s] !== 0) emit(seriesInfo[s], value[s]);
       }
       return;
     }
-    for (const group of family.groups) {
-      const sumSeen = group.sum >= 0 && seenIn[group.sum] === scrape;
-      if (!sumSeen && !group.buckets.some((b) => seenIn[b.series] === scrape)) continue;
+    const groups = family.groups;
+    for (let g = 0; g < groups.length; g++) {
+      const { buckets, sum, sumLine, countLine } = groups[g];
+      const sumSeen = sum >= 0 && seenIn[sum] === scrape;
+      let anySeen = sumSeen;
+      for (let b = 0; b < buckets.length && !anySeen; b++) anySeen = seenIn[buckets[b].series] === scrape;
+      if (!anySeen) continue;
       let cumulative = 0;
-      for (const bucket of group.buckets) {
-        if (seenIn[bucket.series] === scrape) cumulative += value[bucket.series];
-        emit(seriesInfo[bucket.series], cumulative);
+      for (let b = 0; b < buckets.length; b++) {
+        const series = buckets[b].series;
+        if (seenIn[series] === scrape) cumulative += value[series];
+        emit(seriesInfo[series], cumulative);
       }
-      emit(group.sumLine, sumSeen ? value[group.sum] : 0);
-      emit(group.countLine, cumulative);
+      emit(sumLine, sumSeen ? value[sum] : 0);
+      emit(countLine, cumulative);
     }
   }
 
-  /** The exposition lines of one family's samples. */
-  renderSamples(family: FamilyState): string {
-    let out = '';
+  /** Writes the exposition lines of one family's samples. */
+  renderSamples(family: FamilyState, out: TextWriter): void {
     this.forEachSample(family, (line, value) => {
-      out += line.linePrefix + formatPrometheusFloat(value) + '\n';
+      out.copy(this.linePrefixes, line.prefixStart, line.prefixEnd);
+      out.valueLine(value);
     });
-    return out;
   }
 
   /** One family as plain objects (for JSON). */
@@ -403,8 +443,8 @@ export class IncrementalCollector {
         group = {
           buckets: [],
           sum: -1,
-          sumLine: { sampleName: sumName, labels, linePrefix: `${sumName}${rendered} ` },
-          countLine: { sampleName: countName, labels, linePrefix: `${countName}${rendered} ` },
+          sumLine: this.line(sumName, labels, rendered),
+          countLine: this.line(countName, labels, rendered),
         };
         groups.set(key, group);
       }

@@ -10,6 +10,7 @@ import { announceScrape } from '../storage/scrape-signal.js';
 import { endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
 import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
+import { TextWriter } from './text-writer.js';
 import { readFileImage, type FileImage } from '../storage/file-image.js';
 import { compact, readJournal, type Journal } from '../storage/compaction.js';
 import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, type WriterState } from '../storage/liveness.js';
@@ -52,7 +53,7 @@ const MAX_REMEMBERED_PROBLEMS = 10000;
 /** One family of a scrape's result: the merged ones render from the collector's cache. */
 interface Part {
   name: string;
-  render(format: ExpositionFormat): string;
+  render(format: ExpositionFormat, out: TextWriter): void;
   toFamily(): Family;
 }
 
@@ -67,6 +68,7 @@ export class MultiprocessRegistry {
   private readonly logger: Logger;
   private readonly reported = new Set<string>();
   private readonly collector = new IncrementalCollector();
+  private readonly writer = new TextWriter();
   private scratch: Buffer | undefined;
   private skippedFiles = 0;
   /** Writers found dead at the last scrape. */
@@ -104,7 +106,11 @@ export class MultiprocessRegistry {
     const format = this.format;
     let pending = this.inflight.get(format);
     if (!pending) {
-      pending = this.scrape((parts) => parts.map((part) => part.render(format)).join('') + endOfExposition(format));
+      pending = this.scrape((parts) => {
+        for (const part of parts) part.render(format, this.writer);
+        this.writer.text(endOfExposition(format));
+        return this.writer.take();
+      });
       const forget = (): void => void this.inflight.delete(format);
       pending.then(forget, forget);
       this.inflight.set(format, pending);
@@ -148,7 +154,10 @@ export class MultiprocessRegistry {
       const family = this.collector.family(name)!;
       return {
         name,
-        render: (format) => familyHeader(family.name, family.type, family.help, format) + this.collector.renderSamples(family),
+        render: (format, out) => {
+          out.text(familyHeader(family.name, family.type, family.help, format));
+          this.collector.renderSamples(family, out);
+        },
         toFamily: () => this.collector.toFamily(family),
       };
     });
@@ -314,7 +323,7 @@ function readPreferring(preferred: string | undefined, file: string, scratch: Bu
 }
 
 function plainPart(family: Family): Part {
-  return { name: family.name, render: (format) => renderFamily(family, format), toFamily: () => family };
+  return { name: family.name, render: (format, out) => renderFamily(family, format, out), toFamily: () => family };
 }
 
 /** A prom-client registry's metrics in our family model (counters named `<family>_total`, as ours). */

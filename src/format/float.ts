@@ -33,8 +33,7 @@ export function formatPrometheusFloat(x: number): string {
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
   if (Number.isNaN(x)) return 'NaN';
-  // Most values are small integers (counts): skip the digit generation.
-  if (Number.isInteger(x) && x < 1e6 && x > -1e16 && !Object.is(x, -0)) return `${x}.0`;
+  if (isPlainInteger(x)) return `${x}.0`;
   const repr = pythonFloatRepr(x);
   const dot = repr.indexOf('.');
   if (x > 0 && dot > 6) {
@@ -43,6 +42,14 @@ export function formatPrometheusFloat(x: number): string {
     return `${mantissa}e+${String(dot - 1).padStart(2, '0')}`;
   }
   return repr;
+}
+
+/**
+ * Whether `x` renders as its integer digits and `.0`: most sample values
+ * are counts, and this lets renderers skip the digit generation.
+ */
+export function isPlainInteger(x: number): boolean {
+  return Number.isInteger(x) && x < 1e6 && x > -1e16 && !Object.is(x, -0);
 }
 
 /** Parses an `le` label value back to its bound (`+Inf` included). */

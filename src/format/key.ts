@@ -33,8 +33,8 @@ export function decodeEntryKey(bytes: Uint8Array, offset: number): DecodedKey {
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
     throw new FileFormatError(`key labels are not an object: ${text.slice(0, 80)}`, offset);
   }
-  for (const value of Object.values(labels)) {
-    if (typeof value !== 'string') throw new FileFormatError(`label value is not a string: ${text.slice(0, 80)}`, offset);
+  for (const name in labels) {
+    if (typeof (labels as Record<string, unknown>)[name] !== 'string') throw new FileFormatError(`label value is not a string: ${text.slice(0, 80)}`, offset);
   }
   return { family, sampleName, labels: labels as Record<string, string>, help };
 }
