@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const RESULTS_DIR = path.join(__dirname, '..', 'results');
+/** Where results go: bench/results, or BENCH_RESULTS_DIR (for trial runs that should not replace the published ones). */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(__dirname, '..', 'results');
 
 export interface MachineInfo {
   cpuModel: string;

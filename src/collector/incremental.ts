@@ -288,9 +288,7 @@ export class IncrementalCollector {
    */
   private addLinePrefix(sampleName: string, renderedLabels: string): [start: number, end: number] {
     const start = this.linePrefixes.size;
-    this.linePrefixes.text(sampleName);
-    this.linePrefixes.text(renderedLabels);
-    this.linePrefixes.text(' ');
+    this.linePrefixes.text(`${sampleName}${renderedLabels} `);
     return [start, this.linePrefixes.size];
   }
 
