@@ -36,6 +36,40 @@ describe('the incremental collector between two scrapes', () => {
     }
   });
 
+  it('files with the same series in the same order, then one grows differently: each keeps its own entries', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      // Same keys at the same offsets: the collector keeps one entry list for all three.
+      const same = (base: number): RawEntry[] => [counterEntry('/a', base), counterEntry('/b', base * 10)];
+      const files = ['counter_1.db', 'counter_2.db', 'counter_3.db'].map((name) => path.join(dir, name));
+      files.forEach((file, i) => fs.writeFileSync(file, currentLayoutFile(same(i + 1))));
+      const { registry, warnings } = quietRegistry(dir);
+      assert.deepEqual(samples(await registry.metrics()), ['hits_total{path="/a"} 6.0', 'hits_total{path="/b"} 60.0']);
+      // One gains a series the others lack, another gains a different one in another order.
+      fs.writeFileSync(files[0], currentLayoutFile([...same(1), counterEntry('/c', 100)]));
+      fs.writeFileSync(files[1], currentLayoutFile([...same(2), counterEntry('/d', 1000), counterEntry('/c', 7)]));
+      assert.deepEqual(samples(await registry.metrics()), [
+        'hits_total{path="/a"} 6.0',
+        'hits_total{path="/b"} 60.0',
+        'hits_total{path="/c"} 107.0',
+        'hits_total{path="/d"} 1000.0',
+      ]);
+      // The third, still on the shared list, changes values only.
+      fs.writeFileSync(files[2], currentLayoutFile(same(5)));
+      assert.deepEqual(samples(await registry.metrics()), [
+        'hits_total{path="/a"} 8.0',
+        'hits_total{path="/b"} 80.0',
+        'hits_total{path="/c"} 107.0',
+        'hits_total{path="/d"} 1000.0',
+      ]);
+      const fresh = quietRegistry(dir).registry;
+      assert.equal(await fresh.metrics(), await registry.metrics());
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a file that grows past its size (doubling) between scrapes', async () => {
     const { dir, cleanup } = tempDir();
     try {

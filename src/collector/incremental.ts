@@ -57,9 +57,8 @@ export interface SourceImage {
 /** What we remember of a source between scrapes: its entries never move, so only new ones are parsed. */
 class SourceState {
   parsedUpTo = 0;
-  /** Per parsed entry, two ints: the Float64 index of its value, and its series (-1: ignored, a type clash). */
-  entries = new Int32Array(0);
-  entryCount = 0;
+  /** Per parsed entry, two ints: the Float64 index of its value, and its series (-1: ignored, a type clash). Shared: never written. */
+  entries: Int32Array = new Int32Array(0);
   /** Key bytes of the last parsed entry, re-checked at each scrape to catch a different file under the same identity. */
   lastKey: Buffer | undefined;
   lastKeyAt = 0;
@@ -75,14 +74,55 @@ class SourceState {
     return image.buf.compare(this.lastKey, 0, this.lastKey.length, this.lastKeyAt, this.lastKeyAt + this.lastKey.length) === 0;
   }
 
-  /** Appends `count` entries from `parsed` (same layout), in one allocation of the exact size. */
-  append(parsed: Int32Array, count: number): void {
-    const entries = new Int32Array((this.entryCount + count) * 2);
-    entries.set(this.entries.subarray(0, this.entryCount * 2));
-    entries.set(parsed.subarray(0, count * 2), this.entryCount * 2);
-    this.entries = entries;
-    this.entryCount += count;
+}
+
+/**
+ * Writers of one service hold the same series in the same order, so most
+ * sources end up with identical entry lists: one copy serves them all (at
+ * 64 writers x 10,000 series, 5 MB become 80 KB, and a cold scrape makes
+ * two arrays instead of 128).
+ */
+class SharedEntryLists {
+  private byHash = new Map<number, Int32Array[]>();
+  private readonly hashes = new WeakMap<Int32Array, number>();
+
+  /** An array equal to `data[0, length)`: a stored one, or a new copy that is stored. */
+  intern(data: Int32Array, length: number): Int32Array {
+    const hash = hashInts(data, length);
+    const candidates = this.byHash.get(hash);
+    if (candidates) {
+      for (const candidate of candidates) if (sameInts(candidate, data, length)) return candidate;
+    }
+    const copy = data.slice(0, length);
+    this.hashes.set(copy, hash);
+    if (candidates) candidates.push(copy);
+    else this.byHash.set(hash, [copy]);
+    return copy;
   }
+
+  /** Forgets every list but these (the ones sources still use). */
+  retain(lists: Iterable<Int32Array>): void {
+    const kept = new Map<number, Int32Array[]>();
+    for (const list of lists) {
+      const hash = this.hashes.get(list) ?? hashInts(list, list.length);
+      const same = kept.get(hash);
+      if (!same) kept.set(hash, [list]);
+      else if (!same.includes(list)) same.push(list);
+    }
+    this.byHash = kept;
+  }
+}
+
+function hashInts(data: Int32Array, length: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ data[i], 0x01000193);
+  return h;
+}
+
+function sameInts(list: Int32Array, data: Int32Array, length: number): boolean {
+  if (list.length !== length) return false;
+  for (let i = 0; i < length; i++) if (list[i] !== data[i]) return false;
+  return true;
 }
 
 /** One line of the exposition: a series, or a histogram's computed line. */
@@ -152,6 +192,7 @@ export class IncrementalCollector {
   private seenIn = new Uint32Array(1024);
   private scrape = 0;
   private parsed = new Int32Array(4096);
+  private readonly entryLists = new SharedEntryLists();
   private readonly entry = newRawEntry();
   /** The `name{labels} ` of every line, as UTF-8. */
   private readonly linePrefixes = new TextWriter();
@@ -191,6 +232,7 @@ export class IncrementalCollector {
   /** Forgets sources not added since begin() with these names kept. */
   retainSources(names: ReadonlySet<string>): void {
     for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
+    this.entryLists.retain([...this.sources.values()].map((source) => source.entries));
   }
 
   private parseNew(state: SourceState, image: SourceImage, problems: ScrapeProblem[]): void {
@@ -206,9 +248,12 @@ export class IncrementalCollector {
     const used = checkedUsed(buf, image.used);
     const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
     const entry = this.entry;
+    // The list is rebuilt whole (old entries, then new) and shared with sources that have the same.
     // Entries are 24 bytes at the least: this bounds how many can be new.
-    const parsed = this.reserveParsed(Math.ceil((used - state.parsedUpTo) / 24) * 2);
-    let count = 0;
+    const parsed = this.reserveParsed(state.entries.length + Math.ceil((used - state.parsedUpTo) / 24) * 2);
+    parsed.set(state.entries);
+    const known = state.entries.length >> 1;
+    let count = known;
     let previous = -1;
     for (let pos = Math.max(state.parsedUpTo, 8); pos < used; ) {
       pos = readEntry(buf, pos, used, entry);
@@ -226,8 +271,8 @@ export class IncrementalCollector {
       count++;
     }
     state.parsedUpTo = used;
-    if (count === 0) return;
-    state.append(parsed, count);
+    if (count === known) return;
+    state.entries = this.entryLists.intern(parsed, count * 2);
     state.lastKey = Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd));
     state.lastKeyAt = entry.keyStart;
   }
@@ -314,7 +359,7 @@ export class IncrementalCollector {
   private merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
-    const count = state.entryCount;
+    const count = entries.length >> 1;
     const rule = state.rule;
     const hidden = image.hidden && image.hidden.size > 0 ? image.hidden : undefined;
     const value = this.value;

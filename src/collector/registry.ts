@@ -281,8 +281,8 @@ export class MultiprocessRegistry {
 
   private addThisProcess(): void {
     const storage = existingProcessStorage();
-    if (!storage) return;
-    for (const [prefix, store] of storage.memoryStores()) {
+    const present = new Set<string>();
+    for (const [prefix, store] of storage?.memoryStores() ?? []) {
       const file = store.entryFile;
       if (!file) continue;
       const source = parseDbFileName(`${prefix}_memory.db`)!;
@@ -292,8 +292,10 @@ export class MultiprocessRegistry {
         this.memoryIdentities.set(file, identity);
       }
       const buf = file.buffer;
+      present.add(identity);
       this.collector.add({ name: identity, identity, buf, used: readUsed(buf), type: source.type, mode: source.mode, hidden: file.hidden });
     }
+    this.collector.retainSources(present);
   }
 
   private report(subject: string, message: string): void {
