@@ -162,6 +162,8 @@ class FamilyState {
   dirty = true;
   ordered: number[] = [];
   groups: HistogramGroup[] = [];
+  /** Histograms: the _sum and _count lines of each label set (without `le`). */
+  readonly groupLines = new Map<string, [sum: Line, count: Line]>();
 
   constructor(
     readonly name: string,
@@ -196,6 +198,7 @@ export class IncrementalCollector {
   private readonly entry = newRawEntry();
   /** The `name{labels} ` of every line, as UTF-8. */
   private readonly linePrefixes = new TextWriter();
+  private lineCount = 0;
 
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
@@ -255,6 +258,7 @@ export class IncrementalCollector {
     const known = state.entries.length >> 1;
     let count = known;
     let previous = -1;
+    let reserved = false;
     for (let pos = Math.max(state.parsedUpTo, 8); pos < used; ) {
       pos = readEntry(buf, pos, used, entry);
       const { keyStart, keyEnd } = entry;
@@ -262,7 +266,15 @@ export class IncrementalCollector {
       if (index < 0 || !keys.matches(index, words, buf, keyStart, keyEnd)) {
         const hash = KeyTable.hash(words, buf, keyStart, keyEnd);
         index = keys.find(words, buf, keyStart, keyEnd, hash);
-        if (index < 0) index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf.subarray(keyStart, keyEnd), entry.offset, image, state, problems));
+        if (index < 0) {
+          if (!reserved) {
+            // The rest of this file bounds what its new keys and line prefixes can take.
+            keys.reserveKeyBytes(used - entry.offset);
+            this.linePrefixes.reserve(used - entry.offset);
+            reserved = true;
+          }
+          index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf.subarray(keyStart, keyEnd), entry.offset, image, state, problems));
+        }
         keys.follows(previous, index);
       }
       previous = index;
@@ -334,6 +346,7 @@ export class IncrementalCollector {
   private addLinePrefix(sampleName: string, renderedLabels: string): [start: number, end: number] {
     const start = this.linePrefixes.size;
     this.linePrefixes.text(`${sampleName}${renderedLabels} `);
+    this.lineCount++;
     return [start, this.linePrefixes.size];
   }
 
@@ -416,6 +429,12 @@ export class IncrementalCollector {
     return this.families.get(name);
   }
 
+  /** An upper bound of the bytes renderSamples() writes for all families (headers aside). */
+  renderedSizeBound(): number {
+    // Each line is a stored prefix and a value of at most 24 characters with its newline.
+    return this.linePrefixes.size + this.lineCount * 25;
+  }
+
   /** Calls `emit` for every sample of `family` in this scrape, in exposition order. */
   forEachSample(family: FamilyState, emit: (line: Line, value: number) => void): void {
     if (family.dirty) this.plan(family);
@@ -482,13 +501,14 @@ export class IncrementalCollector {
       const key = labelsKey(labels, names);
       let group = groups.get(key);
       if (!group) {
-        const rendered = renderLabels(labels, names);
-        group = {
-          buckets: [],
-          sum: -1,
-          sumLine: this.line(sumName, labels, rendered),
-          countLine: this.line(countName, labels, rendered),
-        };
+        // A group's _sum and _count lines are made once: plan() runs again whenever series are added.
+        let lines = family.groupLines.get(key);
+        if (!lines) {
+          const rendered = renderLabels(labels, names);
+          lines = [this.line(sumName, labels, rendered), this.line(countName, labels, rendered)];
+          family.groupLines.set(key, lines);
+        }
+        group = { buckets: [], sum: -1, sumLine: lines[0], countLine: lines[1] };
         groups.set(key, group);
       }
       if (info.sampleName === sumName) group.sum = series;

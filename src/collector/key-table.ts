@@ -71,6 +71,15 @@ export class KeyTable {
     return index;
   }
 
+  /**
+   * Makes room for `bytes` more key bytes at once. A table growing by
+   * doubling touches twice the memory it keeps, and fresh pages are what a
+   * cold scrape pays most for (each is a page fault).
+   */
+  reserveKeyBytes(bytes: number): void {
+    if (this.arenaUsed + bytes + 4 > this.arena.length) this.growArena(this.arenaUsed + bytes + 4);
+  }
+
   value(index: number): number {
     return this.values[index];
   }

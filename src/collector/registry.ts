@@ -107,6 +107,7 @@ export class MultiprocessRegistry {
     let pending = this.inflight.get(format);
     if (!pending) {
       pending = this.scrape((parts) => {
+        this.writer.reserve(this.collector.renderedSizeBound());
         for (const part of parts) part.render(format, this.writer);
         this.writer.text(endOfExposition(format));
         return this.writer.take();

@@ -79,7 +79,8 @@ export class TextWriter {
     this.buf[this.length++] = b;
   }
 
-  private reserve(more: number): void {
+  /** Makes room for `more` bytes at once (one allocation instead of doublings, each touching fresh pages). */
+  reserve(more: number): void {
     if (this.length + more <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.length + more) size *= 2;
