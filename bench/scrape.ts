@@ -25,6 +25,7 @@ import {
   trackReportedPids,
   runAsCommand,
 } from './lib/processes.js';
+import { copyAsPython016 } from './lib/python016.js';
 import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
 import { formatBytes, formatMb, formatMs, formatRatio, markdownTable, median } from './lib/stats.js';
 import { STARTUP_CONCURRENCY, startInWaves, workloadShape, type WorkloadShape, type WriterSpec } from './lib/workload.js';
@@ -63,7 +64,8 @@ export interface ScrapeResults {
   machine: MachineInfo;
   options: { workers: number[]; series: number[]; scrapes: number; coldRuns: number; budgetSeconds: number; minWarm: number; updateRate: number; systems: System[] };
   shapes: WorkloadShape[];
-  python: { status: 'ok' | 'skipped'; detail: string };
+  /** legacyLayout: prometheus_client 0.16-0.17, timed on a copy of the directory in its layout. */
+  python: { status: 'ok' | 'skipped'; detail: string; legacyLayout?: boolean };
   runs: RunRecord[];
 }
 
@@ -87,7 +89,8 @@ const USAGE = `Usage: node --import tsx bench/scrape.ts [options]
   --min-warm N         fewest warm scrapes (default 5)
   --update-rate N|max  updates per second in every writer; max = flat out, each writer at 100 % CPU (default 2000)
   --systems LIST       any of ${SYSTEMS.join(',')} (default all)
-Python runs only when BENCH_PYTHON names a python with prometheus_client >= 0.18.`;
+Python runs only when BENCH_PYTHON names a python with prometheus_client: 0.18 or later reads the
+writers' directory; 0.16-0.17 (Debian's python3-prometheus-client) a copy converted to its layout.`;
 
 function parseList(text: string, what: string): number[] {
   const values = text.split(',').map((v) => Number(v.trim()));
@@ -135,26 +138,32 @@ function progress(message: string): void {
   console.log(`[${elapsedLabel(startedMs)}] ${message}`);
 }
 
-/** Whether BENCH_PYTHON can run Python's current multiprocess collector, and why not. */
+/** Whether BENCH_PYTHON can run Python's multiprocess collector, and why not. */
 function checkPython(): ScrapeResults['python'] {
   const python = process.env.BENCH_PYTHON;
   if (!python) {
     return {
       status: 'skipped',
       detail:
-        'BENCH_PYTHON is not set. It must name a python with prometheus_client >= 0.18 (the current file layout); ' +
-        "Debian's python3-prometheus-client is 0.16, which uses the older layout, and PyPI may not be reachable.",
+        'BENCH_PYTHON is not set. It must name a python with prometheus_client (0.18 or later reads the directory itself; ' +
+        "0.16-0.17, such as Debian's python3-prometheus-client, reads a copy converted to its older layout).",
     };
   }
-  const probe = spawnSync(python, ['-c', 'import prometheus_client, sys; print(prometheus_client.__version__)'], { encoding: 'utf8' });
+  // __version__ only exists from 0.17 on; the package metadata has it for every release.
+  const probe = spawnSync(python, ['-c', "import prometheus_client; from importlib.metadata import version; print(version('prometheus_client'))"], { encoding: 'utf8' });
   if (probe.error) return { status: 'skipped', detail: `BENCH_PYTHON=${python} cannot be run: ${probe.error.message}` };
   if (probe.status !== 0) return { status: 'skipped', detail: `BENCH_PYTHON=${python} cannot import prometheus_client: ${probe.stderr.trim().split('\n').pop()}` };
   const version = probe.stdout.trim();
   const [major, minor] = version.split('.').map((p) => parseInt(p, 10));
-  if (!(major > 0 || minor >= 18)) {
-    return { status: 'skipped', detail: `BENCH_PYTHON=${python} has prometheus_client ${version}; 0.18 or later is needed (older releases use another file layout)` };
+  if (major > 0 || minor >= 18) return { status: 'ok', detail: `${python}, prometheus_client ${version}` };
+  if (minor >= 16) {
+    return {
+      status: 'ok',
+      legacyLayout: true,
+      detail: `${python}, prometheus_client ${version}: reads a copy of the directory converted to its layout (8-byte slots), taken once the writers are ready`,
+    };
   }
-  return { status: 'ok', detail: `${python}, prometheus_client ${version}` };
+  return { status: 'skipped', detail: `BENCH_PYTHON=${python} has prometheus_client ${version}; 0.16 or later is needed (older releases use another key format)` };
 }
 
 function scrapeOptions(options: ScrapeResults['options']): ScrapeOptions & { samplePrefix: string } {
@@ -241,10 +250,27 @@ async function runOurs(writers: Writers, options: ScrapeResults['options'], shap
   };
 }
 
-function runPython(python: string, writers: Writers, options: ScrapeResults['options'], shape: WorkloadShape): Promise<Omit<RunRecord, 'system' | 'workers' | 'series'>> {
+async function runPython(
+  python: string,
+  legacyLayout: boolean,
+  writers: Writers,
+  options: ScrapeResults['options'],
+  shape: WorkloadShape,
+): Promise<Omit<RunRecord, 'system' | 'workers' | 'series'>> {
+  if (!legacyLayout) return timePython(python, writers.dir, writers, options, shape);
+  const copy = makeTempDir('python016');
+  try {
+    copyAsPython016(writers.dir, copy);
+    return await timePython(python, copy, writers, options, shape);
+  } finally {
+    removeTempDir(copy);
+  }
+}
+
+function timePython(python: string, dir: string, writers: Writers, options: ScrapeResults['options'], shape: WorkloadShape): Promise<Omit<RunRecord, 'system' | 'workers' | 'series'>> {
   const script = path.join(HERE, 'python', 'scrape_multiprocess.py');
-  const args = [script, writers.dir, String(options.scrapes), String(options.budgetSeconds), String(options.minWarm), SAMPLE_PREFIX];
-  const child = spawnTracked(python, args, { PROMETHEUS_MULTIPROC_DIR: writers.dir });
+  const args = [script, dir, String(options.scrapes), String(options.budgetSeconds), String(options.minWarm), SAMPLE_PREFIX];
+  const child = spawnTracked(python, args, { PROMETHEUS_MULTIPROC_DIR: dir });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -342,7 +368,7 @@ export async function runScrapeBenchmark(argv: string[]): Promise<ScrapeResults>
     `workers ${options.workers.join(',')} x series ${options.series.join(',')}; up to ${options.scrapes} warm scrapes or ${options.budgetSeconds} s per system and size; ` +
       `writers update ${options.updateRate === 0 ? 'flat out' : `${options.updateRate}/s each`}`,
   );
-  const python = has('python') ? checkPython() : { status: 'skipped' as const, detail: 'not selected (--systems)' };
+  const python: ScrapeResults['python'] = has('python') ? checkPython() : { status: 'skipped', detail: 'not selected (--systems)' };
   if (has('python')) progress(`python: ${python.status === 'ok' ? python.detail : `skipped: ${python.detail}`}`);
 
   const runs: RunRecord[] = [];
@@ -373,7 +399,7 @@ export async function runScrapeBenchmark(argv: string[]): Promise<ScrapeResults>
             if (has('python')) {
               if (python.status === 'ok') {
                 await attempt(runs, { system: 'python', workers, series: shape.series }, `${label} python`, () =>
-                  runPython(process.env.BENCH_PYTHON!, writers!, options, shape),
+                  runPython(process.env.BENCH_PYTHON!, python.legacyLayout === true, writers!, options, shape),
                 );
               } else {
                 runs.push({ system: 'python', workers, series: shape.series, status: 'skipped', reason: python.detail });
@@ -473,6 +499,7 @@ export function scrapeTable(results: ScrapeResults): string {
     );
   }
   if (results.python.status !== 'ok') notes.push(`python: skipped: ${results.python.detail}`);
+  else if (results.python.legacyLayout) notes.push(`python: ${results.python.detail}`);
   return `${markdownTable(header, rows, right)}\n${notes.join('\n')}`;
 }
 
@@ -496,6 +523,7 @@ export function targetLines(results: ScrapeResults): string[] {
     if (python?.status === 'ok' && python.stats) {
       const warm = python.stats.warmP50Ms / ours.stats.warmP50Ms;
       const cold = ours.stats.coldMs / python.stats.coldMs;
+      if (results.python.legacyLayout) lines.push(`  (python: ${results.python.detail})`);
       lines.push(`  W=${workers} S=${series}: warm p50 vs python ${formatRatio(warm)} (target >= 100x): ${verdict(warm >= 100)}`);
       lines.push(`  W=${workers} S=${series}: cold = ${(cold * 100).toFixed(1)} % of python's cold (target <= 10 %): ${verdict(cold <= 0.1)}`);
     } else {
