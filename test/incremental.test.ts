@@ -70,6 +70,28 @@ describe('the incremental collector between two scrapes', () => {
     }
   });
 
+  it('collect() gives back every label set exactly, separators and escapes in values included', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      // JSON escapes as they stand in the key text: \u0001 and \u0000 (labelsKey's own separators), quote, backslash, newline, é.
+      const odd = ['a\\u0001b', 'c\\u0000d', 'quote\\" backslash\\\\ newline\\n', 'caf\\u00e9'];
+      // Keys written the way Python escapes them (json.dumps, ASCII only).
+      const entries: RawEntry[] = odd.map((value, i) => ({ key: `["hits", "hits_total", {"path": "${value}", "zone": "z${i}"}, "Hits."]`, value: i + 1 }));
+      fs.writeFileSync(path.join(dir, 'counter_1.db'), currentLayoutFile(entries));
+      const { registry, warnings } = quietRegistry(dir);
+      const family = (await registry.collect()).find((f) => f.name === 'hits')!;
+      const got = family.samples.map((s) => [s.labels, s.value]);
+      const want = odd.map((value, i) => [{ path: JSON.parse(`"${value}"`) as string, zone: `z${i}` }, i + 1]);
+      assert.deepEqual(
+        got.sort((a, b) => (a[1] as number) - (b[1] as number)),
+        want,
+      );
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a file that grows past its size (doubling) between scrapes', async () => {
     const { dir, cleanup } = tempDir();
     try {

@@ -34,3 +34,23 @@ export function labelsKey(labels: Record<string, string>, names = sortedNames(la
   for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
   return key;
 }
+
+/** Whether labelsKey(labels) can be read back by labelsFromKey (no name or value holds its separators). */
+export function keyHoldsLabels(labels: Record<string, string>): boolean {
+  for (const name in labels) {
+    if (/[\u0000\u0001]/.test(name) || /[\u0000\u0001]/.test(labels[name])) return false;
+  }
+  return true;
+}
+
+/** The label set a labelsKey() was made from (when keyHoldsLabels was true for it). */
+export function labelsFromKey(key: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (let at = 0; at < key.length; ) {
+    const nameEnd = key.indexOf('\u0000', at);
+    const valueEnd = key.indexOf('\u0001', nameEnd);
+    labels[key.slice(at, nameEnd)] = key.slice(nameEnd + 1, valueEnd);
+    at = valueEnd + 1;
+  }
+  return labels;
+}

@@ -3,7 +3,7 @@ import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import type { GaugeMode, MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
-import { compareText, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import { compareText, keyHoldsLabels, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
@@ -128,7 +128,10 @@ function sameInts(list: Int32Array, data: Int32Array, length: number): boolean {
 /** One line of the exposition: a series, or a histogram's computed line. */
 interface Line {
   sampleName: string;
-  labels: Record<string, string>;
+  /** labelsKey() of its labels: its place in the exposition order, and its labels for collect(). */
+  labelsKey: string;
+  /** Only where labelsKey cannot be read back (a name or value holds its separators). */
+  labels?: Record<string, string>;
   /** Where `name{labels} `, the start of its exposition line, is in the collector's line prefixes. */
   prefixStart: number;
   prefixEnd: number;
@@ -136,8 +139,6 @@ interface Line {
 
 interface SeriesInfo extends Line {
   family: FamilyState;
-  /** labelsKey(labels), kept for ordering. */
-  labelsKey: string;
 }
 
 interface HistogramGroup {
@@ -146,6 +147,10 @@ interface HistogramGroup {
   sum: number;
   sumLine: Line;
   countLine: Line;
+}
+
+function labelsOf(line: Line): Record<string, string> {
+  return line.labels ?? labelsFromKey(line.labelsKey);
 }
 
 /** The series of one sample name of a family, by labelsKey. */
@@ -329,7 +334,11 @@ export class IncrementalCollector {
     if (series === undefined) {
       series = this.seriesInfo.length;
       const [prefixStart, prefixEnd] = this.addLinePrefix(sample.name, renderLabels(labels, names));
-      this.seriesInfo.push({ family, sampleName: sample.name, labels, labelsKey: sortKey, prefixStart, prefixEnd });
+      // The labels object is not kept: collect() reads labels back from the key, and keeping
+      // an object per series was a good part of what every garbage collection had to copy.
+      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, labels: undefined, prefixStart, prefixEnd };
+      if (!keyHoldsLabels(labels)) info.labels = labels;
+      this.seriesInfo.push(info);
       sample.byLabels.set(sortKey, series);
       family.members.push(series);
       family.dirty = true;
@@ -350,9 +359,9 @@ export class IncrementalCollector {
     return [start, this.linePrefixes.size];
   }
 
-  private line(sampleName: string, labels: Record<string, string>, renderedLabels: string): Line {
+  private line(sampleName: string, labels: Record<string, string>, key: string, renderedLabels: string): Line {
     const [prefixStart, prefixEnd] = this.addLinePrefix(sampleName, renderedLabels);
-    return { sampleName, labels, prefixStart, prefixEnd };
+    return { sampleName, labelsKey: key, labels: keyHoldsLabels(labels) ? undefined : labels, prefixStart, prefixEnd };
   }
 
   private ensureCapacity(count: number): void {
@@ -477,7 +486,7 @@ export class IncrementalCollector {
   /** One family as plain objects (for JSON). */
   toFamily(family: FamilyState): Family {
     const samples: Sample[] = [];
-    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: line.labels, value }));
+    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: labelsOf(line), value }));
     return { name: family.name, type: family.type, help: family.help, samples };
   }
 
@@ -496,7 +505,7 @@ export class IncrementalCollector {
     const countName = `${family.name}_count`;
     const bucketName = `${family.name}_bucket`;
     for (const { series, info } of infos) {
-      const { le, ...labels } = info.labels;
+      const { le, ...labels } = labelsOf(info);
       const names = sortedNames(labels);
       const key = labelsKey(labels, names);
       let group = groups.get(key);
@@ -505,7 +514,7 @@ export class IncrementalCollector {
         let lines = family.groupLines.get(key);
         if (!lines) {
           const rendered = renderLabels(labels, names);
-          lines = [this.line(sumName, labels, rendered), this.line(countName, labels, rendered)];
+          lines = [this.line(sumName, labels, key, rendered), this.line(countName, labels, key, rendered)];
           family.groupLines.set(key, lines);
         }
         group = { buckets: [], sum: -1, sumLine: lines[0], countLine: lines[1] };
