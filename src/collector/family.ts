@@ -35,15 +35,21 @@ export function labelsKey(labels: Record<string, string>, names = sortedNames(la
   return key;
 }
 
-/** Whether labelsKey(labels) can be read back by labelsFromKey (no name or value holds its separators). */
-export function keyHoldsLabels(labels: Record<string, string>): boolean {
-  for (const name in labels) {
-    if (/[\u0000\u0001]/.test(name) || /[\u0000\u0001]/.test(labels[name])) return false;
-  }
-  return true;
+/**
+ * Whether labelsFromKey can read `key` back: it holds the separators of
+ * exactly `count` labels, so no name or value contains one.
+ */
+export function keyIsReadable(key: string, count: number): boolean {
+  return occurrences(key, '\u0000') === count && occurrences(key, '\u0001') === count;
 }
 
-/** The label set a labelsKey() was made from (when keyHoldsLabels was true for it). */
+function occurrences(text: string, char: string): number {
+  let count = 0;
+  for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) count++;
+  return count;
+}
+
+/** The label set a labelsKey() was made from (when keyIsReadable says so). */
 export function labelsFromKey(key: string): Record<string, string> {
   const labels: Record<string, string> = {};
   for (let at = 0; at < key.length; ) {

@@ -3,7 +3,7 @@ import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import type { GaugeMode, MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
-import { compareText, keyHoldsLabels, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import { compareText, keyIsReadable, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
@@ -333,11 +333,11 @@ export class IncrementalCollector {
     let series = sample.byLabels.get(sortKey);
     if (series === undefined) {
       series = this.seriesInfo.length;
-      const [prefixStart, prefixEnd] = this.addLinePrefix(sample.name, renderLabels(labels, names));
+      const prefixStart = this.addLinePrefix(sample.name, renderLabels(labels, names));
       // The labels object is not kept: collect() reads labels back from the key, and keeping
       // an object per series was a good part of what every garbage collection had to copy.
-      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, labels: undefined, prefixStart, prefixEnd };
-      if (!keyHoldsLabels(labels)) info.labels = labels;
+      const kept = keyIsReadable(sortKey, names.length) ? undefined : labels;
+      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
       this.seriesInfo.push(info);
       sample.byLabels.set(sortKey, series);
       family.members.push(series);
@@ -348,20 +348,21 @@ export class IncrementalCollector {
   }
 
   /**
-   * Stores a line prefix as bytes: kept as strings, tens of thousands of
-   * them made every garbage collection copy them, and each scrape encoded
-   * them again.
+   * Stores a line prefix as bytes and returns where it starts (it ends at
+   * linePrefixes.size). Kept as strings, tens of thousands of them made every
+   * garbage collection copy them, and each scrape encoded them again.
    */
-  private addLinePrefix(sampleName: string, renderedLabels: string): [start: number, end: number] {
+  private addLinePrefix(sampleName: string, renderedLabels: string): number {
     const start = this.linePrefixes.size;
     this.linePrefixes.text(`${sampleName}${renderedLabels} `);
     this.lineCount++;
-    return [start, this.linePrefixes.size];
+    return start;
   }
 
   private line(sampleName: string, labels: Record<string, string>, key: string, renderedLabels: string): Line {
-    const [prefixStart, prefixEnd] = this.addLinePrefix(sampleName, renderedLabels);
-    return { sampleName, labelsKey: key, labels: keyHoldsLabels(labels) ? undefined : labels, prefixStart, prefixEnd };
+    const prefixStart = this.addLinePrefix(sampleName, renderedLabels);
+    const kept = keyIsReadable(key, Object.keys(labels).length) ? undefined : labels;
+    return { sampleName, labelsKey: key, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
   }
 
   private ensureCapacity(count: number): void {
