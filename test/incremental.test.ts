@@ -74,7 +74,8 @@ describe('the incremental collector between two scrapes', () => {
     const { dir, cleanup } = tempDir();
     try {
       // JSON escapes as they stand in the key text: \u0001 and \u0000 (labelsKey's own separators), quote, backslash, newline, é.
-      const odd = ['a\\u0001b', 'c\\u0000d', 'quote\\" backslash\\\\ newline\\n', 'caf\\u00e9'];
+      // And one raw U+FFFD, valid UTF-8 that a lenient decoder would also produce for bad bytes.
+      const odd = ['a\\u0001b', 'c\\u0000d', 'quote\\" backslash\\\\ newline\\n', 'caf\\u00e9', 'raw \uFFFD'];
       // Keys written the way Python escapes them (json.dumps, ASCII only).
       const entries: RawEntry[] = odd.map((value, i) => ({ key: `["hits", "hits_total", {"path": "${value}", "zone": "z${i}"}, "Hits."]`, value: i + 1 }));
       fs.writeFileSync(path.join(dir, 'counter_1.db'), currentLayoutFile(entries));

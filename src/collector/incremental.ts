@@ -278,7 +278,7 @@ export class IncrementalCollector {
             this.linePrefixes.reserve(used - entry.offset);
             reserved = true;
           }
-          index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf.subarray(keyStart, keyEnd), entry.offset, image, state, problems));
+          index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf, keyStart, keyEnd, entry.offset, image, state, problems));
         }
         keys.follows(previous, index);
       }
@@ -301,8 +301,8 @@ export class IncrementalCollector {
   }
 
   /** Finds or creates the series of a key seen for the first time. */
-  private resolve(keyBytes: Buffer, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
-    const key = decodeEntryKey(keyBytes, offset);
+  private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
+    const key = decodeEntryKey(buf, keyStart, keyEnd, offset);
     let labels = key.labels;
     if (image.type === 'gauge') {
       if (state.rule === MergeRule.PerSource) {

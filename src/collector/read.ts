@@ -11,7 +11,7 @@ export interface FileEntry extends DecodedKey {
 export function parseEntries(buf: Buffer, used: number): FileEntry[] {
   const entries: FileEntry[] = [];
   walkEntries(buf, used, (entry) => {
-    const key = decodeEntryKey(buf.subarray(entry.keyStart, entry.keyEnd), entry.offset);
+    const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
     entries.push({ ...key, value: buf.readDoubleLE(entry.valueOffset), timestamp: buf.readDoubleLE(entry.valueOffset + 8) });
   });
   return entries;

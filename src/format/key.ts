@@ -9,13 +9,22 @@ export interface DecodedKey {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes and checks an entry key: a JSON array [family, sample name, {label: value}, help]. */
-export function decodeEntryKey(bytes: Uint8Array, offset: number): DecodedKey {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new FileFormatError('key is not valid UTF-8', offset);
+/**
+ * Decodes and checks the entry key in bytes [start, end) of `buf`: a JSON
+ * array [family, sample name, {label: value}, help]. `offset` (the entry's)
+ * is what errors report.
+ */
+export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: number): DecodedKey {
+  // Lenient decoding first (no view object per key: this runs for every new series); a
+  // replacement character then means either bad bytes or a real U+FFFD, which the strict
+  // decoder tells apart. Python writes keys as ASCII, so that second step is rare.
+  const text = buf.toString('utf8', start, end);
+  if (text.includes('\uFFFD')) {
+    try {
+      utf8.decode(buf.subarray(start, end));
+    } catch {
+      throw new FileFormatError('key is not valid UTF-8', offset);
+    }
   }
   let parsed: unknown;
   try {

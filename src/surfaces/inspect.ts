@@ -49,7 +49,7 @@ function readsAsOldLayout(buf: Buffer, used: number): boolean {
       const valueAt = pos + valueOffsetInEntry(keyLength);
       if (valueAt + 8 > used) return false;
       for (let i = pos + 4 + keyLength; i < valueAt; i++) if (buf[i] !== 0x20) return false;
-      decodeEntryKey(buf.subarray(pos + 4, pos + 4 + keyLength), pos);
+      decodeEntryKey(buf, pos + 4, pos + 4 + keyLength, pos);
       pos = valueAt + 8;
     }
   } catch {
@@ -75,11 +75,10 @@ export function inspectFile(file: string): FileInspection {
     result.used = used;
     image = { buf, used };
     walkEntries(buf, used, (entry) => {
-      const keyBytes = buf.subarray(entry.keyStart, entry.keyEnd);
-      const key = decodeEntryKey(keyBytes, entry.offset);
+      const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
       result.entries.push({
         offset: entry.offset,
-        key: keyBytes.toString('utf8'),
+        key: buf.toString('utf8', entry.keyStart, entry.keyEnd),
         ...key,
         value: buf.readDoubleLE(entry.valueOffset),
         timestamp: buf.readDoubleLE(entry.valueOffset + 8),
