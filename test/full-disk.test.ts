@@ -229,6 +229,7 @@ test('a file that cannot grow on a full disk: logged once, new series wait in me
     assert.deepEqual(registryWarnings, [], 'the collector never met a damaged file');
   } finally {
     await worker?.stop();
+    registry.close();
     unmountTmpfs(dir);
   }
 });
@@ -288,6 +289,7 @@ test('files that cannot be created on a full disk: the process counts in memory 
     assert.deepEqual(registryWarnings, [], 'the collector never met a damaged file');
   } finally {
     await worker?.stop();
+    registry.close();
     unmountTmpfs(dir);
   }
 });

@@ -93,6 +93,40 @@ describe('the incremental collector between two scrapes', () => {
     }
   });
 
+  it('files kept open between scrapes: at most 256, closed when deleted, all closed by close()', async () => {
+    const { dir, cleanup } = tempDir();
+    const openFiles = (): number => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false; // the descriptor readdir itself used
+      }
+    }).length;
+    try {
+      const files = Array.from({ length: 300 }, (_, i) => path.join(dir, `counter_${i}.db`));
+      files.forEach((file, i) => fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', i)])));
+      const { registry, warnings } = quietRegistry(dir);
+      const total = (300 * 299) / 2;
+      assert.deepEqual(samples(await registry.metrics()), [`hits_total{path="/a"} ${total}.0`]);
+      assert.equal(openFiles(), 256);
+      // A kept file whose values change is read afresh through its descriptor.
+      fs.writeFileSync(files[0], currentLayoutFile([counterEntry('/a', 1000)]));
+      assert.deepEqual(samples(await registry.metrics()), [`hits_total{path="/a"} ${total + 1000}.0`]);
+      for (const file of files.slice(100)) fs.unlinkSync(file);
+      assert.deepEqual(samples(await registry.metrics()), [`hits_total{path="/a"} ${(100 * 99) / 2 + 1000}.0`]);
+      assert.ok(openFiles() < 100, 'descriptors of deleted files are closed at the next scrape');
+      await registry.metrics();
+      assert.equal(openFiles(), 100, 'the room they leave is taken by the files read without a kept descriptor');
+      registry.close();
+      assert.equal(openFiles(), 0);
+      assert.deepEqual(samples(await registry.metrics()), [`hits_total{path="/a"} ${(100 * 99) / 2 + 1000}.0`], 'a closed registry scrapes again');
+      registry.close();
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a file that grows past its size (doubling) between scrapes', async () => {
     const { dir, cleanup } = tempDir();
     try {

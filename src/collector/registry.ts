@@ -11,7 +11,7 @@ import { endOfExposition, exposedFamilyName, familyHeader, renderFamily, type Ex
 import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { TextWriter } from './text-writer.js';
-import { readFileImage, type FileImage } from '../storage/file-image.js';
+import { FileImageReader, type FileImage } from '../storage/file-image.js';
 import { compact, readJournal, type Journal } from '../storage/compaction.js';
 import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, type WriterState } from '../storage/liveness.js';
 
@@ -69,10 +69,11 @@ export class MultiprocessRegistry {
   private readonly reported = new Set<string>();
   private readonly collector = new IncrementalCollector();
   private readonly writer = new TextWriter();
-  private scratch: Buffer | undefined;
+  private readonly files = new FileImageReader();
   private skippedFiles = 0;
   /** Writers found dead at the last scrape. */
   private deadWriters = 0;
+  private deadCountedAt = 0;
   private lastCompaction = 0;
   private readonly markerTimeouts = new Map<string, number>();
   private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
@@ -117,6 +118,15 @@ export class MultiprocessRegistry {
       this.inflight.set(format, pending);
     }
     return pending;
+  }
+
+  /**
+   * Closes the files this registry keeps open between scrapes (it holds one
+   * descriptor per file it reads, up to 256). Call it before unmounting or
+   * deleting the directory from this process; a later scrape opens them again.
+   */
+  close(): void {
+    this.files.close();
   }
 
   /** The merged metrics in prom-client's getMetricsAsJSON() shape. */
@@ -209,6 +219,7 @@ export class MultiprocessRegistry {
     const threshold = this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD;
     if (threshold <= 0 || this.deadWriters < threshold || Date.now() - this.lastCompaction < 1000) return;
     this.lastCompaction = Date.now();
+    this.deadWriters = 0; // counted afresh at a later scrape
     setImmediate(() => {
       try {
         compact(dir, { logger: this.logger });
@@ -250,9 +261,13 @@ export class MultiprocessRegistry {
       }
       return state;
     };
-    // Counted only for compaction: a registry that never compacts does not check every writer.
+    // Counted only for compaction, which runs at most once a second: checking every writer's lock
+    // at every scrape was a stat per writer, a good part of a small scrape.
     const compacting = (this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD) > 0;
-    this.deadWriters = compacting ? [...markers].filter((id) => stateOf(id) === 'dead').length : 0;
+    if (compacting && Date.now() - this.deadCountedAt >= 1000) {
+      this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;
+      this.deadCountedAt = Date.now();
+    }
     // Sorted names fix the order of float sums and which file's HELP text wins.
     const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
     const present = new Set<string>();
@@ -267,8 +282,7 @@ export class MultiprocessRegistry {
       if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
       try {
         const pendingInstall = installing.get(name);
-        const image = readPreferring(pendingInstall ? path.join(dir, pendingInstall) : undefined, file, this.scratch);
-        this.scratch = image.buf;
+        const image = readPreferring(this.files, pendingInstall ? path.join(dir, pendingInstall) : undefined, file);
         present.add(file);
         for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
       } catch (err) {
@@ -277,6 +291,7 @@ export class MultiprocessRegistry {
       }
     }
     this.collector.retainSources(present);
+    this.files.sweep();
     return skipped;
   }
 
@@ -314,15 +329,15 @@ function isPerLiveProcess(mode: GaugeMode): boolean {
 }
 
 /** Reads `preferred` (an accumulated file not yet renamed into place), else `file`. */
-function readPreferring(preferred: string | undefined, file: string, scratch: Buffer | undefined): FileImage {
+function readPreferring(files: FileImageReader, preferred: string | undefined, file: string): FileImage {
   if (preferred) {
     try {
-      return readFileImage(preferred, scratch);
+      return files.read(preferred);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  return readFileImage(file, scratch);
+  return files.read(file);
 }
 
 function plainPart(family: Family): Part {
