@@ -278,7 +278,7 @@ export class IncrementalCollector {
             this.linePrefixes.reserve(used - entry.offset);
             reserved = true;
           }
-          index = keys.add(buf, keyStart, keyEnd, hash, this.resolve(buf, keyStart, keyEnd, entry.offset, image, state, problems));
+          index = keys.add(words, buf, keyStart, keyEnd, hash, this.resolve(buf, keyStart, keyEnd, entry.offset, image, state, problems));
         }
         keys.follows(previous, index);
       }

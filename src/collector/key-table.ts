@@ -52,14 +52,18 @@ export class KeyTable {
   }
 
   /** Stores a key not in the table with its value; returns its index. */
-  add(bytes: Uint8Array, start: number, end: number, hash: number, value: number): number {
+  add(words: Int32Array, bytes: Uint8Array, start: number, end: number, hash: number, value: number): number {
     const index = this.count;
     if (index === this.values.length) this.growEntries();
     if ((index + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     const length = end - start;
     const at = this.arenaUsed;
     if (at + length + 4 > this.arena.length) this.growArena(at + length + 4);
-    this.arena.set(bytes.subarray(start, end), at);
+    // Word by word (both sides are 4-aligned), then the last bytes: no view object per key.
+    const arenaWords = this.arenaWords;
+    const fullWords = length >> 2;
+    for (let i = 0, a = at >> 2, b = start >> 2; i < fullWords; i++) arenaWords[a + i] = words[b + i];
+    for (let i = fullWords << 2; i < length; i++) this.arena[at + i] = bytes[start + i];
     this.arenaUsed = (at + length + 3) & ~3;
     this.starts[index] = at;
     this.lengths[index] = length;
