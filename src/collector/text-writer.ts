@@ -9,8 +9,8 @@ const ZERO = 0x30;
  * Builds an exposition in one reused byte buffer: a scrape writes tens of
  * thousands of lines, and concatenating strings left several megabytes of
  * garbage per scrape, enough to make V8 grow its young generation (memory
- * that is not given back). Here a scrape allocates its result string and
- * nothing per line.
+ * that is not given back). Here a scrape allocates its result string and,
+ * per line, only the text of a value that is not a plain integer.
  */
 export class TextWriter {
   private buf = Buffer.allocUnsafeSlow(64 * 1024);
