@@ -122,6 +122,17 @@ describe('the incremental collector between two scrapes', () => {
       assert.deepEqual(samples(await registry.metrics()), [`hits_total{path="/a"} ${(100 * 99) / 2 + 1000}.0`], 'a closed registry scrapes again');
       registry.close();
       assert.deepEqual(warnings, []);
+      // Registries made one per request (not the intended use) share a cap of 1,024 kept descriptors.
+      const many = Array.from({ length: 6 }, () => quietRegistry(dir).registry);
+      for (const each of many) assert.deepEqual(samples(await each.metrics()), [`hits_total{path="/a"} ${(100 * 99) / 2 + 1000}.0`]);
+      for (const file of files.slice(100)) fs.writeFileSync(file, currentLayoutFile([counterEntry('/a', 1)]));
+      for (let round = 0; round < 2; round++) {
+        for (const each of many) assert.deepEqual(samples(await each.metrics()), [`hits_total{path="/a"} ${(100 * 99) / 2 + 1000 + 200}.0`]);
+      }
+      const open = openFiles();
+      assert.ok(open <= 1024 && open > 768, `${open} descriptors kept by 6 registries of 300 files`);
+      for (const each of many) each.close();
+      assert.equal(openFiles(), 0);
     } finally {
       cleanup();
     }

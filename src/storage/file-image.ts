@@ -66,8 +66,19 @@ interface KeptFile {
 }
 
 const REPLACED = new Error('replaced');
+
+/**
+ * Descriptors kept by all readers of this process together. A reader is
+ * meant to live as long as the process, but one made per request would
+ * otherwise keep its files open until the garbage collector finds it; past
+ * this many, files are opened and closed at each read, as without a reader.
+ */
+const MAX_KEPT_PER_PROCESS = 1024;
+let keptInProcess = 0;
+
 const closeAll = (files: Map<string, KeptFile>): void => {
   for (const file of files.values()) fs.closeSync(file.fd);
+  keptInProcess -= files.size;
   files.clear();
 };
 /** A reader dropped without close() still gives its descriptors back. */
@@ -80,7 +91,8 @@ const abandoned = new FinalizationRegistry(closeAll);
  * read and close. With 128 files that is half the time of a small scrape.
  * A replaced or deleted file is closed and, if still there, opened afresh;
  * files not read since the last sweep() are closed. At most `maxOpen`
- * descriptors are kept; further files are opened and closed at each read.
+ * descriptors are kept (and 1,024 by all readers of the process); further
+ * files are opened and closed at each read.
  * Images share one buffer: each is valid until the next read.
  */
 export class FileImageReader {
@@ -109,8 +121,9 @@ export class FileImageReader {
     let keeping = false;
     try {
       const image = readOpenFile(fd, this.scratch, FIRST_READ, () => fs.fstatSync(fd));
-      if (this.files.size < this.maxOpen) {
+      if (this.files.size < this.maxOpen && keptInProcess < MAX_KEPT_PER_PROCESS) {
         this.files.set(path, { fd, identity: image.identity, used: image.used });
+        keptInProcess++;
         keeping = true;
       }
       return this.keep(image);
@@ -146,6 +159,7 @@ export class FileImageReader {
     const kept = this.files.get(path);
     if (!kept) return;
     this.files.delete(path);
+    keptInProcess--;
     fs.closeSync(kept.fd);
   }
 }
