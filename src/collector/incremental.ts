@@ -446,7 +446,7 @@ export class IncrementalCollector {
   }
 
   /** Calls `emit` for every sample of `family` in this scrape, in exposition order. */
-  forEachSample(family: FamilyState, emit: (line: Line, value: number) => void): void {
+  private forEachSample(family: FamilyState, emit: (line: Line, value: number) => void): void {
     if (family.dirty) this.plan(family);
     const { value, seenIn, scrape, seriesInfo } = this;
     if (family.type !== 'histogram') {

@@ -7,8 +7,9 @@ export interface FileEntry extends DecodedKey {
   timestamp: number;
 }
 
-/** Every entry of a file image as plain objects (for tools and tests; scrapes use IncrementalCollector). */
-export function parseEntries(buf: Buffer, used: number): FileEntry[] {
+/** Every entry of one file as plain objects (for tools and tests; scrapes use IncrementalCollector). Throws FileFormatError. */
+export function readEntryFile(path: string): FileEntry[] {
+  const { buf, used } = readFileImage(path);
   const entries: FileEntry[] = [];
   walkEntries(buf, used, (entry) => {
     const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
@@ -16,11 +17,3 @@ export function parseEntries(buf: Buffer, used: number): FileEntry[] {
   });
   return entries;
 }
-
-/** Reads and parses one file. Throws FileFormatError. */
-export function readEntryFile(path: string): FileEntry[] {
-  const { buf, used } = readFileImage(path);
-  return parseEntries(buf, used);
-}
-
-export { readFileImage, type FileImage } from '../storage/file-image.js';

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readFileImage } from '../collector/read.js';
 import { FileFormatError } from '../errors.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
 import { parseDbFileName, type ParsedFileName } from '../format/names.js';
+import { readFileImage } from '../storage/file-image.js';
 
 export interface InspectedEntry {
   /** Byte offset of the entry's length field. */
