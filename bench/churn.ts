@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { COMPACTION_GRACE } from '../src/storage/compaction.js';
 import { forkTs, installCleanup, makeTempDir, nextMessage, runAsCommand, spawnTracked, stop } from './lib/processes.js';
-import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
+import { describeMachine, elapsedLabel, machineInfo, runInfo, writeResults, type RunInfo } from './lib/results.js';
 import { formatMs, formatRatio, markdownTable, median } from './lib/stats.js';
 import { HISTOGRAM_BUCKETS, counterLabelValues, histogramLabelValues, workloadShape, type WorkloadShape } from './lib/workload.js';
 
@@ -170,13 +170,8 @@ interface ChurnOptions {
   skipBuild: boolean;
 }
 
-export interface ChurnResults {
+export interface ChurnResults extends RunInfo {
   benchmark: 'churn';
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  command: string;
-  machine: MachineInfo;
   options: ChurnOptions;
   shape: WorkloadShape;
   nodePreGypShortcut: boolean;
@@ -651,11 +646,7 @@ export async function runChurnBenchmark(argv: string[]): Promise<ChurnResults> {
   const last = checkpoints[checkpoints.length - 1];
   const results: ChurnResults = {
     benchmark: 'churn',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    durationSeconds: Math.round((performance.now() - startedMs) / 1000),
-    command: `node --import tsx bench/churn.ts ${argv.join(' ')}`.trim(),
-    machine,
+    ...runInfo('bench/churn.ts', argv, startedAt, startedMs, machine),
     options,
     shape,
     nodePreGypShortcut: nodePreGyp !== undefined,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prom from 'prom-client';
 import * as ours from '../src/index.js';
-import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
+import { describeMachine, elapsedLabel, machineInfo, runInfo, writeResults, type RunInfo } from './lib/results.js';
 import { markdownTable, median } from './lib/stats.js';
 
 /** A loop of n operations; each op has its own loop function so that every call site stays monomorphic. */
@@ -39,12 +39,8 @@ export interface OperationResult {
   targetMet?: boolean;
 }
 
-export interface HotpathResults {
+export interface HotpathResults extends RunInfo {
   benchmark: 'hotpath';
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  machine: MachineInfo;
   options: { rounds: number; roundMs: number };
   /** ns of one iteration of an empty loop of the same shape: included in every figure. */
   emptyLoopNs: number;
@@ -258,10 +254,7 @@ export async function runHotpathBenchmark(argv: string[]): Promise<HotpathResult
 
     const output: HotpathResults = {
       benchmark: 'hotpath',
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      command: `node --import tsx bench/hotpath.ts ${argv.join(' ')}`.trim(),
-      machine,
+      ...runInfo('bench/hotpath.ts', argv, startedAt, started, machine),
       options: { rounds, roundMs },
       emptyLoopNs,
       multiprocessDir: dir,

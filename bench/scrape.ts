@@ -26,7 +26,7 @@ import {
   runAsCommand,
 } from './lib/processes.js';
 import { copyAsPython016 } from './lib/python016.js';
-import { describeMachine, elapsedLabel, machineInfo, writeResults, type MachineInfo } from './lib/results.js';
+import { describeMachine, elapsedLabel, machineInfo, runInfo, writeResults, type RunInfo } from './lib/results.js';
 import { formatBytes, formatMb, formatMs, formatRatio, markdownTable, median } from './lib/stats.js';
 import { STARTUP_CONCURRENCY, startInWaves, workloadShape, type WorkloadShape, type WriterSpec } from './lib/workload.js';
 
@@ -55,13 +55,8 @@ export interface RunRecord {
   loadAverage?: number;
 }
 
-export interface ScrapeResults {
+export interface ScrapeResults extends RunInfo {
   benchmark: 'scrape';
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  command: string;
-  machine: MachineInfo;
   options: { workers: number[]; series: number[]; scrapes: number; coldRuns: number; budgetSeconds: number; minWarm: number; updateRate: number; systems: System[] };
   shapes: WorkloadShape[];
   /** legacyLayout: prometheus_client 0.16-0.17, timed on a copy of the directory in its layout. */
@@ -420,11 +415,7 @@ export async function runScrapeBenchmark(argv: string[]): Promise<ScrapeResults>
 
   const results: ScrapeResults = {
     benchmark: 'scrape',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    durationSeconds: Math.round((performance.now() - startedMs) / 1000),
-    command: `node --import tsx bench/scrape.ts ${argv.join(' ')}`.trim(),
-    machine,
+    ...runInfo('bench/scrape.ts', argv, startedAt, startedMs, machine),
     options,
     shapes,
     python,

@@ -34,6 +34,26 @@ export function describeMachine(machine: MachineInfo): string {
   return `${machine.cpus} x ${machine.cpuModel}, ${machine.totalMemoryGb} GB, ${machine.os}, Node ${machine.node}, prom-client ${machine.promClient}`;
 }
 
+/** What every benchmark's results say about the run itself. */
+export interface RunInfo {
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  command: string;
+  machine: MachineInfo;
+}
+
+/** The run record of `script` run with `argv`, started at `startedAt` (ISO time) and `startedMs` (performance.now()); finished now. */
+export function runInfo(script: string, argv: readonly string[], startedAt: string, startedMs: number, machine: MachineInfo): RunInfo {
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    durationSeconds: Math.round((performance.now() - startedMs) / 1000),
+    command: `node --import tsx ${script} ${argv.join(' ')}`.trim(),
+    machine,
+  };
+}
+
 /** Writes `<name>-<timestamp>.json` and `<name>-latest.json`; returns the timestamped path. */
 export function writeResults(name: string, data: unknown): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
