@@ -1,14 +1,14 @@
 import { parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
-import type { GaugeMode, MetricType } from '../format/names.js';
+import { mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
 import { compareText, keyIsReadable, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
-/** How the values of one series merge over sources (FORMAT.md, "What the collector exports"). */
-const enum MergeRule {
+/** mergeRule() as numbers: the merge loop switches on it for every entry of every scrape. */
+const enum Merge {
   Sum,
   Min,
   Max,
@@ -17,25 +17,7 @@ const enum MergeRule {
   PerSource,
 }
 
-function mergeRule(type: MetricType, mode: GaugeMode | undefined): MergeRule {
-  if (type !== 'gauge') return MergeRule.Sum;
-  switch (mode) {
-    case 'min':
-    case 'livemin':
-      return MergeRule.Min;
-    case 'max':
-    case 'livemax':
-      return MergeRule.Max;
-    case 'mostrecent':
-    case 'livemostrecent':
-      return MergeRule.MostRecent;
-    case 'sum':
-    case 'livesum':
-      return MergeRule.Sum;
-    default:
-      return MergeRule.PerSource;
-  }
-}
+const MERGE: Record<MergeRule, Merge> = { sum: Merge.Sum, min: Merge.Min, max: Merge.Max, mostrecent: Merge.MostRecent, 'per-process': Merge.PerSource };
 
 /** One file (or in-memory store) as read for this scrape. */
 export interface SourceImage {
@@ -65,7 +47,7 @@ class SourceState {
 
   constructor(
     readonly identity: string,
-    readonly rule: MergeRule,
+    readonly rule: Merge,
   ) {}
 
   stillMatches(image: SourceImage): boolean {
@@ -224,7 +206,7 @@ export class IncrementalCollector {
     const problems: ScrapeProblem[] = [];
     let state = this.sources.get(image.name);
     if (!state || !state.stillMatches(image)) {
-      state = new SourceState(image.identity, mergeRule(image.type, image.mode));
+      state = new SourceState(image.identity, MERGE[mergeRule(image.type, image.mode)]);
       this.sources.set(image.name, state);
     }
     try {
@@ -247,7 +229,7 @@ export class IncrementalCollector {
     if (image.used === state.parsedUpTo) return;
     const { buf } = image;
     // Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string.
-    const scope = `${image.type}\u0000${state.rule === MergeRule.PerSource && image.id !== undefined ? image.id : ''}`;
+    const scope = `${image.type}\u0000${state.rule === Merge.PerSource && image.id !== undefined ? image.id : ''}`;
     let keys = this.seriesByRawKey.get(scope);
     if (!keys) {
       keys = new KeyTable();
@@ -305,7 +287,7 @@ export class IncrementalCollector {
     const key = decodeEntryKey(buf, keyStart, keyEnd, offset);
     let labels = key.labels;
     if (image.type === 'gauge') {
-      if (state.rule === MergeRule.PerSource) {
+      if (state.rule === Merge.PerSource) {
         if (image.id !== undefined) labels = { ...labels, pid: image.id };
       } else if ('pid' in labels) {
         labels = { ...labels };
@@ -398,20 +380,20 @@ export class IncrementalCollector {
       if (seenIn[series] !== scrape) {
         seenIn[series] = scrape;
         value[series] = v;
-        timestamp[series] = rule === MergeRule.MostRecent ? values[slot + 1] : 1;
+        timestamp[series] = rule === Merge.MostRecent ? values[slot + 1] : 1;
         continue;
       }
       switch (rule) {
-        case MergeRule.Sum:
+        case Merge.Sum:
           value[series] += v;
           break;
-        case MergeRule.Min:
+        case Merge.Min:
           if (v < value[series]) value[series] = v;
           break;
-        case MergeRule.Max:
+        case Merge.Max:
           if (v > value[series]) value[series] = v;
           break;
-        case MergeRule.MostRecent: {
+        case Merge.MostRecent: {
           // A never-set entry (timestamp 0) is never chosen; on a tie the source read first wins.
           const t = values[slot + 1];
           if (t !== 0 && (timestamp[series] === 0 || t > timestamp[series])) {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { readUsed } from '../format/layout.js';
-import { parseDbFileName, type GaugeMode, type MetricType } from '../format/names.js';
+import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
@@ -321,11 +321,6 @@ export class MultiprocessRegistry {
     this.reported.add(key);
     this.logger.warn(`${subject}: ${message}`);
   }
-}
-
-/** Gauges whose series belong to one live process: `all` and the live* modes. */
-function isPerLiveProcess(mode: GaugeMode): boolean {
-  return mode === 'all' || mode.startsWith('live');
 }
 
 /** Reads `preferred` (an accumulated file not yet renamed into place), else `file`. */

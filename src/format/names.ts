@@ -29,6 +29,37 @@ export function isMostRecentMode(mode: GaugeMode): boolean {
   return mode === 'mostrecent' || mode === 'livemostrecent';
 }
 
+/**
+ * How the values of one series merge over processes (FORMAT.md, "What the
+ * collector exports"); `per-process` series stay apart, told by a `pid` label.
+ */
+export type MergeRule = 'sum' | 'min' | 'max' | 'mostrecent' | 'per-process';
+
+export function mergeRule(type: MetricType, mode?: GaugeMode): MergeRule {
+  if (type !== 'gauge') return 'sum';
+  switch (mode) {
+    case 'min':
+    case 'livemin':
+      return 'min';
+    case 'max':
+    case 'livemax':
+      return 'max';
+    case 'mostrecent':
+    case 'livemostrecent':
+      return 'mostrecent';
+    case 'sum':
+    case 'livesum':
+      return 'sum';
+    default:
+      return 'per-process';
+  }
+}
+
+/** Gauges whose series belong to one live process (`all` and the live* modes): a dead writer's values of these go. */
+export function isPerLiveProcess(mode: GaugeMode): boolean {
+  return mode === 'all' || mode.startsWith('live');
+}
+
 export function filePrefix(type: MetricType, mode?: GaugeMode): FilePrefix {
   return type === 'gauge' ? `gauge_${mode ?? 'all'}` : type;
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { dbFileName, parseDbFileName, type FilePrefix } from '../format/names.js';
+import { dbFileName, filePrefix, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
 import { COMPACTED_ID, forgetWriter, writerState } from './liveness.js';
@@ -44,7 +44,7 @@ export interface Journal {
 }
 
 /** Steps a test can stop a compaction at (PROM_MULTIPROC_FAULT=compaction:<step> kills the process there). */
-export type CompactionStep = 'after-temporaries' | 'after-journal' | 'after-first-install' | 'after-first-remove' | 'before-done';
+type CompactionStep = 'after-temporaries' | 'after-journal' | 'after-first-install' | 'after-first-remove' | 'before-done';
 
 function faultPoint(step: CompactionStep): void {
   if (process.env.PROM_MULTIPROC_FAULT === `compaction:${step}`) process.kill(process.pid, 'SIGKILL');
@@ -108,25 +108,13 @@ function finishJournal(dir: string, journal: Journal): void {
   writeJournal(dir, { ...journal, phase: 'done' });
 }
 
-type MergeRule = 'sum' | 'min' | 'max' | 'mostrecent';
+/** A rule by which a dead writer's values carry over into the accumulated file. */
+type CarriedRule = Exclude<MergeRule, 'per-process'>;
 
-/** How a dead writer's values carry over; undefined: they go (live* gauges, and `all`, whose series are per process). */
-function carryOver(prefix: string): MergeRule | undefined {
-  switch (prefix) {
-    case 'counter':
-    case 'histogram':
-    case 'summary':
-    case 'gauge_sum':
-      return 'sum';
-    case 'gauge_min':
-      return 'min';
-    case 'gauge_max':
-      return 'max';
-    case 'gauge_mostrecent':
-      return 'mostrecent';
-    default:
-      return undefined;
-  }
+/** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
+function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
+  if (type === 'gauge' && isPerLiveProcess(mode!)) return undefined;
+  return mergeRule(type, mode) as CarriedRule;
 }
 
 interface Accumulated {
@@ -148,7 +136,7 @@ function entriesOf(file: string): Array<[rawKey: string, entry: Accumulated]> {
   return entries;
 }
 
-function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: MergeRule): void {
+function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule): void {
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
   else if (rule === 'sum') known.value += entry.value;
@@ -217,15 +205,14 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const pending = readJournal(dir);
   if (pending?.phase === 'pending') finishJournal(dir, pending);
 
-  const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix }>> => {
-    const byId = new Map<string, Array<{ name: string; prefix: FilePrefix }>>();
+  const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>> => {
+    const byId = new Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>>();
     for (const name of fs.readdirSync(dir).sort()) {
       const parsed = parseDbFileName(name);
       if (!parsed || parsed.id === COMPACTED_ID) continue;
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
-      const prefix = (parsed.type === 'gauge' ? `gauge_${parsed.mode}` : parsed.type) as FilePrefix;
       const files = byId.get(parsed.id) ?? [];
-      files.push({ name, prefix });
+      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), rule: carryOver(parsed.type, parsed.mode) });
       byId.set(parsed.id, files);
     }
     return byId;
@@ -246,12 +233,11 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const remove: string[] = [];
   for (const id of deadIds) {
     // Read all of one id's files before merging any, so that a damaged one leaves the whole id alone.
-    let files: Array<{ prefix: FilePrefix; rule: MergeRule; entries: Array<[string, Accumulated]> }>;
+    let files: Array<{ prefix: FilePrefix; rule: CarriedRule; entries: Array<[string, Accumulated]> }>;
     try {
       files = byId
         .get(id)!
-        .filter(({ prefix }) => carryOver(prefix))
-        .map(({ name, prefix }) => ({ prefix, rule: carryOver(prefix)!, entries: entriesOf(path.join(dir, name)) }));
+        .flatMap(({ name, prefix, rule }) => (rule ? [{ prefix, rule, entries: entriesOf(path.join(dir, name)) }] : []));
     } catch (err) {
       if (!(err instanceof FileFormatError)) throw err;
       logger.warn(`compaction leaves the files of ${id} in ${dir} alone: ${err.reason}`);
