@@ -131,7 +131,7 @@ export abstract class Metric<T extends string, C extends Child> {
   protected abstract createChild(labelValues: readonly string[]): C;
 
   /** Keys of one child's entries, exactly as Python writes them. */
-  keysFor(labelValues: readonly string[]): string[] {
+  private keysFor(labelValues: readonly string[]): string[] {
     this.keyTemplates ??= this.specs.map(
       (spec) => new EntryKeyTemplate(this.family, spec.sampleName, this.labelNames, this.help, spec.extraLabel),
     );

@@ -2,7 +2,7 @@ import { Child, Metric, type LabelValues } from './metric.js';
 import { labelledTimer } from './timer.js';
 
 /** A child that takes observations (histograms, summaries). */
-export interface ObservingChild extends Child {
+interface ObservingChild extends Child {
   observe(value: number): void;
 }
 

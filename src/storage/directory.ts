@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
 import { ConfigError } from '../errors.js';
-import { JOURNAL_NAME } from './compaction.js';
 import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
 import { writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
@@ -53,8 +52,7 @@ function isOurs(name: string): boolean {
     name.endsWith('.lock') ||
     name.endsWith('.tmp') ||
     name.endsWith('.next') ||
-    name.startsWith(JOURNAL_NAME) ||
-    name.startsWith('.compaction') ||
+    name.startsWith('.compaction') || // the journal, its temporary and the directory lock
     name === SCRAPE_TRIGGER_FILE
   );
 }

@@ -21,7 +21,7 @@ export const DEFAULT_LIVENESS_TIMEOUT_MS = 10000;
 /** Ids whose files hold what compaction accumulated. */
 export const COMPACTED_ID = 'compacted';
 
-export function lockPath(dir: string, id: string): string {
+function lockPath(dir: string, id: string): string {
   return path.join(dir, `${id}.lock`);
 }
 
@@ -29,7 +29,7 @@ export function markerPath(dir: string, id: string): string {
   return path.join(dir, `${id}.writer`);
 }
 
-export interface WriterMarker {
+interface WriterMarker {
   /** Random per process start: tells two lives of one id apart. */
   instance: string;
   pid: number;
@@ -75,9 +75,15 @@ export function writerState(dir: string, id: string, graceFactor = 1): WriterSta
   return marker ? lockState(dir, id, marker.livenessTimeoutMs, graceFactor) : 'foreign';
 }
 
+/** A liveness timeout as used: the default when unset, and never under 2 s (a lock refreshed every timeout/4 needs the room). */
+export function effectiveLivenessTimeout(ms: number | undefined): number {
+  return Math.max(ms ?? DEFAULT_LIVENESS_TIMEOUT_MS, 2000);
+}
+
 /** Alive or dead by the lock alone, for a caller that knows the marker exists and its timeout. */
 export function lockState(dir: string, id: string, livenessTimeoutMs: number, graceFactor = 1): 'alive' | 'dead' {
-  const timeout = Math.max(livenessTimeoutMs || DEFAULT_LIVENESS_TIMEOUT_MS, 2000);
+  // 0 or NaN: a marker without a usable timeout.
+  const timeout = effectiveLivenessTimeout(livenessTimeoutMs || undefined);
   return lockIsFresh(dir, id, timeout * graceFactor) ? 'alive' : 'dead';
 }
 

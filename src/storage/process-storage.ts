@@ -9,7 +9,7 @@ import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
 import { compactLocked, withDirectoryLock } from './compaction.js';
-import { COMPACTED_ID, DEFAULT_LIVENESS_TIMEOUT_MS, filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
+import { COMPACTED_ID, effectiveLivenessTimeout, filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
 
 export interface ConfigureOptions {
   /** The multiprocess directory; default PROMETHEUS_MULTIPROC_DIR. */
@@ -133,7 +133,7 @@ export function processStorage(): ProcessStorage {
   const configured = settings.processId;
   const preferred = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
   const logger = settings.logger ?? consoleLogger;
-  const id = dir ? claimIdOrFallBack(dir, preferred, Math.max(settings.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS, 2000), logger) : preferred;
+  const id = dir ? claimIdOrFallBack(dir, preferred, effectiveLivenessTimeout(settings.livenessTimeoutMs), logger) : preferred;
   current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), logger);
   return current;
 }

@@ -26,7 +26,7 @@ export function onLocalScrape(listener: ScrapeListener): () => void {
   return () => void listeners.delete(listener);
 }
 
-export interface TriggerProblem {
+interface TriggerProblem {
   file: string;
   message: string;
 }

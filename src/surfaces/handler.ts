@@ -24,7 +24,7 @@ export interface MetricsHandlerOptions {
 }
 
 /** A finished /metrics response, before it is written to a framework's reply. */
-export interface MetricsResponse {
+interface MetricsResponse {
   status: number;
   headers: Record<string, string | number>;
   body: Buffer;
@@ -57,7 +57,7 @@ function parseQualityList(header: string | string[] | undefined): MediaRange[] {
  * the text format (Prometheus asks for OpenMetrics first, text with q=0.5);
  * anything else, a bare `*\/*` included, gets the text format 0.0.4.
  */
-export function wantsOpenMetrics(accept: string | string[] | undefined): boolean {
+function wantsOpenMetrics(accept: string | string[] | undefined): boolean {
   let openMetrics = 0;
   let text = 0;
   for (const { name, q } of parseQualityList(accept)) {
@@ -68,7 +68,7 @@ export function wantsOpenMetrics(accept: string | string[] | undefined): boolean
 }
 
 /** gzip unless the client does not list it (or `*`), or refuses it with q=0. */
-export function acceptsGzip(acceptEncoding: string | string[] | undefined): boolean {
+function acceptsGzip(acceptEncoding: string | string[] | undefined): boolean {
   let gzipQuality: number | undefined;
   let anyQuality: number | undefined;
   for (const { name, q } of parseQualityList(acceptEncoding)) {
@@ -104,7 +104,7 @@ function plainResponse(status: number, message: string, extra: Record<string, st
  * with a short body (details go to the logger) when the scrape fails.
  * Never rejects.
  */
-export async function buildMetricsResponse(
+async function buildMetricsResponse(
   source: MetricsSource,
   request: { method?: string; headers: IncomingHttpHeaders },
   logger: Logger = consoleLogger,
