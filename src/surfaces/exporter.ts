@@ -5,7 +5,8 @@ import { MultiprocessRegistry } from '../collector/registry.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, DIR_ENV, resolveDir } from '../storage/process-storage.js';
-import { metricsHandler } from './handler.js';
+import { metricsHandler, plainResponse, writeResponse } from './handler.js';
+import { pathOf } from './middleware.js';
 
 export const DEFAULT_EXPORTER_HOST = '127.0.0.1';
 export const DEFAULT_EXPORTER_PORT = 9464;
@@ -41,12 +42,6 @@ export interface Exporter {
   close(): Promise<void>;
 }
 
-function plain(res: http.ServerResponse, status: number, text: string, method?: string): void {
-  const body = Buffer.from(`${text}\n`);
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
-  res.end(method === 'HEAD' ? undefined : body);
-}
-
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -71,19 +66,16 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
   const serveMetrics = metricsHandler(registry, { logger });
 
   const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
+    const pathname = pathOf(req.url);
+    const plain = (status: number, text: string, extra: Record<string, string> = {}): void =>
+      writeResponse(req, res, plainResponse(status, text, { 'Cache-Control': 'no-store', ...extra }));
     if (pathname === metricsPath) {
       serveMetrics(req, res);
     } else if (pathname === HEALTH_PATH) {
-      if (req.method === 'GET' || req.method === 'HEAD') plain(res, 200, 'ok', req.method);
-      else {
-        res.setHeader('Allow', 'GET, HEAD');
-        plain(res, 405, 'Method Not Allowed: use GET');
-      }
+      if (req.method === 'GET' || req.method === 'HEAD') plain(200, 'ok');
+      else plain(405, 'Method Not Allowed: use GET', { Allow: 'GET, HEAD' });
     } else {
-      plain(res, 404, `Not Found: metrics are at ${metricsPath}, health at ${HEALTH_PATH}`, req.method);
+      plain(404, `Not Found: metrics are at ${metricsPath}, health at ${HEALTH_PATH}`);
     }
   });
   // An error on one client's socket must not take the exporter down.

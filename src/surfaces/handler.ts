@@ -94,7 +94,7 @@ function metricsIn(source: MetricsSource, contentType: RegistryContentType): Pro
   }
 }
 
-function plainResponse(status: number, message: string, extra: Record<string, string> = {}): MetricsResponse {
+export function plainResponse(status: number, message: string, extra: Record<string, string> = {}): MetricsResponse {
   const body = Buffer.from(`${message}\n`);
   return { status, headers: { 'Content-Type': TEXT_PLAIN, 'Content-Length': body.length, ...extra }, body };
 }
@@ -132,7 +132,7 @@ async function buildMetricsResponse(
   }
 }
 
-function writeResponse(req: IncomingMessage, res: ServerResponse, response: MetricsResponse): void {
+export function writeResponse(req: IncomingMessage, res: ServerResponse, response: MetricsResponse): void {
   // The client may have gone while we scraped: nothing to answer then.
   if (res.headersSent || res.destroyed || res.writableEnded) return;
   res.writeHead(response.status, response.headers);

@@ -76,7 +76,7 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
   return created;
 }
 
-function pathOf(url: string | undefined): string {
+export function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import { ValidationError } from '../errors.js';
+import { checkLabelNames } from '../format/names.js';
 import { Counter, type CounterChild } from '../metrics/counter.js';
 import { Gauge, type GaugeChild } from '../metrics/gauge.js';
 import { Histogram, type HistogramChild } from '../metrics/histogram.js';
@@ -29,7 +30,6 @@ export const EVENT_LOOP_MONITOR_IDLE_MS = 5 * 60 * 1000;
 
 /** Labels these metrics use themselves; a static label of the same name would clash. */
 const RESERVED_LABELS = ['pid', 'le', 'kind', 'type', 'version', 'major', 'minor', 'patch'];
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const GC_KINDS: ReadonlyArray<[code: number, kind: string]> = [
   [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
@@ -85,8 +85,8 @@ function checkOptions(options: RuntimeMetricsOptions): void {
   if (options.prefix !== undefined && typeof options.prefix !== 'string') {
     throw new ValidationError(`collectRuntimeMetrics: prefix must be a string, got ${typeof options.prefix}`);
   }
+  checkLabelNames('collectRuntimeMetrics', Object.keys(options.labels ?? {}), []);
   for (const [name, value] of Object.entries(options.labels ?? {})) {
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) throw new ValidationError(`collectRuntimeMetrics: invalid label name ${JSON.stringify(name)}`);
     if (RESERVED_LABELS.includes(name)) {
       throw new ValidationError(`collectRuntimeMetrics: label name "${name}" is used by the runtime metrics themselves (${RESERVED_LABELS.join(', ')})`);
     }
