@@ -13,7 +13,7 @@ import { IncrementalCollector } from './incremental.js';
 import { TextWriter } from './text-writer.js';
 import { FileImageReader, type FileImage } from '../storage/file-image.js';
 import { compact, readJournal, type Journal } from '../storage/compaction.js';
-import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, type WriterState } from '../storage/liveness.js';
+import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, writerIds, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -252,7 +252,7 @@ export class MultiprocessRegistry {
     const skipped: Array<[string, string]> = [];
     const skip = (file: string, reason: string): void => void skipped.push([file, reason]);
     const listing = fs.readdirSync(dir);
-    const markers = new Set(listing.filter((name) => name.endsWith('.writer')).map((name) => name.slice(0, -'.writer'.length)));
+    const markers = new Set(writerIds(listing));
     const stateOf = (id: string): WriterState => {
       let state = liveness.get(id);
       if (!state) {

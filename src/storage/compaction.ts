@@ -7,7 +7,7 @@ import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writ
 import { dbFileName, filePrefix, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
-import { COMPACTED_ID, forgetWriter, writerState } from './liveness.js';
+import { COMPACTED_ID, forgetWriter, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
 
 /**
@@ -163,11 +163,7 @@ function fileImage(entries: Iterable<Accumulated>): Buffer {
 }
 
 function deadWritersWithoutFiles(dir: string, withFiles: Map<string, unknown>): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((name) => name.endsWith('.writer'))
-    .map((name) => name.slice(0, -'.writer'.length))
-    .filter((id) => !withFiles.has(id) && writerState(dir, id, COMPACTION_GRACE) === 'dead');
+  return writerIds(fs.readdirSync(dir)).filter((id) => !withFiles.has(id) && writerState(dir, id, COMPACTION_GRACE) === 'dead');
 }
 
 export interface CompactionResult {

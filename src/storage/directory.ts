@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
 import { ConfigError } from '../errors.js';
 import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
-import { writerState } from './liveness.js';
+import { writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
 
 /**
@@ -73,10 +73,7 @@ export function clearMultiprocDir(dir?: string, options: { force?: boolean } = {
   }
   if (!fs.statSync(where).isDirectory()) throw new ConfigError(`clearMultiprocDir: ${where} is not a directory`, where);
   const names = fs.readdirSync(where);
-  const liveWriters = names
-    .filter((name) => name.endsWith('.writer'))
-    .map((name) => name.slice(0, -'.writer'.length))
-    .filter((id) => writerState(where, id) === 'alive');
+  const liveWriters = writerIds(names).filter((id) => writerState(where, id) === 'alive');
   if (liveWriters.length > 0 && !options.force) {
     throw new ConfigError(
       `refusing to clear ${where}: live writers hold their locks (${liveWriters.join(', ')}); stop them first, or force`,

@@ -25,8 +25,15 @@ function lockPath(dir: string, id: string): string {
   return path.join(dir, `${id}.lock`);
 }
 
+const MARKER_SUFFIX = '.writer';
+
 export function markerPath(dir: string, id: string): string {
-  return path.join(dir, `${id}.writer`);
+  return path.join(dir, `${id}${MARKER_SUFFIX}`);
+}
+
+/** The ids of the writers whose markers are among `names` (a directory listing). */
+export function writerIds(names: readonly string[]): string[] {
+  return names.filter((name) => name.endsWith(MARKER_SUFFIX)).map((name) => name.slice(0, -MARKER_SUFFIX.length));
 }
 
 interface WriterMarker {
