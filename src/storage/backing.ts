@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { StorageError } from '../errors.js';
-import { HEADER_SIZE, grownSize } from '../format/layout.js';
+import { HEADER_SIZE, grownSize, readUsed } from '../format/layout.js';
 import { mapSharedReadWrite } from './mmap.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
@@ -128,18 +128,20 @@ export class MappedFileBacking implements Backing {
         allocateRange(fd, path, 0, initial.length, initial);
         size = initial.length;
       }
-      const existing = Buffer.alloc(size);
-      let read = 0;
-      while (read < size) {
-        const n = fs.readSync(fd, existing, read, size - read, read);
+      // Pages holding entries were written, so they are allocated; rewriting them in place needs no new
+      // space and guards against a file whose `used` points into a hole. Pages past `used` may be sparse
+      // (Python extends files with truncate): they are allocated when an append first needs them, and
+      // are not read here.
+      const header = Buffer.alloc(HEADER_SIZE);
+      fs.readSync(fd, header, 0, HEADER_SIZE, 0);
+      const used = Math.min(Math.max(readUsed(header), HEADER_SIZE), size);
+      const rewritten = Math.min(size, Math.ceil(used / PAGE) * PAGE);
+      const existing = Buffer.alloc(rewritten);
+      for (let read = 0; read < rewritten; ) {
+        const n = fs.readSync(fd, existing, read, rewritten - read, read);
         if (n === 0) break;
         read += n;
       }
-      // Pages holding entries were written, so they are allocated; rewriting them in place needs no new
-      // space and guards against a file whose `used` points into a hole. Pages past `used` may be sparse
-      // (Python extends files with truncate): they are allocated when an append first needs them.
-      const used = Math.min(Math.max(existing.readInt32LE(0), HEADER_SIZE), size);
-      const rewritten = Math.min(size, Math.ceil(used / PAGE) * PAGE);
       allocateRange(fd, path, 0, rewritten, existing);
       return { backing: new MappedFileBacking(path, fd, size, rewritten), existing };
     } catch (err) {
