@@ -219,8 +219,9 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const judgedWithoutFiles = options.claimed ? [] : deadWritersWithoutFiles(dir, listed);
   if (judgedDead.length === 0 && judgedWithoutFiles.length === 0) return { compacted: [], removedFiles: 0 };
   // A writer may create files and exit between the listing and the judgement. Listed again now that
-  // the dead write no more, none of its files stays behind without its marker (alive forever).
-  const byId = listFiles();
+  // the dead write no more, none of its files stays behind without its marker (alive forever). Claimed
+  // ids need no second listing: their caller holds their lock, so nothing writes under them meanwhile.
+  const byId = options.claimed ? listed : listFiles();
   const deadIds = [...judgedDead, ...judgedWithoutFiles].filter((id) => byId.has(id));
   const forgetOnly = options.claimed ? [] : [...judgedDead, ...judgedWithoutFiles].filter((id) => !byId.has(id));
 
