@@ -93,6 +93,16 @@ export function parseDbFileName(name: string): ParsedFileName | undefined {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Prometheus' metric (and sample) name rule: what the text formats can carry unquoted. */
+export function isMetricName(name: string): boolean {
+  return METRIC_NAME.test(name);
+}
+
+/** Prometheus' label name rule; names starting with `__` are reserved for Prometheus itself. */
+export function isLabelName(name: string): boolean {
+  return LABEL_NAME.test(name) && !name.startsWith('__');
+}
+
 export function checkMetricName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !METRIC_NAME.test(name)) {
     throw new ValidationError(`Invalid metric name ${JSON.stringify(name)}: must match ${METRIC_NAME.source}`);
