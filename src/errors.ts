@@ -49,3 +49,19 @@ export class FileFormatError extends PromMultiprocError {
     return new FileFormatError(this.reason, this.offset, path);
   }
 }
+
+/**
+ * A name in the multiprocess directory that the library refuses to touch:
+ * a symbolic link, FIFO, socket or device, a file with several hard links,
+ * or another user's file where one of ours belongs. `path` names it.
+ */
+export class UnsafeFileError extends PromMultiprocError {
+  constructor(
+    readonly path: string,
+    /** What is wrong, after the path: `is a FIFO, not a regular file: not opened`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path} ${reason}`, options);
+  }
+}

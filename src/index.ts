@@ -17,7 +17,7 @@ export {
 export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
-export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError } from './errors.js';
+export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError, UnsafeFileError } from './errors.js';
 export {
   collectRuntimeMetrics,
   DEFAULT_GC_DURATION_BUCKETS,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
-import { FileFormatError, ValidationError } from '../errors.js';
+import { FileFormatError, UnsafeFileError, ValidationError } from '../errors.js';
 import { readUsed } from '../format/layout.js';
 import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
@@ -12,7 +12,7 @@ import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { TextWriter } from './text-writer.js';
 import { FileImageReader, type FileImage } from '../storage/file-image.js';
-import { compact, readJournal, type Journal } from '../storage/compaction.js';
+import { compact, JOURNAL_NAME, readJournal, type Journal } from '../storage/compaction.js';
 import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, writerIds, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -199,13 +199,14 @@ export class MultiprocessRegistry {
    * and the reads are done again.
    */
   private addDirectory(dir: string): void {
-    checkDirectory(dir, fs.constants.R_OK);
+    checkDirectory(dir, fs.constants.R_OK, this.logger);
     for (let attempt = 1; ; attempt++) {
       const before = readJournal(dir);
+      if (before.problem !== undefined) this.report(path.join(dir, JOURNAL_NAME), `${before.problem}: ignored (the next compaction sets it aside)`);
       this.collector.begin();
-      const skipped = this.addDirectoryOnce(dir, before?.phase === 'pending' ? before : undefined);
+      const skipped = this.addDirectoryOnce(dir, before.journal?.phase === 'pending' ? before.journal : undefined);
       const after = readJournal(dir);
-      if (before?.id === after?.id || attempt === 3) {
+      if (before.journal?.id === after.journal?.id || attempt === 3) {
         this.skippedFiles += skipped.length;
         for (const [file, reason] of skipped) this.report(file, `skipped: ${reason}`);
         this.compactIfDue(dir);
@@ -287,7 +288,7 @@ export class MultiprocessRegistry {
         for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
-        skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : (err as Error).message);
+        skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : err instanceof UnsafeFileError ? err.reason : (err as Error).message);
       }
     }
     this.collector.retainSources(present);

@@ -75,11 +75,28 @@ export interface ParsedFileName {
 }
 
 /**
+ * Whether `name` names an entry of the directory itself: not empty, not `.`
+ * or `..`, no `/` (nor NUL). Names read from a file in the directory (the
+ * compaction journal) must pass this before anything acts on them.
+ */
+export function isPlainFileName(name: unknown): name is string {
+  return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+}
+
+/**
+ * Whether `id` can be a writer's file id: a plain name without `_` (file
+ * names are split on `_`) or `\`. Says nothing of the reserved `compacted`.
+ */
+export function isFileId(id: unknown): id is string {
+  return isPlainFileName(id) && !/[_\\]/.test(id);
+}
+
+/**
  * Reads a file name the way Python's collector does (split on `_`), and
  * returns undefined for anything that is not one of our metrics files.
  */
 export function parseDbFileName(name: string): ParsedFileName | undefined {
-  if (!name.endsWith('.db')) return undefined;
+  if (!name.endsWith('.db') || !isPlainFileName(name)) return undefined;
   const parts = name.slice(0, -3).split('_');
   if (parts[0] === 'gauge') {
     if (parts.length !== 3 || !isGaugeMode(parts[1]) || parts[2] === '') return undefined;

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
-import { StorageError } from '../errors.js';
+import { StorageError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, grownSize, readUsed } from '../format/layout.js';
 import { mapSharedReadWrite } from './mmap.js';
+import { createExclusive, openOwnFileForWriting } from './safe-files.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
 export interface Backing {
@@ -54,12 +55,13 @@ function allocateRange(fd: number, path: string, from: number, to: number, conte
   }
 }
 
+/** Our file at `path`, opened for mapping; undefined when missing. A link, special file or someone else's file is refused. */
 function openExisting(path: string): number | undefined {
   try {
-    return fs.openSync(path, fs.constants.O_RDWR);
+    return openOwnFileForWriting(path);
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw new StorageError(`cannot write ${path}: ${err.message}; move it away`, path, 'EUNSAFE', { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
     throw new StorageError(`cannot open ${path}: ${(err as Error).message}`, path, code, { cause: err });
   }
 }
@@ -74,12 +76,7 @@ function openExisting(path: string): number | undefined {
 function createComplete(path: string, initial: Buffer): void {
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    const fd = fs.openSync(temporary, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-    try {
-      allocateRange(fd, path, 0, initial.length, initial);
-    } finally {
-      fs.closeSync(fd);
-    }
+    createExclusive(temporary, initial);
     fs.linkSync(temporary, path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
-import { ConfigError, FileFormatError } from '../errors.js';
+import { hostname } from 'node:os';
+import { ConfigError, FileFormatError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { dbFileName, filePrefix, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
-import { COMPACTED_ID, forgetWriter, writerIds, writerState } from './liveness.js';
+import { COMPACTED_ID, forgetWriter, notALock, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
+import { createExclusive, effectiveUid, fileKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
 /**
  * Compaction merges the files of dead writers into accumulated files
@@ -27,15 +29,26 @@ import { resolveDir } from './process-storage.js';
 
 export const JOURNAL_NAME = '.compaction-journal.json';
 const DIRECTORY_LOCK = '.compaction';
-/** Longer than any compaction takes: the holder blocks its event loop and cannot refresh the lock. */
-const DIRECTORY_LOCK_STALE_MS = 60000;
+const DIRECTORY_LOCK_NAME = `${DIRECTORY_LOCK}.lock`;
+/** Who holds the directory lock (for the message of whoever finds it taken) and its token. */
+const LOCK_HOLDER_NAME = '.compaction.holder';
+/**
+ * A lock not refreshed for this long is taken over: its holder died or
+ * hangs. A compaction blocks its event loop, so it refreshes the lock
+ * itself between steps, every DIRECTORY_LOCK_REFRESH_MS.
+ */
+export const DIRECTORY_LOCK_STALE_MS = 10000;
+const DIRECTORY_LOCK_REFRESH_MS = 1000;
+/** A journal lists file names: a few MB for tens of thousands of dead writers. */
+const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
 /** A writer must be silent this many of its liveness timeouts before its files are compacted away. */
 export const COMPACTION_GRACE = 2;
 
 export interface Journal {
+  /** 16 hex digits, random per compaction. */
   id: string;
   phase: 'pending' | 'done';
-  /** Temporary name -> final name, both relative to the directory. */
+  /** Temporary name -> final name, both plain names in the directory. */
   install: Array<{ from: string; to: string }>;
   /** Files to delete. */
   remove: string[];
@@ -50,9 +63,76 @@ function faultPoint(step: CompactionStep): void {
   if (process.env.PROM_MULTIPROC_FAULT === `compaction:${step}`) process.kill(process.pid, 'SIGKILL');
 }
 
-export function readJournal(dir: string): Journal | undefined {
+const JOURNAL_ID = /^[0-9a-f]{16}$/;
+
+/**
+ * Why `value` is not a journal this library wrote, or undefined. Every name
+ * in it must be one compaction itself would write: whoever can write into
+ * the directory can write a journal, and acting on `../` or a foreign name
+ * would delete or replace files outside it.
+ */
+function journalProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return 'not a JSON object';
+  const journal = value as Record<string, unknown>;
+  if (typeof journal.id !== 'string' || !JOURNAL_ID.test(journal.id)) return 'its id is not 16 hex digits';
+  if (journal.phase !== 'pending' && journal.phase !== 'done') return 'its phase is neither pending nor done';
+  const { install, remove, forget } = journal;
+  if (!Array.isArray(install) || !Array.isArray(remove) || !Array.isArray(forget)) return 'install, remove and forget must be arrays';
+  for (const step of install as unknown[]) {
+    const { from, to } = (step ?? {}) as Record<string, unknown>;
+    if (typeof to !== 'string' || parseDbFileName(to)?.id !== COMPACTED_ID || from !== `${to}.${journal.id}.next`) {
+      return `install step ${JSON.stringify(step)} is not <prefix>_${COMPACTED_ID}.db from its .next temporary`;
+    }
+  }
+  for (const name of remove as unknown[]) {
+    if (typeof name !== 'string' || parseDbFileName(name) === undefined || parseDbFileName(name)!.id === COMPACTED_ID) {
+      return `remove entry ${JSON.stringify(name)} is not a dead writer's metrics file`;
+    }
+  }
+  for (const id of forget as unknown[]) {
+    if (!isFileId(id) || id === COMPACTED_ID) return `forget entry ${JSON.stringify(id)} is not a writer id`;
+  }
+  return undefined;
+}
+
+/** A journal as read: `problem` says why one that is there is not used (and is set aside at the next compaction). */
+export interface JournalRead {
+  journal?: Journal;
+  problem?: string;
+}
+
+/**
+ * The compaction journal of `dir`. Only a well-formed journal written by
+ * this process's user or the directory's owner is used: any other user who
+ * can write into the directory could otherwise make a compactor delete the
+ * files of others.
+ */
+export function readJournal(dir: string): JournalRead {
+  let content: Buffer;
+  let stat: fs.Stats;
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, JOURNAL_NAME), 'utf8')) as Journal;
+    ({ content, stat } = readSmallFile(path.join(dir, JOURNAL_NAME), MAX_JOURNAL_BYTES));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return { problem: err instanceof UnsafeFileError ? err.reason : `cannot be read (${(err as Error).message})` };
+  }
+  const uid = effectiveUid();
+  if (uid !== undefined && stat.uid !== uid && stat.uid !== directoryOwner(dir)) {
+    return { problem: `belongs to user ${stat.uid}, who is neither this process's user (${uid}) nor the directory's owner` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(content.toString('utf8'));
+  } catch {
+    return { problem: 'is not valid JSON' };
+  }
+  const problem = journalProblem(parsed);
+  return problem ? { problem } : { journal: parsed as Journal };
+}
+
+function directoryOwner(dir: string): number | undefined {
+  try {
+    return fs.statSync(dir).uid;
   } catch {
     return undefined;
   }
@@ -60,52 +140,152 @@ export function readJournal(dir: string): Journal | undefined {
 
 function writeJournal(dir: string, journal: Journal): void {
   const temporary = path.join(dir, `${JOURNAL_NAME}.${journal.id}.tmp`);
-  fs.writeFileSync(temporary, JSON.stringify(journal));
+  createExclusive(temporary, JSON.stringify(journal));
   fs.renameSync(temporary, path.join(dir, JOURNAL_NAME));
 }
 
+/**
+ * Moves a journal that is not used out of the way, so that compaction can
+ * write its own. Returns false (and says why) when it cannot be moved.
+ */
+function setJournalAside(dir: string, problem: string, logger: Logger): boolean {
+  const aside = `${JOURNAL_NAME}.rejected-${randomBytes(8).toString('hex')}`;
+  try {
+    fs.renameSync(path.join(dir, JOURNAL_NAME), path.join(dir, aside));
+  } catch (err) {
+    logger.warn(`compaction of ${dir} stopped: the journal ${JOURNAL_NAME} ${problem}, and cannot be set aside (${(err as Error).message}); remove it`);
+    return false;
+  }
+  logger.warn(`${path.join(dir, JOURNAL_NAME)} ${problem}: not acted on, set aside as ${aside}`);
+  return true;
+}
+
+/** What the holder of the directory lock wrote about itself. */
+interface LockHolder {
+  token: string;
+  pid: number;
+  hostname: string;
+  since: string;
+}
+
+/** Held by a compaction: keeps the directory lock fresh, and tells whether it is still held. */
+export interface DirectoryLock {
+  /** Refreshes the lock if the last refresh is a second old; call between steps. */
+  refresh(): void;
+  /** Whether the lock is still ours: false when a stale lock of ours was taken over. */
+  stillHeld(): boolean;
+}
+
+class HeldDirectoryLock implements DirectoryLock {
+  private refreshedAt = Date.now();
+  readonly token = randomBytes(8).toString('hex');
+
+  constructor(private readonly dir: string) {
+    const holder: LockHolder = { token: this.token, pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
+    const temporary = path.join(dir, `${LOCK_HOLDER_NAME}.${this.token}.tmp`);
+    createExclusive(temporary, JSON.stringify(holder));
+    fs.renameSync(temporary, path.join(dir, LOCK_HOLDER_NAME));
+  }
+
+  refresh(): void {
+    const now = Date.now();
+    if (now - this.refreshedAt < DIRECTORY_LOCK_REFRESH_MS) return;
+    this.refreshedAt = now;
+    try {
+      fs.lutimesSync(path.join(this.dir, DIRECTORY_LOCK_NAME), now / 1000, now / 1000);
+    } catch {
+      // Gone: stillHeld() tells before anything is committed.
+    }
+  }
+
+  stillHeld(): boolean {
+    return readLockHolder(this.dir)?.token === this.token && isRealDirectory(path.join(this.dir, DIRECTORY_LOCK_NAME));
+  }
+}
+
+function readLockHolder(dir: string): LockHolder | undefined {
+  try {
+    return JSON.parse(readSmallFile(path.join(dir, LOCK_HOLDER_NAME), 4096).content.toString('utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who holds the directory lock of `dir`, for a message: process, host, since when, last refresh. */
+export function describeDirectoryLock(dir: string): string {
+  const planted = notALock(path.join(dir, DIRECTORY_LOCK_NAME));
+  if (planted) return `${path.join(dir, DIRECTORY_LOCK_NAME)} is a ${planted}, not a lock directory: remove it`;
+  let refreshed = '';
+  try {
+    const age = (Date.now() - fs.lstatSync(path.join(dir, DIRECTORY_LOCK_NAME)).mtimeMs) / 1000;
+    refreshed = `, refreshed ${age.toFixed(1)} s ago`;
+  } catch {
+    return 'the lock is free now';
+  }
+  const holder = readLockHolder(dir);
+  const who = holder ? `process ${holder.pid} on ${holder.hostname}, holding it since ${holder.since}` : 'a holder that left no name';
+  return `${path.join(dir, DIRECTORY_LOCK_NAME)} is held by ${who}${refreshed}; it is taken over once not refreshed for ${DIRECTORY_LOCK_STALE_MS / 1000} s`;
+}
+
 /** Runs `work` holding the directory lock, or returns undefined at once when someone else holds it. */
-export function withDirectoryLock<T>(dir: string, work: () => T): T | undefined {
+export function withDirectoryLock<T>(dir: string, work: (lock: DirectoryLock) => T): T | undefined {
   let release: () => void;
   try {
     release = lockfile.lockSync(path.join(dir, DIRECTORY_LOCK), {
-      lockfilePath: path.join(dir, `${DIRECTORY_LOCK}.lock`),
+      lockfilePath: path.join(dir, DIRECTORY_LOCK_NAME),
+      fs: lockFileSystem,
       realpath: false,
       stale: DIRECTORY_LOCK_STALE_MS,
       onCompromised: () => {},
     });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOTDIR: a file or link planted under the lock's name, which no compaction will take away.
+    if (code === 'ELOCKED' || code === 'ENOTDIR') return undefined;
     throw err;
   }
   try {
-    return work();
+    return work(new HeldDirectoryLock(dir));
   } finally {
-    release();
+    try {
+      release();
+    } catch {
+      // Taken over meanwhile: the lock is someone else's now.
+    }
   }
 }
 
 /** Completes an interrupted compaction. Call with the directory lock held. */
-function finishJournal(dir: string, journal: Journal): void {
+function finishJournal(dir: string, journal: Journal, logger: Logger): void {
   let first = true;
   for (const { from, to } of journal.install) {
-    try {
-      fs.renameSync(path.join(dir, from), path.join(dir, to));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // installed already
-    }
+    const kind = entryKind(path.join(dir, from));
+    if (kind === 'regular file') fs.renameSync(path.join(dir, from), path.join(dir, to));
+    else if (kind !== undefined) logger.warn(`compaction did not install ${path.join(dir, from)}: it is a ${kind}`);
+    // Missing: installed already.
     if (first) faultPoint('after-first-install');
     first = false;
   }
   first = true;
   for (const name of journal.remove) {
-    fs.rmSync(path.join(dir, name), { force: true });
+    const outcome = removeRegularFile(path.join(dir, name));
+    if (outcome !== 'removed' && outcome !== 'missing') logger.warn(`compaction left ${path.join(dir, name)} alone: it is a ${outcome}`);
     if (first) faultPoint('after-first-remove');
     first = false;
   }
   for (const id of journal.forget) forgetWriter(dir, id);
   faultPoint('before-done');
   writeJournal(dir, { ...journal, phase: 'done' });
+}
+
+/** What the entry `file` is (fileKind), without following a link; undefined when missing. */
+function entryKind(file: string): string | undefined {
+  try {
+    return fileKind(fs.lstatSync(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** A rule by which a dead writer's values carry over into the accumulated file. */
@@ -192,20 +372,31 @@ export interface CompactOptions {
 export function compact(dir?: string, options: CompactOptions = {}): CompactionResult | undefined {
   const where = resolveDir(dir);
   if (!where) throw new ConfigError('compact: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
-  return withDirectoryLock(where, () => compactLocked(where, options));
+  return withDirectoryLock(where, (lock) => compactLocked(where, lock, options));
 }
 
+const NOTHING_COMPACTED: CompactionResult = { compacted: [], removedFiles: 0 };
+
 /** compact() for a caller that holds the directory lock. */
-export function compactLocked(dir: string, options: CompactOptions = {}): CompactionResult {
+export function compactLocked(dir: string, lock: DirectoryLock, options: CompactOptions = {}): CompactionResult {
   const logger = options.logger ?? consoleLogger;
-  const pending = readJournal(dir);
-  if (pending?.phase === 'pending') finishJournal(dir, pending);
+  const { journal: pending, problem } = readJournal(dir);
+  if (problem !== undefined) {
+    if (!setJournalAside(dir, problem, logger)) return { ...NOTHING_COMPACTED };
+  } else if (pending?.phase === 'pending') finishJournal(dir, pending, logger);
 
   const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>> => {
     const byId = new Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>>();
-    for (const name of fs.readdirSync(dir).sort()) {
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
+    for (const entry of entries) {
+      const name = entry.name;
       const parsed = parseDbFileName(name);
       if (!parsed || parsed.id === COMPACTED_ID) continue;
+      if (!entry.isFile()) {
+        // Not a file any writer makes: neither merged nor removed (a link's target is not ours to read).
+        logger.warn(`compaction leaves ${path.join(dir, name)} alone: it is not a regular file`);
+        continue;
+      }
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
       files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), rule: carryOver(parsed.type, parsed.mode) });
@@ -217,7 +408,7 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const judgedDead = options.claimed ?? [...listed.keys()].filter((id) => writerState(dir, id, COMPACTION_GRACE) === 'dead');
   // Dead writers that never wrote a file leave only their lock and marker.
   const judgedWithoutFiles = options.claimed ? [] : deadWritersWithoutFiles(dir, listed);
-  if (judgedDead.length === 0 && judgedWithoutFiles.length === 0) return { compacted: [], removedFiles: 0 };
+  if (judgedDead.length === 0 && judgedWithoutFiles.length === 0) return { ...NOTHING_COMPACTED };
   // A writer may create files and exit between the listing and the judgement. Listed again now that
   // the dead write no more, none of its files stays behind without its marker (alive forever). Claimed
   // ids need no second listing: their caller holds their lock, so nothing writes under them meanwhile.
@@ -229,6 +420,7 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
   const compactedIds: string[] = [];
   const remove: string[] = [];
   for (const id of deadIds) {
+    lock.refresh();
     // Read all of one id's files before merging any, so that a damaged one leaves the whole id alone.
     let files: Array<{ prefix: FilePrefix; rule: CarriedRule; entries: Array<[string, Accumulated]> }>;
     try {
@@ -236,8 +428,8 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
         .get(id)!
         .flatMap(({ name, prefix, rule }) => (rule ? [{ prefix, rule, entries: entriesOf(path.join(dir, name)) }] : []));
     } catch (err) {
-      if (!(err instanceof FileFormatError)) throw err;
-      logger.warn(`compaction leaves the files of ${id} in ${dir} alone: ${err.reason}`);
+      if (!isUnreadable(err)) throw err;
+      logger.warn(`compaction leaves the files of ${id} in ${dir} alone: ${err.message}`);
       continue;
     }
     for (const { prefix, rule, entries } of files) {
@@ -245,13 +437,13 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
       if (!into) {
         into = new Map();
         const existing = path.join(dir, dbFileName(prefix, COMPACTED_ID));
-        if (fs.existsSync(existing)) {
+        if (entryKind(existing) !== undefined) {
           try {
             for (const [rawKey, entry] of entriesOf(existing)) combine(into, rawKey, entry, rule);
           } catch (err) {
-            if (!(err instanceof FileFormatError)) throw err;
-            logger.warn(`compaction stopped: the accumulated file ${existing} is damaged (${err.reason}); move it away to compact again`);
-            return { compacted: [], removedFiles: 0 };
+            if (!isUnreadable(err)) throw err;
+            logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
+            return { ...NOTHING_COMPACTED };
           }
         }
         merged.set(prefix, into);
@@ -261,21 +453,38 @@ export function compactLocked(dir: string, options: CompactOptions = {}): Compac
     compactedIds.push(id);
     remove.push(...byId.get(id)!.map((f) => f.name));
   }
-  if (compactedIds.length === 0 && forgetOnly.length === 0) return { compacted: [], removedFiles: 0 };
+  if (compactedIds.length === 0 && forgetOnly.length === 0) return { ...NOTHING_COMPACTED };
 
   const journalId = randomBytes(8).toString('hex');
   const install: Journal['install'] = [];
   for (const [prefix, entries] of merged) {
+    lock.refresh();
     const to = dbFileName(prefix, COMPACTED_ID);
     const from = `${to}.${journalId}.next`;
-    fs.writeFileSync(path.join(dir, from), fileImage(entries.values()));
+    createExclusive(path.join(dir, from), fileImage(entries.values()));
     install.push({ from, to });
   }
   faultPoint('after-temporaries');
+  if (!lock.stillHeld()) {
+    // Stalled past the stale time and taken over: the new holder decides now. What we wrote is unused.
+    for (const { from } of install) removeRegularFile(path.join(dir, from));
+    logger.warn(`compaction of ${dir} gave up: its directory lock was taken over while it worked (stalled for over ${DIRECTORY_LOCK_STALE_MS / 1000} s)`);
+    return { ...NOTHING_COMPACTED };
+  }
   const forget = options.claimed ? [] : [...compactedIds, ...forgetOnly];
   const journal: Journal = { id: journalId, phase: 'pending', install, remove, forget };
   writeJournal(dir, journal);
   faultPoint('after-journal');
-  finishJournal(dir, journal);
+  finishJournal(dir, journal, logger);
   return { compacted: compactedIds, removedFiles: remove.length };
+}
+
+/** A file compaction cannot read: damaged bytes, or not a regular file. */
+function isUnreadable(err: unknown): err is FileFormatError | UnsafeFileError {
+  return err instanceof FileFormatError || err instanceof UnsafeFileError;
+}
+
+/** Code-unit order, as a plain sort() of names gives. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

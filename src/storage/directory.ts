@@ -4,7 +4,9 @@ import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
 import { ConfigError } from '../errors.js';
 import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
 import { writerIds, writerState } from './liveness.js';
-import { resolveDir } from './process-storage.js';
+import { resolveDir, warnIfExposed } from './process-storage.js';
+import { removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { consoleLogger, type Logger } from '../log.js';
 
 /**
  * Python's mark_process_dead: deletes the live* gauge files of `pid` (and of
@@ -27,12 +29,8 @@ export function markProcessDead(pid: string | number, dir?: string): string[] {
     if (!parsed || parsed.type !== 'gauge' || !LIVE_GAUGE_MODES.includes(parsed.mode!)) continue;
     if (parsed.id !== id && !parsed.id.startsWith(`${id}-t`)) continue;
     const file = path.join(where, name);
-    try {
-      fs.unlinkSync(file);
-      removed.push(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    // Only a regular file: a link or special file of that name is no writer's.
+    if (removeRegularFile(file) === 'removed') removed.push(file);
   }
   return removed;
 }
@@ -42,6 +40,8 @@ export interface ClearResult {
   removed: string[];
   /** Ids of live writers whose files were removed anyway (force). */
   liveWriters: string[];
+  /** Names of ours that are not what we make (a link, a FIFO, a directory), left alone, with what they are. */
+  skipped: Array<{ name: string; kind: string }>;
 }
 
 /** What this library (or Python's client) keeps in a multiprocess directory. */
@@ -61,17 +61,19 @@ function isOurs(name: string): boolean {
  * Empties a multiprocess directory before a service starts: removes this
  * project's files (metrics files, liveness locks and markers, compaction
  * leftovers) and nothing else, and creates the directory, writable by its
- * owner only, when it is missing. Refuses, with a ConfigError naming them,
+ * owner only, when it is missing. Names of ours that are links or special
+ * files are left alone and listed in `skipped`. Refuses, with a ConfigError naming them,
  * while live writers hold their locks, unless `force`.
  */
-export function clearMultiprocDir(dir?: string, options: { force?: boolean } = {}): ClearResult {
+export function clearMultiprocDir(dir?: string, options: { force?: boolean; logger?: Logger } = {}): ClearResult {
   const where = resolveDir(dir);
   if (!where) throw new ConfigError('clearMultiprocDir: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
   if (!fs.existsSync(where)) {
     fs.mkdirSync(where, { recursive: true, mode: 0o755 });
-    return { dir: where, removed: [], liveWriters: [] };
+    return { dir: where, removed: [], liveWriters: [], skipped: [] };
   }
   if (!fs.statSync(where).isDirectory()) throw new ConfigError(`clearMultiprocDir: ${where} is not a directory`, where);
+  warnIfExposed(where, options.logger ?? consoleLogger);
   const names = fs.readdirSync(where);
   const liveWriters = writerIds(names).filter((id) => writerState(where, id) === 'alive');
   if (liveWriters.length > 0 && !options.force) {
@@ -81,9 +83,13 @@ export function clearMultiprocDir(dir?: string, options: { force?: boolean } = {
     );
   }
   const removed: string[] = [];
+  const skipped: ClearResult['skipped'] = [];
   for (const name of names.filter(isOurs)) {
-    fs.rmSync(path.join(where, name), { recursive: true, force: true });
-    removed.push(name);
+    // Lock directories are ours to remove whole; everything else only as a regular file.
+    const file = path.join(where, name);
+    const outcome = name.endsWith('.lock') ? removeLockDirectory(file) : removeRegularFile(file);
+    if (outcome === 'removed') removed.push(name);
+    else if (outcome !== 'missing') skipped.push({ name, kind: outcome });
   }
-  return { dir: where, removed, liveWriters };
+  return { dir: where, removed, liveWriters, skipped };
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { FileFormatError } from '../errors.js';
 import { HEADER_SIZE } from '../format/layout.js';
+import { openForReading } from './safe-files.js';
 
 export interface FileImage {
   /** Bytes [0, used) of the file; byteOffset 0, so float64 views line up. */
@@ -48,9 +49,9 @@ function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number,
   return { buf, used, identity: identityOf(stat) };
 }
 
-/** Reads one multiprocess file once (tools, compaction). Throws FileFormatError. */
+/** Reads one multiprocess file once (tools, compaction). Throws FileFormatError, or UnsafeFileError for a link or special file. */
 export function readFileImage(path: string, scratch?: Buffer): FileImage {
-  const fd = fs.openSync(path, 'r');
+  const { fd } = openForReading(path);
   try {
     return readOpenFile(fd, scratch, FIRST_READ, () => fs.fstatSync(fd));
   } finally {
@@ -104,7 +105,7 @@ export class FileImageReader {
     abandoned.register(this, this.files, this);
   }
 
-  /** Throws FileFormatError for a bad file, ENOENT for a missing one. */
+  /** Throws FileFormatError for a bad file, UnsafeFileError for a link or special file, ENOENT for a missing one. */
   read(path: string): FileImage {
     this.readSinceSweep.add(path);
     const kept = this.files.get(path);
@@ -117,7 +118,7 @@ export class FileImageReader {
         if (err !== REPLACED) throw err;
       }
     }
-    const fd = fs.openSync(path, 'r');
+    const { fd } = openForReading(path);
     let keeping = false;
     try {
       const image = readOpenFile(fd, this.scratch, FIRST_READ, () => fs.fstatSync(fd));
@@ -144,7 +145,8 @@ export class FileImageReader {
   }
 
   private statSame(path: string, kept: KeptFile): fs.Stats {
-    const stat = fs.statSync(path);
+    // lstat: a path replaced by a link is another file, opened afresh (and refused) by read().
+    const stat = fs.lstatSync(path);
     if (identityOf(stat) !== kept.identity) throw REPLACED;
     return stat;
   }

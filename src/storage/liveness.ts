@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { parseDbFileName } from '../format/names.js';
 import type { Logger } from '../log.js';
+import { createExclusive, fileKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
 
 /**
  * Liveness of writers. Every writing process holds a lock for its file id
@@ -47,16 +48,23 @@ interface WriterMarker {
 
 export type WriterState = 'alive' | 'dead' | 'foreign';
 
+/** A marker is a few hundred bytes; anything much larger is not one. */
+const MAX_MARKER_BYTES = 64 * 1024;
+
 function readMarker(dir: string, id: string): WriterMarker | undefined {
   try {
-    return JSON.parse(fs.readFileSync(markerPath(dir, id), 'utf8')) as WriterMarker;
+    const marker = JSON.parse(readSmallFile(markerPath(dir, id), MAX_MARKER_BYTES).content.toString('utf8')) as Partial<WriterMarker> | null;
+    const timeout = marker?.livenessTimeoutMs;
+    return { ...unreadableMarker, ...marker, livenessTimeoutMs: typeof timeout === 'number' ? timeout : DEFAULT_LIVENESS_TIMEOUT_MS };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    // A marker being rewritten or damaged: it is ours, judge by the lock alone.
-    return { instance: '', pid: 0, hostname: '', startedAt: '', livenessTimeoutMs: DEFAULT_LIVENESS_TIMEOUT_MS };
+    // A marker being rewritten, damaged, or not a regular file: the name says it is ours, so judge by the lock alone.
+    return unreadableMarker;
   }
 }
+
+const unreadableMarker: WriterMarker = { instance: '', pid: 0, hostname: '', startedAt: '', livenessTimeoutMs: DEFAULT_LIVENESS_TIMEOUT_MS };
 
 /**
  * Whether the lock directory was refreshed within `staleMs`: what
@@ -65,7 +73,9 @@ function readMarker(dir: string, id: string): WriterMarker | undefined {
  */
 function lockIsFresh(dir: string, id: string, staleMs: number): boolean {
   try {
-    return fs.statSync(lockPath(dir, id)).mtimeMs > Date.now() - staleMs;
+    // lstat: a lock is a directory of its own; a link or file of that name is nobody's lock.
+    const stat = fs.lstatSync(lockPath(dir, id));
+    return stat.isDirectory() && stat.mtimeMs > Date.now() - staleMs;
   } catch {
     return false;
   }
@@ -101,8 +111,8 @@ export function markerTimeout(dir: string, id: string): number | undefined {
 
 /** The lock and marker of a dead id, removed once its files are compacted. */
 export function forgetWriter(dir: string, id: string): void {
-  fs.rmSync(markerPath(dir, id), { force: true });
-  fs.rmSync(lockPath(dir, id), { recursive: true, force: true });
+  removeRegularFile(markerPath(dir, id));
+  removeLockDirectory(lockPath(dir, id));
 }
 
 /** Names of the files `<prefix>_<id>.db` in `dir`. */
@@ -115,10 +125,16 @@ export function filesOfId(dir: string, id: string): string[] {
  * a live writer (or one dead too recently to tell) holds it.
  */
 export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Logger): (() => void) | undefined {
+  const planted = notALock(lockPath(dir, id));
+  if (planted) {
+    logger.warn(`${lockPath(dir, id)} is a ${planted}, not a lock directory: file id ${id} is not used`);
+    return undefined;
+  }
   let release: () => void;
   const take = (): void => {
     release = lockfile.lockSync(path.join(dir, id), {
       lockfilePath: lockPath(dir, id),
+      fs: lockFileSystem,
       realpath: false,
       stale: timeoutMs,
       update: Math.max(1000, Math.floor(timeoutMs / 4)),
@@ -144,6 +160,16 @@ export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Lo
   return () => release();
 }
 
+/** What stands at `lock` if it is something other than a lock directory; undefined when it is one or is missing. */
+export function notALock(lock: string): string | undefined {
+  try {
+    const stat = fs.lstatSync(lock);
+    return stat.isDirectory() ? undefined : fileKind(stat);
+  } catch {
+    return undefined;
+  }
+}
+
 export function writeMarker(dir: string, id: string, timeoutMs: number): void {
   const marker: WriterMarker = {
     instance: randomBytes(8).toString('hex'),
@@ -154,7 +180,7 @@ export function writeMarker(dir: string, id: string, timeoutMs: number): void {
   };
   const temporary = `${markerPath(dir, id)}.${marker.instance}.tmp`;
   try {
-    fs.writeFileSync(temporary, JSON.stringify(marker));
+    createExclusive(temporary, JSON.stringify(marker));
     fs.renameSync(temporary, markerPath(dir, id));
   } catch (err) {
     fs.rmSync(temporary, { force: true });

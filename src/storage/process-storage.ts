@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { ConfigError } from '../errors.js';
 import { INITIAL_FILE_SIZE } from '../format/layout.js';
-import { dbFileName, type FilePrefix } from '../format/names.js';
+import { dbFileName, isFileId, type FilePrefix } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
+import { effectiveUid } from './safe-files.js';
 import { compactLocked, withDirectoryLock } from './compaction.js';
 import { COMPACTED_ID, effectiveLivenessTimeout, filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
 
@@ -49,7 +50,7 @@ function checkProcessId(id: unknown): string {
   if (text.includes('_')) {
     throw new ConfigError(`processId ${JSON.stringify(text)} contains "_": file names are split on "_", so the id would be misread`);
   }
-  if (/[/\\\0]/.test(text) || text === '.' || text === '..') throw new ConfigError(`processId ${JSON.stringify(text)} is not usable in a file name`);
+  if (!isFileId(text)) throw new ConfigError(`processId ${JSON.stringify(text)} is not usable in a file name (no "/", "\\", NUL, "." or "..")`);
   if (text === COMPACTED_ID) throw new ConfigError(`processId "${COMPACTED_ID}" is reserved for the files compaction accumulates`);
   return text;
 }
@@ -69,8 +70,12 @@ export function resolveDir(explicit?: string): string | undefined {
   return undefined;
 }
 
-/** Throws ConfigError naming the path unless `dir` is an existing, writable directory. */
-export function checkDirectory(dir: string, access: number = fs.constants.W_OK): void {
+/**
+ * Throws ConfigError naming the path unless `dir` is an existing directory
+ * with `access` (writable by default). With a logger, also says (once) if
+ * the directory is open to other users (warnIfExposed).
+ */
+export function checkDirectory(dir: string, access: number = fs.constants.W_OK, logger?: Logger): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -84,6 +89,29 @@ export function checkDirectory(dir: string, access: number = fs.constants.W_OK):
     const what = access === fs.constants.W_OK ? 'writable' : 'readable';
     throw new ConfigError(`multiprocess directory ${dir} is not ${what} by this process`, dir, { cause: err });
   }
+  if (logger) warnIfExposed(dir, logger, stat);
+}
+
+const warnedExposed = new Set<string>();
+
+/**
+ * Logs once per directory and process when other users can plant files in
+ * `dir`: it is writable by everyone without the sticky bit, or it belongs
+ * to another user. What they could do then is in docs/security.md.
+ */
+export function warnIfExposed(dir: string, logger: Logger, stat: fs.Stats = fs.statSync(dir)): void {
+  if (warnedExposed.has(dir)) return;
+  const uid = effectiveUid();
+  let exposure: string | undefined;
+  if ((stat.mode & 0o002) !== 0 && (stat.mode & 0o1000) === 0) exposure = 'is writable by every user and has no sticky bit';
+  else if (uid !== undefined && stat.uid !== uid) exposure = `belongs to another user than this process's (uid ${uid})`;
+  if (!exposure) return;
+  warnedExposed.add(dir);
+  const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
+  logger.warn(
+    `multiprocess directory ${dir} (owner uid ${stat.uid}, mode ${mode}) ${exposure}: other users can plant files in it. ` +
+      'Give it to the service user with mode 0700 or 0750 (see docs/security.md)',
+  );
 }
 
 /** The pid, with the thread id for worker threads: two isolates of one process must never share a file. */
@@ -129,10 +157,10 @@ export class ProcessStorage {
 export function processStorage(): ProcessStorage {
   if (current) return current;
   const dir = resolveDir();
-  if (dir) checkDirectory(dir);
+  const logger = settings.logger ?? consoleLogger;
+  if (dir) checkDirectory(dir, fs.constants.W_OK, logger);
   const configured = settings.processId;
   const preferred = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
-  const logger = settings.logger ?? consoleLogger;
   const id = dir ? claimIdOrFallBack(dir, preferred, effectiveLivenessTimeout(settings.livenessTimeoutMs), logger) : preferred;
   current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), logger);
   return current;
@@ -162,7 +190,7 @@ function claimId(dir: string, preferred: string, timeoutMs: number, logger: Logg
     if (!release) continue;
     const leftovers = fs.existsSync(markerPath(dir, id)) && filesOfId(dir, id).length > 0;
     if (leftovers) {
-      const result = withDirectoryLock(dir, () => compactLocked(dir, { claimed: [id], logger }));
+      const result = withDirectoryLock(dir, (lock) => compactLocked(dir, lock, { claimed: [id], logger }));
       if (!result || filesOfId(dir, id).length > 0) {
         release();
         continue;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensureRegularFile, overwriteExisting } from './safe-files.js';
 
 /**
  * How a scrape tells writers that someone is reading. A writer that publishes
@@ -50,22 +51,17 @@ export function announceScrape(dir: string | undefined): TriggerProblem | undefi
   const file = path.join(dir, SCRAPE_TRIGGER_FILE);
   try {
     // Written content, not a new mtime: a write is an inotify event for anyone
-    // allowed to write the file, where setting times needs ownership. 'r+'
-    // does not create, and the text always has the same length.
-    fs.writeFileSync(file, `${new Date().toISOString()}\n`, { flag: 'r+' });
+    // allowed to write the file, where setting times needs ownership. Never
+    // created here, and the text always has the same length.
+    overwriteExisting(file, Buffer.from(`${new Date().toISOString()}\n`));
     return undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no watching writer, or no directory
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no directory
     return {
       file,
       message: `cannot write the scrape trigger (${(err as Error).message}); runtime metrics of other processes are not refreshed by scrapes`,
     };
   }
-}
-
-/** Creates the trigger file if it is missing, leaving an existing one alone. */
-function ensureTrigger(file: string): void {
-  fs.closeSync(fs.openSync(file, 'a'));
 }
 
 export interface ScrapeWatchOptions {
@@ -123,7 +119,7 @@ export function watchScrapeRequests(dir: string, onRequest: () => void, options:
       // Created (by another writer) or removed (a directory cleared at deploy): not a scrape.
       // A removed trigger is put back, or scrapes would stop telling us.
       try {
-        ensureTrigger(trigger);
+        ensureRegularFile(trigger);
       } catch {
         // The directory itself is gone; this process's metrics files are gone with it.
       }
@@ -131,7 +127,7 @@ export function watchScrapeRequests(dir: string, onRequest: () => void, options:
     watcher.unref();
     watcher.on('error', (err) => fallBack(err.message));
     // Created after the watch starts, so a scrape in between cannot go unseen.
-    ensureTrigger(trigger);
+    ensureRegularFile(trigger);
   } catch (err) {
     fallBack((err as Error).message);
   }

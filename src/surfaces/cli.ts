@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
 import { PromMultiprocError } from '../errors.js';
-import { compact } from '../storage/compaction.js';
+import { compact, describeDirectoryLock } from '../storage/compaction.js';
 import { clearMultiprocDir } from '../storage/directory.js';
 import { checkDirectory } from '../storage/process-storage.js';
 import type { Logger } from '../log.js';
@@ -153,10 +153,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function compactCommand(dir: string): number {
-  checkDirectory(dir);
+  checkDirectory(dir, undefined, stderrLogger);
   const result = compact(dir, { logger: stderrLogger });
   if (!result) {
-    process.stderr.write(`prom-multiproc: another compaction is running in ${dir}; try again later\n`);
+    process.stderr.write(`prom-multiproc: another compaction is running in ${dir} (${describeDirectoryLock(dir)}); try again later\n`);
     return 1;
   }
   process.stdout.write(
@@ -168,9 +168,10 @@ function compactCommand(dir: string): number {
 }
 
 function clearCommand(dir: string, force: boolean): number {
-  const result = clearMultiprocDir(dir, { force });
+  const result = clearMultiprocDir(dir, { force, logger: stderrLogger });
   const forced = result.liveWriters.length > 0 ? ` (live writers ${result.liveWriters.join(', ')} cleared by --force)` : '';
   process.stdout.write(`cleared ${result.dir}: ${result.removed.length} entries removed${forced}\n`);
+  for (const { name, kind } of result.skipped) stderrLogger.warn(`left ${name} in ${result.dir}: it is a ${kind}, not a file of ours`);
   return 0;
 }
 

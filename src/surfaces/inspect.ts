@@ -70,7 +70,7 @@ export function inspectFile(file: string): FileInspection {
     result.problems.push({ reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db' });
   }
   try {
-    result.size = fs.statSync(file).size;
+    result.size = fs.lstatSync(file).size;
     const { buf, used } = readFileImage(file);
     result.used = used;
     image = { buf, used };
