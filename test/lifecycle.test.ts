@@ -284,6 +284,44 @@ describe('compaction', () => {
   }
 });
 
+describe('the compaction lock', () => {
+  const CLI = path.join(__dirname, '..', 'dist', 'surfaces', 'cli.js');
+
+  it('left by a compactor killed with SIGKILL names its holder, and is taken over once 10 s without refresh', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const w = await startWriter(dir);
+        await w.send({ op: 'count', times: 4 });
+        await w.send({ op: 'exit' });
+      }
+      const killed = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '-e', `require(${JSON.stringify(path.join(__dirname, '..', 'src', 'index.ts'))}).compact(${JSON.stringify(dir)})`],
+        { env: { ...process.env, PROM_MULTIPROC_FAULT: 'compaction:after-temporaries' }, encoding: 'utf8' },
+      );
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const refused = spawnSync(process.execPath, [CLI, 'compact', '--dir', dir], { encoding: 'utf8' });
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`held by process ${killed.pid} on .*refreshed \\d+\\.\\d s ago; it is taken over once not refreshed for 10 s`));
+      // Nine seconds without a refresh: still the dead compactor's.
+      const aged = (ms: number): void => {
+        const past = new Date(Date.now() - ms);
+        fs.utimesSync(path.join(dir, '.compaction.lock'), past, past);
+      };
+      aged(9000);
+      assert.equal(compact(dir), undefined, 'not yet stale');
+      aged(10500);
+      const result = compact(dir);
+      assert.ok(result, 'a lock not refreshed for 10 s is taken over');
+      assert.equal(result.compacted.length, 2);
+      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="done"}'), 8);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('clearMultiprocDir', () => {
   it('refuses while a live writer holds its lock, clears with force, keeps foreign files, creates a missing directory', async () => {
     const { dir, cleanup } = tempDir();

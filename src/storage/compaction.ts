@@ -8,7 +8,7 @@ import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writ
 import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
-import { COMPACTED_ID, forgetWriter, notALock, writerIds, writerState } from './liveness.js';
+import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
 import { createExclusive, effectiveUid, fileKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
@@ -217,7 +217,8 @@ export function describeDirectoryLock(dir: string): string {
   if (planted) return `${path.join(dir, DIRECTORY_LOCK_NAME)} is a ${planted}, not a lock directory: remove it`;
   let refreshed = '';
   try {
-    const age = (Date.now() - fs.lstatSync(path.join(dir, DIRECTORY_LOCK_NAME)).mtimeMs) / 1000;
+    // proper-lockfile sets a new lock's time up to a second ahead (to probe the precision).
+    const age = Math.max(0, Date.now() - fs.lstatSync(path.join(dir, DIRECTORY_LOCK_NAME)).mtimeMs) / 1000;
     refreshed = `, refreshed ${age.toFixed(1)} s ago`;
   } catch {
     return 'the lock is free now';
@@ -343,7 +344,10 @@ function fileImage(entries: Iterable<Accumulated>): Buffer {
 }
 
 function deadWritersWithoutFiles(dir: string, withFiles: Map<string, unknown>): string[] {
-  return writerIds(fs.readdirSync(dir)).filter((id) => !withFiles.has(id) && writerState(dir, id, COMPACTION_GRACE) === 'dead');
+  // Only a marker that is a regular file is a writer's: anything else under that name is left (and never forgotten).
+  return writerIds(fs.readdirSync(dir)).filter(
+    (id) => !withFiles.has(id) && entryKind(markerPath(dir, id)) === 'regular file' && writerState(dir, id, COMPACTION_GRACE) === 'dead',
+  );
 }
 
 export interface CompactionResult {
@@ -385,6 +389,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
     if (!setJournalAside(dir, problem, logger)) return { ...NOTHING_COMPACTED };
   } else if (pending?.phase === 'pending') finishJournal(dir, pending, logger);
 
+  const leftAlone = new Set<string>();
   const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>> => {
     const byId = new Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>>();
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
@@ -394,7 +399,8 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       if (!parsed || parsed.id === COMPACTED_ID) continue;
       if (!entry.isFile()) {
         // Not a file any writer makes: neither merged nor removed (a link's target is not ours to read).
-        logger.warn(`compaction leaves ${path.join(dir, name)} alone: it is not a regular file`);
+        if (!leftAlone.has(name)) logger.warn(`compaction leaves ${path.join(dir, name)} alone: it is not a regular file`);
+        leftAlone.add(name);
         continue;
       }
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
