@@ -293,3 +293,37 @@ test('files that cannot be created on a full disk: the process counts in memory 
     unmountTmpfs(dir);
   }
 });
+
+test('a writer exiting while the disk is still full says how many series never reached their files', async (t) => {
+  const mounted = mountWithCollector(t);
+  if (!mounted) return;
+  const { dir, registry } = mounted;
+  let worker: Worker | undefined;
+  try {
+    fillDisk(dir);
+    worker = startWorker(dir, 'console');
+    await worker.request({ op: 'createExisting' });
+    await worker.request({ op: 'addSeries', from: 0, to: 20 });
+    await worker.request({ op: 'finish' });
+    await expectCleanExit(worker);
+    const counterFile = path.join(dir, `counter_${worker.child.pid}.db`);
+    const histogramFile = path.join(dir, `histogram_${worker.child.pid}.db`);
+    const lost = worker
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('exiting with'));
+    const histograms = 1 + Array.from({ length: 20 }, (_, i) => i).filter((i) => i % HISTOGRAM_EVERY === 0).length;
+    assert.deepEqual(
+      lost.sort(),
+      [
+        `prom-multiproc: exiting with 21 series still waiting in memory for room in ${counterFile}: their values are lost`,
+        `prom-multiproc: exiting with ${histograms} series still waiting in memory for room in ${histogramFile}: their values are lost`,
+      ].sort(),
+      worker.stderr(),
+    );
+  } finally {
+    await worker?.stop();
+    registry.close();
+    unmountTmpfs(dir);
+  }
+});

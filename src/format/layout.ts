@@ -39,7 +39,14 @@ export function writeUsed(buf: Buffer, used: number): void {
   Atomics.store(new Int32Array(buf.buffer, buf.byteOffset, 1), 0, used);
 }
 
-/** The file size after doubling from `size` until `needed` bytes fit. */
+/**
+ * The most bytes a file's entries can end at: `used` is a signed 32-bit
+ * field (and entries end on 8-byte boundaries), so a file never holds
+ * entries past 2 GiB.
+ */
+export const MAX_USED = 0x7ffffff8;
+
+/** The file size after doubling from `size` until `needed` bytes fit (needed <= MAX_USED, so at most 2 GiB). */
 export function grownSize(size: number, needed: number): number {
   let next = Math.max(size, INITIAL_FILE_SIZE);
   while (next < needed) next *= 2;

@@ -1,5 +1,5 @@
 import { FileFormatError, StorageError } from '../errors.js';
-import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
+import { HEADER_SIZE, INITIAL_FILE_SIZE, MAX_USED, entrySize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import type { Backing } from './backing.js';
 
 /**
@@ -12,6 +12,9 @@ import type { Backing } from './backing.js';
 export interface Region {
   values: Float64Array;
 }
+
+/** The StorageError code of a file that has all the entries the format can address: it never grows again. */
+export const FILE_FULL = 'EFBIG';
 
 /** A new, empty file's bytes: `used` = 8, then zeros. */
 export function emptyFileImage(): Buffer {
@@ -31,6 +34,8 @@ export class EntryFile implements Region {
   constructor(
     private readonly backing: Backing,
     existing?: Buffer,
+    /** Where entries must end: the format's limit (a test sets a small one to reach it). */
+    private readonly maxUsed = MAX_USED,
   ) {
     this.values = floatView(backing.buffer);
     this.used = HEADER_SIZE;
@@ -60,6 +65,13 @@ export class EntryFile implements Region {
     const encoded = keys.map((k) => Buffer.from(k, 'utf8'));
     let needed = this.used;
     for (const key of encoded) needed += entrySize(key.length);
+    if (needed > this.maxUsed) {
+      throw new StorageError(
+        `${this.where} would pass the ${this.maxUsed} bytes a multiprocess file can address (its "used" field is 32 bits)`,
+        this.where,
+        FILE_FULL,
+      );
+    }
     this.backing.ensureWritable(needed);
     if (this.values.buffer !== this.backing.buffer.buffer) this.values = floatView(this.backing.buffer);
     const buf = this.backing.buffer;

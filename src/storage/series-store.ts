@@ -2,7 +2,7 @@ import { StorageError } from '../errors.js';
 import { INITIAL_FILE_SIZE } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import { HeapBacking } from './backing.js';
-import { EntryFile, type Region } from './entry-file.js';
+import { EntryFile, FILE_FULL, type Region } from './entry-file.js';
 
 /** Whoever holds slots (a metric child) and must follow them when they move. */
 export interface SlotOwner {
@@ -37,6 +37,11 @@ export class SeriesStore {
   private lastAttempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private reported = false;
+  /** Says at exit how many series never reached the file (their values die with the process). */
+  private readonly reportLostAtExit = (): void => {
+    if (this.pending.length === 0) return;
+    this.logger.warn(`exiting with ${this.pending.length} series still waiting in memory for room in ${this.description}: their values are lost`);
+  };
 
   constructor(
     readonly description: string,
@@ -120,11 +125,17 @@ export class SeriesStore {
     this.lastAttempt = Date.now();
     if (!this.reported) {
       this.reported = true;
+      process.on('exit', this.reportLostAtExit);
+      if (err.code === FILE_FULL) {
+        this.logger.warn(`${err.message}; new series of ${this.description} are refused (kept in memory, never visible to scrapes); existing series keep counting in the file`);
+        return; // no retry can succeed
+      }
       const rest = this.file
         ? `and will move into ${err.path} once it can grow; existing series keep counting in the file`
         : `and will move into ${err.path} once it can be created`;
       this.logger.warn(`${err.message}; new series of ${this.description} are kept in memory (not visible to scrapes) ${rest}`);
     }
+    if (err.code === FILE_FULL) return;
     if (!this.retryTimer) {
       this.retryTimer = setInterval(() => this.retry(), GROWTH_RETRY_MS);
       this.retryTimer.unref();
@@ -175,6 +186,7 @@ export class SeriesStore {
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.retryTimer = undefined;
     this.reported = false;
+    process.off('exit', this.reportLostAtExit);
     this.logger.warn(`${file.where} could grow again; ${moved} entries kept in memory were written to it`);
     return true;
   }
