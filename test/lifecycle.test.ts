@@ -284,6 +284,84 @@ describe('compaction', () => {
   }
 });
 
+describe('files that disappear under a live writer', () => {
+  /** Polls fresh collectors until `series` has `expected`, for a few liveness refreshes. */
+  async function waitForValue(dir: string, series: string, expected: number): Promise<void> {
+    const deadline = Date.now() + 5 * TIMEOUT_MS;
+    let seen: number | undefined;
+    while (Date.now() < deadline) {
+      seen = value(await samples(new MultiprocessRegistry({ dir, compactThreshold: 0, logger: { warn: () => {} } })), series);
+      if (seen === expected) return;
+      await sleep(100);
+    }
+    assert.fail(`${series} was ${seen}, expected ${expected}, after ${5 * TIMEOUT_MS} ms`);
+  }
+
+  async function waitForFile(file: string): Promise<void> {
+    const deadline = Date.now() + 5 * TIMEOUT_MS;
+    while (!fs.existsSync(file) && Date.now() < deadline) await sleep(100);
+    assert.ok(fs.existsSync(file), `${file} is back`);
+  }
+
+  it('a directory removed and made again gets the writer\'s files back, with its values, and its marker', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const writer = await startWriter(dir);
+      await writer.send({ op: 'count', times: 5 });
+      await writer.send({ op: 'set', value: 3 });
+      fs.rmSync(dir, { recursive: true });
+      fs.mkdirSync(dir);
+      await waitForValue(dir, 'jobs_total{kind="done"}', 5);
+      await waitForValue(dir, 'total', 3);
+      await writer.send({ op: 'count', times: 2 });
+      await waitForValue(dir, 'jobs_total{kind="done"}', 7);
+      await waitForFile(path.join(dir, `${writer.pid}.writer`));
+      await writer.send({ op: 'exit' });
+      assert.deepEqual(await writer.exited, { code: 0, signal: null });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a deleted file is written again with the current values', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const writer = await startWriter(dir);
+      await writer.send({ op: 'count', times: 4 });
+      fs.rmSync(path.join(dir, `counter_${writer.pid}.db`));
+      await waitForValue(dir, 'jobs_total{kind="done"}', 4);
+      await writer.send({ op: 'count', times: 1 });
+      await waitForValue(dir, 'jobs_total{kind="done"}', 5);
+      await writer.send({ op: 'exit' });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('files compacted while their writer was taken for dead start again from zero: nothing is counted twice', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const writer = await startWriter(dir);
+      await writer.send({ op: 'count', times: 5 });
+      await writer.send({ op: 'set', value: 3 });
+      // As if its event loop had been blocked past twice its liveness timeout.
+      ageLocks(dir, 5 * TIMEOUT_MS, [String(writer.pid)]);
+      assert.deepEqual(compact(dir)?.compacted, [String(writer.pid)]);
+      assert.ok(fs.existsSync(path.join(dir, 'counter_compacted.db')));
+      await waitForFile(path.join(dir, `counter_${writer.pid}.db`));
+      // A sum gauge's value is in the accumulated file once; a per-process gauge, which compaction dropped, is back.
+      await waitForValue(dir, 'total', 3);
+      await waitForValue(dir, `per_worker{pid="${writer.pid}"}`, 3);
+      await writer.send({ op: 'count', times: 2 });
+      await waitForValue(dir, 'jobs_total{kind="done"}', 7);
+      await waitForFile(path.join(dir, `${writer.pid}.writer`));
+      await writer.send({ op: 'exit' });
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('the compaction lock', () => {
   const CLI = path.join(__dirname, '..', 'dist', 'surfaces', 'cli.js');
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { StorageError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, grownSize, readUsed } from '../format/layout.js';
 import { mapSharedReadWrite } from './mmap.js';
-import { createExclusive, openOwnFileForWriting } from './safe-files.js';
+import { createExclusive, discard, openOwnFileForWriting } from './safe-files.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
 export interface Backing {
@@ -15,6 +15,10 @@ export interface Backing {
    * buffer on failure.
    */
   ensureWritable(end: number): void;
+  /** Whether the file is still where it was opened (true for memory): it may have been deleted or replaced. */
+  inPlace(): boolean;
+  /** Gives back the descriptor; the buffer stays usable until it is collected. */
+  close(): void;
 }
 
 export class HeapBacking implements Backing {
@@ -31,6 +35,12 @@ export class HeapBacking implements Backing {
     this.buffer.copy(next);
     this.buffer = next;
   }
+
+  inPlace(): boolean {
+    return true;
+  }
+
+  close(): void {}
 }
 
 const ZEROS = Buffer.alloc(1 << 20);
@@ -85,7 +95,7 @@ function createComplete(path: string, initial: Buffer): void {
       throw new StorageError(`cannot create ${path}: ${(err as Error).message}`, path, code, { cause: err });
     }
   } finally {
-    fs.rmSync(temporary, { force: true });
+    discard(temporary);
   }
 }
 
@@ -166,6 +176,20 @@ export class MappedFileBacking implements Backing {
     }
     this.allocated = target;
     if (target > size) this.buffer = this.map(target);
+  }
+
+  inPlace(): boolean {
+    try {
+      const there = fs.lstatSync(this.where);
+      const mapped = fs.fstatSync(this.fd);
+      return there.ino === mapped.ino && there.dev === mapped.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
   }
 
   private map(size: number): Buffer {

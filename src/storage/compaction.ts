@@ -10,7 +10,7 @@ import { consoleLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
 import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
-import { createExclusive, effectiveUid, fileKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
+import { createExclusive, discard, effectiveUid, fileKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
 /**
  * Compaction merges the files of dead writers into accumulated files
@@ -178,13 +178,21 @@ export interface DirectoryLock {
 
 class HeldDirectoryLock implements DirectoryLock {
   private refreshedAt = Date.now();
-  readonly token = randomBytes(8).toString('hex');
+  private readonly token = randomBytes(8).toString('hex');
+  /** False when the holder file could not be written (a full disk): then only the lock's presence tells. */
+  private readonly named: boolean;
 
   constructor(private readonly dir: string) {
     const holder: LockHolder = { token: this.token, pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
     const temporary = path.join(dir, `${LOCK_HOLDER_NAME}.${this.token}.tmp`);
-    createExclusive(temporary, JSON.stringify(holder));
-    fs.renameSync(temporary, path.join(dir, LOCK_HOLDER_NAME));
+    try {
+      createExclusive(temporary, JSON.stringify(holder));
+      fs.renameSync(temporary, path.join(dir, LOCK_HOLDER_NAME));
+      this.named = true;
+    } catch {
+      discard(temporary);
+      this.named = false;
+    }
   }
 
   refresh(): void {
@@ -199,7 +207,7 @@ class HeldDirectoryLock implements DirectoryLock {
   }
 
   stillHeld(): boolean {
-    return readLockHolder(this.dir)?.token === this.token && isRealDirectory(path.join(this.dir, DIRECTORY_LOCK_NAME));
+    return isRealDirectory(path.join(this.dir, DIRECTORY_LOCK_NAME)) && (!this.named || readLockHolder(this.dir)?.token === this.token);
   }
 }
 
@@ -290,10 +298,10 @@ function entryKind(file: string): string | undefined {
 }
 
 /** A rule by which a dead writer's values carry over into the accumulated file. */
-type CarriedRule = Exclude<MergeRule, 'per-process'>;
+export type CarriedRule = Exclude<MergeRule, 'per-process'>;
 
 /** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
-function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
+export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
   if (type === 'gauge' && isPerLiveProcess(mode!)) return undefined;
   return mergeRule(type, mode) as CarriedRule;
 }

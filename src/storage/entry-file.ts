@@ -32,7 +32,7 @@ export class EntryFile implements Region {
   private readonly slotByKey = new Map<string, number>();
 
   constructor(
-    private readonly backing: Backing,
+    private backing: Backing,
     existing?: Buffer,
     /** Where entries must end: the format's limit (a test sets a small one to reach it). */
     private readonly maxUsed = MAX_USED,
@@ -88,6 +88,33 @@ export class EntryFile implements Region {
     this.used = pos;
     writeUsed(buf, pos);
     return slots;
+  }
+
+  /** Whether the file is still where it was created: it may have been deleted, or its directory replaced. */
+  inPlace(): boolean {
+    return this.backing.inPlace();
+  }
+
+  /**
+   * A copy of this file's bytes, for a new file that takes its place: every
+   * entry where it is now, with its current values, or with values and
+   * timestamps zeroed when `zeroed`.
+   */
+  image(zeroed: boolean): Buffer {
+    const copy = Buffer.from(this.backing.buffer);
+    if (zeroed) for (const slot of this.slotByKey.values()) copy.fill(0, slot * 8, slot * 8 + 16);
+    return copy;
+  }
+
+  /**
+   * Continues in `backing`, a file made from image(): the slots stay where
+   * they are, so children bound to this region write into the new file.
+   */
+  moveTo(backing: Backing): void {
+    const old = this.backing;
+    this.backing = backing;
+    this.values = floatView(backing.buffer);
+    old.close();
   }
 
   private indexExisting(existing: Buffer): void {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { parseDbFileName } from '../format/names.js';
 import type { Logger } from '../log.js';
-import { createExclusive, fileKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { createExclusive, discard, fileKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
 
 /**
  * Liveness of writers. Every writing process holds a lock for its file id
@@ -22,7 +22,7 @@ export const DEFAULT_LIVENESS_TIMEOUT_MS = 10000;
 /** Ids whose files hold what compaction accumulated. */
 export const COMPACTED_ID = 'compacted';
 
-function lockPath(dir: string, id: string): string {
+export function lockPath(dir: string, id: string): string {
   return path.join(dir, `${id}.lock`);
 }
 
@@ -183,7 +183,7 @@ export function writeMarker(dir: string, id: string, timeoutMs: number): void {
     createExclusive(temporary, JSON.stringify(marker));
     fs.renameSync(temporary, markerPath(dir, id));
   } catch (err) {
-    fs.rmSync(temporary, { force: true });
+    discard(temporary);
     throw err;
   }
 }

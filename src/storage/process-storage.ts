@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StorageError } from '../errors.js';
 import { INITIAL_FILE_SIZE } from '../format/layout.js';
-import { dbFileName, isFileId, type FilePrefix } from '../format/names.js';
+import { dbFileName, isFileId, parseDbFileName, type FilePrefix } from '../format/names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
-import { effectiveUid } from './safe-files.js';
-import { compactLocked, withDirectoryLock } from './compaction.js';
-import { COMPACTED_ID, effectiveLivenessTimeout, filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
+import { effectiveUid, isRealDirectory, isRegularFile } from './safe-files.js';
+import { carryOver, compactLocked, readJournal, withDirectoryLock } from './compaction.js';
+import { COMPACTED_ID, effectiveLivenessTimeout, filesOfId, lockPath, markerPath, tryLockId, writeMarker } from './liveness.js';
 
 export interface ConfigureOptions {
   /** The multiprocess directory; default PROMETHEUS_MULTIPROC_DIR. */
@@ -119,16 +119,106 @@ function defaultProcessId(): string {
   return threadId === 0 ? String(process.pid) : `${process.pid}-t${threadId}`;
 }
 
+/** A directory's device and inode: a directory deleted and made again is another one. */
+function directoryIdentity(dir: string): string {
+  const stat = fs.statSync(dir);
+  return `${stat.dev}:${stat.ino}`;
+}
+
 /** This process's (this thread's) files, or its in-memory stand-ins when no directory is set. */
 export class ProcessStorage {
   private readonly stores = new Map<FilePrefix, SeriesStore>();
+  private directory: string | undefined;
+  private directoryGoneReported = false;
 
   constructor(
     readonly dir: string | undefined,
     readonly id: string,
     readonly clock: () => number,
     readonly logger: Logger,
-  ) {}
+    /** The liveness timeout written in this process's marker; undefined when it writes without one. */
+    private readonly markerTimeoutMs?: number,
+  ) {
+    if (!dir) return;
+    this.directory = directoryIdentity(dir);
+    // As often as the liveness lock is refreshed: a file put back later than that is a file scrapes missed.
+    const every = Math.max(1000, Math.floor(effectiveLivenessTimeout(markerTimeoutMs) / 4));
+    setInterval(() => this.restoreIfGone(), every).unref();
+  }
+
+  /**
+   * Puts this process's files and marker back when they are gone: deleted,
+   * or the directory removed and made again (a deploy clearing it). They get
+   * the current values, except files that compaction took while this process
+   * was taken for dead (the accumulated files hold their values): those
+   * start again from zero, so nothing is counted twice.
+   */
+  restoreIfGone(): void {
+    const dir = this.dir!;
+    let identity: string;
+    try {
+      identity = directoryIdentity(dir);
+    } catch {
+      if (!this.directoryGoneReported) {
+        this.logger.warn(`multiprocess directory ${dir} is gone; this process keeps its values and writes them again once the directory is back`);
+      }
+      this.directoryGoneReported = true;
+      return;
+    }
+    this.directoryGoneReported = false;
+    const replaced = identity !== this.directory;
+    this.directory = identity;
+    const gone = [...this.stores.values()].filter((store) => store.entryFile && !store.entryFile.inPlace());
+    const markerGone = this.markerTimeoutMs !== undefined && !isRegularFile(markerPath(dir, this.id));
+    if (!replaced && gone.length === 0 && !markerGone) return;
+    const compactedAway = new Set(replaced ? [] : (readJournal(dir).journal?.remove ?? []));
+    const restored: string[] = [];
+    const restarted: string[] = [];
+    for (const store of gone) {
+      const file = store.entryFile!;
+      const name = path.basename(file.where);
+      // Values compaction added into the accumulated files must not be added again; the others
+      // (per-process gauges it dropped, min, max and most recent ones) come back as they are.
+      const parsed = parseDbFileName(name)!;
+      const zeroed = compactedAway.has(name) && carryOver(parsed.type, parsed.mode) === 'sum';
+      try {
+        const image = file.image(zeroed);
+        const { backing, existing } = MappedFileBacking.open(file.where, image);
+        if (!existing.equals(image.subarray(0, existing.length))) {
+          backing.close();
+          throw new StorageError(`another file took the place of ${file.where}`, file.where);
+        }
+        file.moveTo(backing);
+      } catch (err) {
+        this.logger.warn(`cannot write ${file.where} again: ${(err as Error).message}; this process's values in it are not visible to scrapes`);
+        continue;
+      }
+      (zeroed ? restarted : restored).push(name);
+    }
+    if (restored.length > 0) {
+      this.logger.warn(
+        `${restored.join(', ')} in ${dir} ${restored.length === 1 ? 'was' : 'were'} gone (${replaced ? 'the directory was made again' : 'deleted'}); ` +
+          "written again with this process's current values",
+      );
+    }
+    if (restarted.length > 0) {
+      this.logger.warn(
+        `${restarted.join(', ')} in ${dir} ${restarted.length === 1 ? 'was' : 'were'} compacted away while this process was alive ` +
+          '(taken for dead: its liveness lock was not refreshed, a blocked event loop?); their values until then are in the accumulated files, ' +
+          'and they count on from 0 in new files',
+      );
+    }
+    // The marker says "judge this id by its lock", so it comes back only with the lock, which
+    // proper-lockfile takes again within a liveness timeout: an id without a marker counts as
+    // alive, so nothing compacts the files just put back meanwhile.
+    if (markerGone && isRealDirectory(lockPath(dir, this.id))) {
+      try {
+        writeMarker(dir, this.id, this.markerTimeoutMs!);
+      } catch (err) {
+        this.logger.warn(`cannot write the liveness marker of ${this.id} in ${dir} again: ${(err as Error).message}`);
+      }
+    }
+  }
 
   store(prefix: FilePrefix): SeriesStore {
     let store = this.stores.get(prefix);
@@ -161,19 +251,20 @@ export function processStorage(): ProcessStorage {
   if (dir) checkDirectory(dir, fs.constants.W_OK, logger);
   const configured = settings.processId;
   const preferred = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
-  const id = dir ? claimIdOrFallBack(dir, preferred, effectiveLivenessTimeout(settings.livenessTimeoutMs), logger) : preferred;
-  current = new ProcessStorage(dir, id, settings.clock ?? (() => Date.now() / 1000), logger);
+  const timeoutMs = effectiveLivenessTimeout(settings.livenessTimeoutMs);
+  const claimed = dir ? claimIdOrFallBack(dir, preferred, timeoutMs, logger) : { id: preferred, marked: false };
+  current = new ProcessStorage(dir, claimed.id, settings.clock ?? (() => Date.now() / 1000), logger, claimed.marked ? timeoutMs : undefined);
   return current;
 }
 
 /** Liveness is worth having, not worth failing for: a full disk cannot take a lock directory. */
-function claimIdOrFallBack(dir: string, preferred: string, timeoutMs: number, logger: Logger): string {
+function claimIdOrFallBack(dir: string, preferred: string, timeoutMs: number, logger: Logger): { id: string; marked: boolean } {
   try {
-    return claimId(dir, preferred, timeoutMs, logger);
+    return { id: claimId(dir, preferred, timeoutMs, logger), marked: true };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     logger.warn(`cannot take the liveness lock for ${preferred} in ${dir} (${(err as Error).message}); this process writes without one and counts as alive until markProcessDead`);
-    return preferred;
+    return { id: preferred, marked: false };
   }
 }
 
@@ -188,7 +279,7 @@ function claimId(dir: string, preferred: string, timeoutMs: number, logger: Logg
     const id = n === 1 ? preferred : `${preferred}-${n}`;
     const release = tryLockId(dir, id, timeoutMs, logger);
     if (!release) continue;
-    const leftovers = fs.existsSync(markerPath(dir, id)) && filesOfId(dir, id).length > 0;
+    const leftovers = isRegularFile(markerPath(dir, id)) && filesOfId(dir, id).length > 0;
     if (leftovers) {
       const result = withDirectoryLock(dir, (lock) => compactLocked(dir, lock, { claimed: [id], logger }));
       if (!result || filesOfId(dir, id).length > 0) {

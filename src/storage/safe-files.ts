@@ -202,6 +202,15 @@ export function removeRegularFile(path: string): 'removed' | 'missing' | string 
   return 'removed';
 }
 
+/** Removes a temporary of ours by name, if it is still there; whatever stands there instead stays, unreported. */
+export function discard(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    // Gone already, or a directory someone put in its place: nothing of ours to remove.
+  }
+}
+
 /**
  * Removes a lock directory (proper-lockfile's) at `path` with what it holds.
  * Returns like removeRegularFile; a name that is not a directory is left.
@@ -218,6 +227,15 @@ export function removeLockDirectory(path: string): 'removed' | 'missing' | strin
   // rm never follows a link inside the tree it removes: it unlinks the link.
   fs.rmSync(path, { recursive: true, force: true });
   return 'removed';
+}
+
+/** Whether `path` is a regular file (not a link to one); false when missing. */
+export function isRegularFile(path: string): boolean {
+  try {
+    return fs.lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `path` is a real directory (not a link to one); false when missing. */
