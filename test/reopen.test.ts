@@ -50,16 +50,20 @@ test('a sparse file left by Python, reopened on a full disk: its series count on
     assert.equal(result.signal, null, `the writer died with ${result.signal}`);
     assert.equal(result.status, 0, result.stderr);
     const warnings = result.stderr.split('\n').filter((line) => line.startsWith('prom-multiproc:'));
-    // One for the liveness marker that could not be written, one for the file that could not grow.
-    assert.equal(warnings.length, 2, result.stderr);
+    // One for the liveness marker that could not be written, one for the file that could not grow,
+    // one at exit for the series that never found room.
+    assert.equal(warnings.length, 3, result.stderr);
     assert.ok(warnings[0].includes('liveness lock') && warnings[0].includes('ENOSPC'), warnings[0]);
     assert.ok(warnings[1].includes(file) && warnings[1].includes('ENOSPC'), warnings[1]);
+    const lost = /exiting with (\d+) series still waiting in memory for room in (.*): their values are lost$/.exec(warnings[2]);
+    assert.ok(lost && lost[2] === file, warnings[2]);
     assert.ok(!fs.existsSync(path.join(dir, 'w2.lock')), 'the lock taken before the marker failed is given back');
     const entries = readEntryFile(file).map((e) => [e.labels.kind, e.value] as const);
     assert.deepEqual(entries[0], ['old', 8], 'the series already in the file counted on, in place');
     const added = entries.slice(1);
     // New entries fill the page that was already allocated, and no further: the rest wait in memory.
     assert.ok(added.length > 0 && added.length < 200, `${added.length} new entries in the file`);
+    assert.equal(added.length + Number(lost[1]), 200, 'every new series is in the file or said lost');
     assert.deepEqual(added, added.map((_, i) => [`new${i}`, 1]));
     assert.ok(fs.readFileSync(file).readInt32LE(0) <= 4096);
   } finally {

@@ -109,16 +109,11 @@ export interface JournalRead {
  */
 export function readJournal(dir: string): JournalRead {
   let content: Buffer;
-  let stat: fs.Stats;
   try {
-    ({ content, stat } = readSmallFile(path.join(dir, JOURNAL_NAME), MAX_JOURNAL_BYTES));
+    ({ content } = readSmallFile(path.join(dir, JOURNAL_NAME), MAX_JOURNAL_BYTES, (stat) => untrustedOwner(dir, stat)));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return { problem: err instanceof UnsafeFileError ? err.reason : `cannot be read (${(err as Error).message})` };
-  }
-  const uid = effectiveUid();
-  if (uid !== undefined && stat.uid !== uid && stat.uid !== directoryOwner(dir)) {
-    return { problem: `belongs to user ${stat.uid}, who is neither this process's user (${uid}) nor the directory's owner` };
   }
   let parsed: unknown;
   try {
@@ -128,6 +123,13 @@ export function readJournal(dir: string): JournalRead {
   }
   const problem = journalProblem(parsed);
   return problem ? { problem } : { journal: parsed as Journal };
+}
+
+/** Why a journal with this stat is not trusted (another user wrote it), or undefined. */
+function untrustedOwner(dir: string, stat: fs.Stats): string | undefined {
+  const uid = effectiveUid();
+  if (uid === undefined || stat.uid === uid || stat.uid === directoryOwner(dir)) return undefined;
+  return `belongs to user ${stat.uid}, who is neither this process's user (${uid}) nor the directory's owner`;
 }
 
 function directoryOwner(dir: string): number | undefined {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { FileFormatError } from '../errors.js';
-import { HEADER_SIZE } from '../format/layout.js';
+import { HEADER_SIZE, entrySize, newRawEntry, readEntry, type RawEntry } from '../format/layout.js';
 import { openForReading } from './safe-files.js';
 
 export interface FileImage {
@@ -18,14 +18,33 @@ function identityOf(stat: fs.Stats): string {
 }
 
 /**
+ * Checks the entries of `buf` from `from` (an entry boundary) as far as
+ * `available` bytes hold whole entries; returns where it stopped. Throws
+ * FileFormatError at the first bad one.
+ */
+function checkEntries(buf: Buffer, from: number, available: number, used: number, entry: RawEntry): number {
+  let pos = from;
+  while (pos + 4 <= available) {
+    const keyLength = buf.readInt32LE(pos);
+    // A whole entry that is not read yet: the next read brings it (readEntry refuses one past `used`).
+    if (keyLength > 0 && pos + entrySize(keyLength) > available && pos + entrySize(keyLength) <= used) break;
+    pos = readEntry(buf, pos, used, entry);
+  }
+  return pos;
+}
+
+/**
  * Reads the bytes in use of an open multiprocess file with plain reads
  * (never mmap: a file that shrinks under a mapping kills the reader with
  * SIGBUS). The first read takes the header and, in the same call, up to
  * `expected` bytes; the size comes after it (`statAfter`), so a writer that
  * grows and appends meanwhile only adds bytes we do not need. `scratch` is
- * reused when large enough. Throws FileFormatError.
+ * reused when large enough. Entries past `checkedUpTo` are checked as they
+ * arrive, and reading stops at the first bad one: a file whose header
+ * claims gigabytes over a hole or garbage costs one small read, not
+ * gigabytes of memory. Throws FileFormatError.
  */
-function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number, statAfter: () => fs.Stats): FileImage {
+function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number, statAfter: () => fs.Stats, checkedUpTo = HEADER_SIZE): FileImage {
   let buf = scratch ?? Buffer.allocUnsafeSlow(FIRST_READ);
   const got = fs.readSync(fd, buf, 0, Math.min(buf.length, Math.max(expected, HEADER_SIZE)), 0);
   const stat = statAfter();
@@ -35,25 +54,47 @@ function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number,
   if (used < HEADER_SIZE || used > stat.size) {
     throw new FileFormatError(`header says ${used} bytes in use but the file has ${stat.size} (truncated or not a multiprocess file)`, 0);
   }
-  if (buf.length < used) {
-    const bigger = Buffer.allocUnsafeSlow(Math.max(used, buf.length * 2));
-    buf.copy(bigger, 0, 0, got);
-    buf = bigger;
-  }
+  const entry = newRawEntry();
   let read = Math.min(got, used);
+  let checked = Math.max(checkedUpTo, HEADER_SIZE);
+  const checkMore = (): number => {
+    try {
+      return checkEntries(buf, checked, read, used, entry);
+    } catch (err) {
+      // A file rewritten in place has its entries elsewhere than last time: check it from the start.
+      if (checked === HEADER_SIZE || checkedUpTo === Infinity || !(err instanceof FileFormatError)) throw err;
+      return checkEntries(buf, HEADER_SIZE, read, used, entry);
+    }
+  };
+  checked = checkMore();
   while (read < used) {
-    const n = fs.readSync(fd, buf, read, used - read, read);
-    if (n === 0) throw new FileFormatError(`file ended after ${read} of the ${used} bytes in use`, read);
-    read += n;
+    // Doubling: a large file takes a few reads, a bad one stops after the first that shows it.
+    const until = Math.min(used, Math.max(read * 2, read + FIRST_READ));
+    if (buf.length < until) {
+      const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(until, buf.length * 2), used));
+      buf.copy(bigger, 0, 0, read);
+      buf = bigger;
+    }
+    while (read < until) {
+      const n = fs.readSync(fd, buf, read, until - read, read);
+      if (n === 0) throw new FileFormatError(`file ended after ${read} of the ${used} bytes in use`, read);
+      read += n;
+    }
+    checked = checkMore();
   }
   return { buf, used, identity: identityOf(stat) };
 }
 
-/** Reads one multiprocess file once (tools, compaction). Throws FileFormatError, or UnsafeFileError for a link or special file. */
-export function readFileImage(path: string, scratch?: Buffer): FileImage {
+/**
+ * Reads one multiprocess file once (tools, compaction). Throws
+ * FileFormatError, or UnsafeFileError for a link or special file.
+ * `asStored` skips the entry checks, for a tool that shows a damaged
+ * file's bytes up to the damage (the header is still checked).
+ */
+export function readFileImage(path: string, asStored = false): FileImage {
   const { fd } = openForReading(path);
   try {
-    return readOpenFile(fd, scratch, FIRST_READ, () => fs.fstatSync(fd));
+    return readOpenFile(fd, undefined, FIRST_READ, () => fs.fstatSync(fd), asStored ? Infinity : HEADER_SIZE);
   } finally {
     fs.closeSync(fd);
   }
@@ -111,7 +152,8 @@ export class FileImageReader {
     const kept = this.files.get(path);
     if (kept) {
       try {
-        return this.keep(readOpenFile(kept.fd, this.scratch, kept.used + 4096, () => this.statSame(path, kept)), kept);
+        // Entries below what the last read checked never move: only the new ones are checked.
+        return this.keep(readOpenFile(kept.fd, this.scratch, kept.used + 4096, () => this.statSame(path, kept), kept.used), kept);
       } catch (err) {
         if (err !== REPLACED && err instanceof FileFormatError) throw err;
         this.forget(path);

@@ -72,10 +72,16 @@ export function openForReading(path: string): { fd: number; stat: fs.Stats } {
   }
 }
 
-/** The whole content of a small regular file (a journal, a marker), refusing anything over `maxBytes`; `stat` is the file's. */
-export function readSmallFile(path: string, maxBytes: number): { content: Buffer; stat: fs.Stats } {
+/**
+ * The whole content of a small regular file (a journal, a marker), refusing
+ * anything over `maxBytes`, and whatever `vet` finds wrong with the open
+ * file (its reason, before anything is read); `stat` is the file's.
+ */
+export function readSmallFile(path: string, maxBytes: number, vet?: (stat: fs.Stats) => string | undefined): { content: Buffer; stat: fs.Stats } {
   const { fd, stat } = openForReading(path);
   try {
+    const refused = vet?.(stat);
+    if (refused !== undefined) throw new UnsafeFileError(path, refused);
     if (stat.size > maxBytes) throw new UnsafeFileError(path, `has ${stat.size} bytes, more than the ${maxBytes} such a file can have: not read`);
     const buf = Buffer.alloc(stat.size);
     let read = 0;
@@ -212,21 +218,24 @@ export function discard(path: string): void {
 }
 
 /**
- * Removes a lock directory (proper-lockfile's) at `path` with what it holds.
- * Returns like removeRegularFile; a name that is not a directory is left.
+ * Removes a lock directory (proper-lockfile's, always empty) at `path`.
+ * Returns like removeRegularFile. Only an empty directory is removed: a
+ * recursive removal of a tree someone else can change can be steered
+ * outside it (a subdirectory swapped for a link between the look and the
+ * descent), so a lock directory with anything in it is left, as is a name
+ * that is not a directory.
  */
 export function removeLockDirectory(path: string): 'removed' | 'missing' | string {
-  let stat: fs.Stats;
   try {
-    stat = fs.lstatSync(path);
+    fs.rmdirSync(path);
+    return 'removed';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'missing';
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return 'directory with entries in it';
+    if (code === 'ENOTDIR') return fileKind(fs.lstatSync(path));
     throw err;
   }
-  if (!stat.isDirectory()) return fileKind(stat);
-  // rm never follows a link inside the tree it removes: it unlinks the link.
-  fs.rmSync(path, { recursive: true, force: true });
-  return 'removed';
 }
 
 /** Whether `path` is a regular file (not a link to one); false when missing. */

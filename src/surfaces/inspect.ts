@@ -71,7 +71,8 @@ export function inspectFile(file: string): FileInspection {
   }
   try {
     result.size = fs.lstatSync(file).size;
-    const { buf, used } = readFileImage(file);
+    // As stored: the entries before the damage are what this tool is for.
+    const { buf, used } = readFileImage(file, true);
     result.used = used;
     image = { buf, used };
     walkEntries(buf, used, (entry) => {
