@@ -130,7 +130,8 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
        ln -s ../victims/victim-db counter_victim.db
        ln -s ../victims/t1 counter_2.db
        ln -s ../victims gauge_livesum_3.db
-       mkfifo counter_1.db gauge_all_x.db histogram_x.db summary_x.db 77.writer counter_fifo.db`,
+       mkfifo counter_1.db gauge_all_x.db histogram_x.db summary_x.db 77.writer counter_fifo.db
+       python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('counter_sock.db')"`,
       at.dir,
     );
   });
@@ -146,8 +147,9 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     for (const name of ['counter_2.db', 'counter_victim.db', 'gauge_livesum_3.db']) {
       assert.match(run.stderr, new RegExp(`${name}: skipped: is a symbolic link`), `${name} reported`);
     }
+    assert.match(run.stderr, /counter_sock\.db: skipped: is a socket/);
     assert.match(run.stderr, /\.compaction-journal\.json: .*ignored/);
-    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 8\.0$/m);
+    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 9\.0$/m);
     at.unchanged();
   });
 
@@ -215,7 +217,7 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     // Links and FIFOs stay (removing someone else's entry is not ours to do), and so does a file not of ours.
     assert.deepEqual(
       left,
-      ['.scrape-requested', '77.writer', 'counter_1.db', 'counter_2.db', 'counter_fifo.db', 'counter_victim.db', 'evil', 'gauge_all_x.db', 'gauge_livesum_3.db', 'histogram_x.db', 'summary_x.db'],
+      ['.scrape-requested', '77.writer', 'counter_1.db', 'counter_2.db', 'counter_fifo.db', 'counter_sock.db', 'counter_victim.db', 'evil', 'gauge_all_x.db', 'gauge_livesum_3.db', 'histogram_x.db', 'summary_x.db'],
     );
     assert.match(run.stderr, /left counter_2\.db .*symbolic link/);
     assert.match(run.stderr, /left counter_1\.db .*FIFO/);
@@ -255,6 +257,35 @@ describe('a journal with well-formed names', () => {
       const run = cli(['compact', '--dir', at.dir]);
       assert.equal(run.status, 0, describeRun('compact', run));
       assert.match(run.stderr, /FIFO.*set aside/);
+      at.unchanged();
+    } finally {
+      at.cleanup();
+    }
+  });
+});
+
+describe('a file whose header claims 2 GiB in use over a hole', () => {
+  test('is skipped after one small read, not read whole into memory', () => {
+    const at = layout();
+    try {
+      // The header alone, then a hole: sparse, it costs the attacker nothing.
+      asAttacker(`printf '\\370\\377\\377\\177\\0\\0\\0\\0' > counter_sparse.db && truncate -s 2G counter_sparse.db`, at.dir);
+      const header = Buffer.alloc(8);
+      const fd = fs.openSync(path.join(at.dir, 'counter_sparse.db'), 'r');
+      fs.readSync(fd, header, 0, 8, 0);
+      fs.closeSync(fd);
+      assert.equal(header.readInt32LE(0), 0x7ffffff8);
+      const run = runSnippet(
+        `const registry = new lib.MultiprocessRegistry({ dir: ${JSON.stringify(at.dir)}, logger: { warn: (m) => console.log(m) } });
+         const text = await registry.metrics();
+         console.log(text.includes('jobs_total 3.0') ? 'good sample served' : 'good sample missing');
+         console.log('max rss MiB', Math.round(process.resourceUsage().maxRSS / 1024));`,
+      );
+      assert.equal(run.status, 0, describeRun('scrape', run));
+      assert.match(run.stdout, /counter_sparse\.db: skipped: bad key length 0 \(at byte 8\)/);
+      assert.match(run.stdout, /good sample served/);
+      const rss = Number(/max rss MiB (\d+)/.exec(run.stdout)![1]);
+      assert.ok(rss < 1024, `the scrape peaked at ${rss} MiB: it read the claimed 2 GiB`);
       at.unchanged();
     } finally {
       at.cleanup();
