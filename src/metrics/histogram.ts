@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
 import { Child, type EntrySpec, type PromValue } from './metric.js';
-import { ObservedMetric } from './observed.js';
+import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 /** prom-client's default buckets (Python's differ; name them when mixing clients). */
@@ -34,15 +34,13 @@ export class HistogramChild extends Child {
   }
 
   observe(value: number): void {
-    if (typeof value !== 'number' || value !== value) {
-      throw new ValidationError(`Histogram ${this.metric.name}: observe() needs a number, got ${String(value)}`);
-    }
+    const observed = observation(this.metric, value);
     const bounds = this.bounds;
     let i = 0;
-    while (i < bounds.length && value > bounds[i]) i++;
+    while (i < bounds.length && observed > bounds[i]) i++;
     const values = this.region.values;
     values[this.bucketSlots[i]] += 1;
-    values[this.sumSlot] += value;
+    values[this.sumSlot] += observed;
   }
 
   startTimer(): () => number {

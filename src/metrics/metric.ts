@@ -1,5 +1,5 @@
 import type { Counter as PromCounter } from 'prom-client';
-import { ValidationError } from '../errors.js';
+import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
 import { checkLabelNames, checkMetricName, filePrefix, type GaugeMode, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
@@ -83,6 +83,16 @@ function labelText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return undefined;
+}
+
+/** "Counter jobs": how errors name a metric. */
+function metricTitle(type: MetricType, name: string): string {
+  return `${type[0].toUpperCase()}${type.slice(1)} ${name}`;
+}
+
+/** The error for a value one of a metric's methods refuses; only the error path builds its strings. */
+export function valueRefused(metric: Metric<string, Child>, method: string, expected: string, got: unknown): ValidationError {
+  return new ValidationError(`${metricTitle(metric.type, metric.name)}: ${method} needs ${expected}, got ${showValue(got)}`);
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { SummaryConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
 import type { Region } from '../storage/entry-file.js';
 import { Child, type PromValue } from './metric.js';
-import { ObservedMetric } from './observed.js';
+import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 export class SummaryChild extends Child {
@@ -20,12 +19,10 @@ export class SummaryChild extends Child {
   }
 
   observe(value: number): void {
-    if (typeof value !== 'number' || value !== value) {
-      throw new ValidationError(`Summary ${this.metric.name}: observe() needs a number, got ${String(value)}`);
-    }
+    const observed = observation(this.metric, value);
     const values = this.region.values;
     values[this.countSlot] += 1;
-    values[this.sumSlot] += value;
+    values[this.sumSlot] += observed;
   }
 
   startTimer(): () => number {
