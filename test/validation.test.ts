@@ -180,3 +180,52 @@ describe('values are numbers only', () => {
     assert.deepEqual(stricter, expected);
   });
 });
+
+describe('configuration shapes', () => {
+  it('labelNames, buckets, help, name, percentiles and multiprocessMode of the wrong shape are refused, naming the metric; a refused metric claims nothing', () => {
+    withDir((dir) => {
+      const [result] = runIn(
+        dir,
+        `${EXPECT_ERROR}
+        const refused = (fn, ...parts) => expectError(fn, 'ValidationError', ...parts);
+        refused(() => new lib.Counter({ name: 'cfg_a', help: 'h', labelNames: 'route' }), 'cfg_a', 'labelNames', '"route"');
+        refused(() => new lib.Counter({ name: 'cfg_b', help: 'h', labelNames: {} }), 'cfg_b', 'labelNames', '{}');
+        refused(() => new lib.Gauge({ name: 'cfg_c', help: 'h', labelNames: null }), 'cfg_c', 'labelNames', 'null');
+        refused(() => new lib.Counter({ name: 'cfg_d', help: 'h', labelNames: ['ok', 10n] }), 'cfg_d', 'label name 10n');
+        refused(() => new lib.Counter({ name: 'cfg_e', help: 'h', labelNames: ['ok', Symbol('s')] }), 'cfg_e', 'label name Symbol(s)');
+
+        refused(() => new lib.Histogram({ name: 'cfg_h1', help: 'h', buckets: {} }), 'Histogram cfg_h1', 'buckets', '{}');
+        refused(() => new lib.Histogram({ name: 'cfg_h2', help: 'h', buckets: 'abc' }), 'Histogram cfg_h2', 'buckets', '"abc"');
+        refused(() => new lib.Histogram({ name: 'cfg_h3', help: 'h', buckets: null }), 'Histogram cfg_h3', 'buckets', 'null');
+        refused(() => new lib.Histogram({ name: 'cfg_h4', help: 'h', buckets: [1, '2'] }), 'Histogram cfg_h4', 'finite numbers', '"2" at index 1');
+        refused(() => new lib.Histogram({ name: 'cfg_h5', help: 'h', buckets: [1, NaN] }), 'Histogram cfg_h5', 'NaN at index 1');
+        refused(() => new lib.Histogram({ name: 'cfg_h6', help: 'h', buckets: [-Infinity, 1] }), 'Histogram cfg_h6', '-Infinity at index 0');
+        refused(() => new lib.Histogram({ name: 'cfg_h7', help: 'h', buckets: [1, Infinity, 5] }), 'Histogram cfg_h7', 'Infinity at index 1');
+        refused(() => new lib.Histogram({ name: 'cfg_h8', help: 'h', buckets: [1, 1] }), 'Histogram cfg_h8', 'increasing', '1 after 1');
+        refused(() => new lib.Histogram({ name: 'cfg_h9', help: 'h', buckets: [1, 2n] }), 'Histogram cfg_h9', '2n at index 1');
+
+        refused(() => new lib.Counter({ name: 'cfg_help1', help: 5 }), 'cfg_help1', 'help', 'got 5');
+        refused(() => new lib.Counter({ name: 'cfg_help2', help: Symbol('h') }), 'cfg_help2', 'help', 'Symbol(h)');
+        refused(() => new lib.Counter({ name: 'cfg_help3' }), 'cfg_help3', 'help', 'undefined');
+        refused(() => new lib.Counter({ name: Symbol('n'), help: 'h' }), 'metric name Symbol(n)');
+        refused(() => new lib.Counter({ name: 10n, help: 'h' }), 'metric name 10n');
+        refused(() => new lib.Counter(null), 'configuration');
+        refused(() => new lib.Gauge({ name: 'cfg_mode', help: 'h', multiprocessMode: 10n }), 'Gauge cfg_mode', 'multiprocessMode 10n');
+
+        for (const [shown, percentiles] of [['0.5', 0.5], ['[ 2 ]', [2]], ["[ '0.5' ]", ['0.5']], ['[ -0.1 ]', [-0.1]], ['[ NaN ]', [NaN]], ['null', null]]) {
+          refused(() => new lib.Summary({ name: 'cfg_s', help: 'h', percentiles }), 'Summary cfg_s', 'percentiles', 'got ' + shown);
+        }
+
+        // Accepted shapes.
+        const h = new lib.Histogram({ name: 'cfg_ok_h', help: 'h', buckets: [1, 2, Infinity] });
+        new lib.Summary({ name: 'cfg_ok_s', help: 'h', percentiles: [0, 0.5, 1] });
+        // Every refused name is still free.
+        const names = ['cfg_a', 'cfg_b', 'cfg_c', 'cfg_d', 'cfg_e', 'cfg_h1', 'cfg_h2', 'cfg_h3', 'cfg_h4', 'cfg_h5', 'cfg_h6', 'cfg_h7', 'cfg_h8', 'cfg_h9',
+          'cfg_help1', 'cfg_help2', 'cfg_help3', 'cfg_mode', 'cfg_s'];
+        for (const name of names) new lib.Histogram({ name, help: 'h', labelNames: ['k'] });
+        console.log(JSON.stringify({ buckets: h.buckets, created: names.length }));`,
+      );
+      assert.deepEqual(result, { buckets: [1, 2], created: 19 });
+    });
+  });
+});

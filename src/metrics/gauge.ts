@@ -1,6 +1,6 @@
 import type { GaugeConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
-import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
+import { showValue, ValidationError } from '../errors.js';
+import { filePrefix, isGaugeMode, isMostRecentMode, type FilePrefix, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
@@ -85,14 +85,18 @@ export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   readonly multiprocessMode: GaugeMode;
   constructor(config: GaugeOptions<T>) {
-    const mode = config?.multiprocessMode ?? 'all';
+    super('gauge', config, []);
+    const mode = config.multiprocessMode ?? 'all';
     if (!isGaugeMode(mode)) {
-      throw new ValidationError(`Gauge ${config.name}: unknown multiprocessMode ${JSON.stringify(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
+      throw new ValidationError(`Gauge ${this.name}: unknown multiprocessMode ${showValue(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
     }
-    super('gauge', config, [], mode);
     this.multiprocessMode = mode;
     this.specs = [{ sampleName: this.name }];
     this.initialize();
+  }
+
+  protected override storePrefix(): FilePrefix {
+    return filePrefix('gauge', this.multiprocessMode);
   }
 
   inc(labels: LabelValues<T>, value?: number): void;

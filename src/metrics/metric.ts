@@ -1,7 +1,7 @@
 import type { Counter as PromCounter } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
-import { checkLabelNames, checkMetricName, filePrefix, type GaugeMode, type MetricType } from '../format/names.js';
+import { checkLabelNames, checkMetricName, filePrefix, type FilePrefix, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
@@ -110,30 +110,39 @@ export abstract class Metric<T extends string, C extends Child> {
   private seriesStore: SeriesStore | undefined;
   private keyTemplates: EntryKeyTemplate[] | undefined;
 
+  /** Checks what every metric's configuration shares; the subclass checks its own options, then calls initialize(). */
   protected constructor(
     readonly type: MetricType,
     config: BaseConfiguration<T>,
     reservedLabels: readonly string[],
-    protected readonly mode?: GaugeMode,
   ) {
     if (config === null || typeof config !== 'object') throw new ValidationError('Metric configuration must be an object with name and help');
     checkMetricName(config.name);
-    if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string`);
+    if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string, got ${showValue(config.help)}`);
     this.name = config.name;
     this.help = config.help;
-    this.labelNames = checkLabelNames(config.name, config.labelNames ?? [], reservedLabels) as T[];
+    this.labelNames = checkLabelNames(config.name, config.labelNames === undefined ? [] : config.labelNames, reservedLabels) as T[];
     this.family = type === 'counter' && this.name.endsWith('_total') ? this.name.slice(0, -'_total'.length) : this.name;
     if (this.family === '') throw new ValidationError(`Metric ${config.name}: a counter needs a name besides _total`);
-    claimFamily(this.family, this.name);
   }
 
-  /** Subclasses call this once their own fields are set: an unlabelled metric creates its entries now. */
+  /**
+   * Subclasses call this last, once their options are checked (a metric
+   * refused for its options claims nothing): the metric claims its family,
+   * and an unlabelled one creates its entries.
+   */
   protected initialize(): void {
+    claimFamily(this.family, this.name);
     if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
   }
 
+  /** The file prefix of this metric's series (a gauge's depends on its mode). */
+  protected storePrefix(): FilePrefix {
+    return filePrefix(this.type);
+  }
+
   protected get store(): SeriesStore {
-    return (this.seriesStore ??= processStorage().store(filePrefix(this.type, this.mode)));
+    return (this.seriesStore ??= processStorage().store(this.storePrefix()));
   }
 
   /** The entries one child owns, in the order they are created in the file; set before initialize(). */
