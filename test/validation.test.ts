@@ -229,3 +229,44 @@ describe('configuration shapes', () => {
     });
   });
 });
+
+describe('label handling', () => {
+  it('a metric with 10,000 label names: children by object and by position, get(), remove() and reset() work, and the file holds every label', () => {
+    withDir((dir) => {
+      const lines = runIn(
+        dir,
+        `${EXPECT_ERROR}
+        const names = Array.from({ length: 10000 }, (_, i) => 'l' + i);
+        const c = new lib.Counter({ name: 'wide', help: 'h', labelNames: names });
+        const labels = Object.fromEntries(names.map((n, i) => [n, 'v' + i]));
+        c.inc(labels, 2);
+        c.labels(labels).inc();
+        c.labels(...names.map((n, i) => 'v' + i)).inc();
+        c.inc({ ...labels, l9999: 'other' });
+        expectError(() => c.inc({ ...labels, extra: 'x' }), 'ValidationError', 'wide', 'unknown label "extra"');
+        expectError(() => c.inc({ ...labels, l5000: undefined }), 'ValidationError', 'wide', 'missing', 'l5000');
+        const summary = async () => (await c.get()).values.map((v) => [Object.keys(v.labels).length, v.labels.l9999, v.value]);
+        console.log(JSON.stringify({ get: await summary() }));
+        const families = await new lib.MultiprocessRegistry().collect();
+        const wide = families.find((f) => f.name === 'wide');
+        console.log(JSON.stringify({ collected: wide.samples.map((s) => [Object.keys(s.labels).length, s.labels.l9999, s.value]) }));
+        c.remove(labels);
+        console.log(JSON.stringify({ afterRemove: await summary() }));
+        c.reset();
+        console.log(JSON.stringify({ afterReset: await summary() }));`,
+      );
+      assert.deepEqual(lines, [
+        { get: [[10000, 'v9999', 4], [10000, 'other', 1]] },
+        { collected: [[10000, 'other', 1], [10000, 'v9999', 4]] },
+        { afterRemove: [[10000, 'other', 1]] },
+        { afterReset: [] },
+      ]);
+      const entries = entriesIn(dir);
+      assert.equal(entries.length, 2, 'one entry per label set');
+      for (const entry of entries) {
+        assert.equal(Object.keys(entry.labels).length, 10000);
+        assert.equal(entry.labels.l1234, 'v1234');
+      }
+    });
+  });
+});
