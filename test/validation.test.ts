@@ -270,3 +270,46 @@ describe('label handling', () => {
     });
   });
 });
+
+describe('well-formed UTF-16', () => {
+  it('a lone surrogate in help or in a label value is refused, naming the metric and the label; surrogate pairs are fine', () => {
+    withDir((dir) => {
+      // String.raw: the snippet gets the escapes, not the code units (a file cannot hold a lone surrogate).
+      runIn(
+        dir,
+        String.raw`${EXPECT_ERROR}
+        expectError(() => new lib.Counter({ name: 'wf_help1', help: 'a\ud800b' }), 'ValidationError', 'wf_help1', 'help', 'well-formed', '"a\\ud800b"');
+        expectError(() => new lib.Counter({ name: 'wf_help2', help: '\udc00' }), 'ValidationError', 'wf_help2', 'help');
+        expectError(() => new lib.Counter({ name: 'wf_help3', help: '\ude00\ud83d' }), 'ValidationError', 'wf_help3', 'help');
+        new lib.Counter({ name: 'wf_help1', help: 'a\ud83d\ude00b' }).inc();
+
+        const c = new lib.Counter({ name: 'wf_counter', help: 'h', labelNames: ['route'] });
+        const g = new lib.Gauge({ name: 'wf_gauge', help: 'h', labelNames: ['route'] });
+        const h = new lib.Histogram({ name: 'wf_hist', help: 'h', labelNames: ['route'] });
+        const two = new lib.Summary({ name: 'wf_two', help: 'h', labelNames: ['a', 'b'] });
+        expectError(() => c.labels('a\ud800'), 'ValidationError', 'wf_counter', '"route"', '"a\\ud800"');
+        expectError(() => c.inc({ route: 'x\udfff' }), 'ValidationError', 'wf_counter', '"route"', 'well-formed');
+        expectError(() => g.set({ route: '\ud800' }, 1), 'ValidationError', 'wf_gauge', '"route"');
+        expectError(() => h.observe({ route: '\ud800' }, 1), 'ValidationError', 'wf_hist', '"route"');
+        expectError(() => two.labels('ok', '\ud800'), 'ValidationError', 'wf_two', 'label "b"');
+        expectError(() => two.observe({ a: '\udc00', b: 'ok' }, 1), 'ValidationError', 'wf_two', 'label "a"');
+        c.inc({ route: '\ud83d\ude00' }, 3);
+        two.labels('ok', 'é').observe(1);`,
+      );
+      const entries = entriesIn(dir);
+      for (const entry of entries) {
+        for (const text of [entry.help, ...Object.values(entry.labels)]) assert.doesNotMatch(text, /\p{Cs}/u, 'no lone surrogate');
+      }
+      assert.deepEqual(
+        entries.filter((e) => Object.keys(e.labels).length > 0).map((e) => [e.sampleName, e.labels, e.value]),
+        [
+          ['wf_counter_total', { route: '\ud83d\ude00' }, 3],
+          ['wf_two_count', { a: 'ok', b: 'é' }, 1],
+          ['wf_two_sum', { a: 'ok', b: 'é' }, 1],
+        ],
+        'the refused label sets made no entries',
+      );
+      assert.equal(entries.find((e) => e.sampleName === 'wf_help1_total')?.help, 'a\ud83d\ude00b');
+    });
+  });
+});

@@ -85,6 +85,11 @@ function labelText(value: unknown): string | undefined {
   return undefined;
 }
 
+/** String.prototype.isWellFormed (Node 20, missing from the ES2022 lib we build with): no lone surrogate. */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** "Counter jobs": how errors name a metric. */
 function metricTitle(type: MetricType, name: string): string {
   return `${type[0].toUpperCase()}${type.slice(1)} ${name}`;
@@ -121,6 +126,8 @@ export abstract class Metric<T extends string, C extends Child> {
     if (config === null || typeof config !== 'object') throw new ValidationError('Metric configuration must be an object with name and help');
     checkMetricName(config.name);
     if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string, got ${showValue(config.help)}`);
+    // The file keeps a lone surrogate, but expositions turn it into U+FFFD and Python's exporter fails on it.
+    if (!isWellFormed(config.help)) throw new ValidationError(`Metric ${config.name}: help must be well-formed UTF-16 (no lone surrogate), got ${showValue(config.help)}`);
     this.name = config.name;
     this.help = config.help;
     this.labelNames = checkLabelNames(config.name, config.labelNames === undefined ? [] : config.labelNames, reservedLabels) as T[];
@@ -237,10 +244,14 @@ export abstract class Metric<T extends string, C extends Child> {
     });
   }
 
+  /** A label value as the series key holds it: a string or number, well-formed (a lone surrogate would be exported as U+FFFD, merging series). */
   private checkedValue(name: string, value: unknown): string {
     const text = labelText(value);
     if (text === undefined) {
       throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be a string or number, got ${showValue(value)}`);
+    }
+    if (!isWellFormed(text)) {
+      throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be well-formed UTF-16 (no lone surrogate), got ${showValue(text)}`);
     }
     return text;
   }
