@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readEntryFile, type FileEntry } from '../src/collector/read.js';
+import { parseExposition } from './helpers/concurrency-checks.js';
 import { tempDir } from './helpers/fixtures.js';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippetLines } from './helpers/run-script.js';
 
@@ -310,6 +311,55 @@ describe('well-formed UTF-16', () => {
         'the refused label sets made no entries',
       );
       assert.equal(entries.find((e) => e.sampleName === 'wf_help1_total')?.help, 'a\ud83d\ude00b');
+    });
+  });
+});
+
+describe('a metric claims every name it exports', () => {
+  it('a metric whose family or sample names another metric exports is refused, naming both and the name; the refused one claims nothing', () => {
+    withDir((dir) => {
+      const [result] = runIn(
+        dir,
+        `${EXPECT_ERROR}
+        const clash = (fn, metric, holder, name) => expectError(fn, 'ValidationError', metric + ':', 'the name ' + name + ' ', holder + ' in this process');
+        new lib.Counter({ name: 'jobs', help: 'h' });
+        clash(() => new lib.Gauge({ name: 'jobs_total', help: 'h' }), 'Gauge jobs_total', 'Counter jobs', 'jobs_total');
+        clash(() => new lib.Counter({ name: 'jobs_total', help: 'h' }), 'Counter jobs_total', 'Counter jobs', 'jobs');
+        clash(() => new lib.Gauge({ name: 'jobs', help: 'h' }), 'Gauge jobs', 'Counter jobs', 'jobs');
+        new lib.Histogram({ name: 'lat', help: 'h' });
+        for (const suffix of ['', '_bucket', '_sum', '_count']) {
+          clash(() => new lib.Gauge({ name: 'lat' + suffix, help: 'h' }), 'Gauge lat' + suffix, 'Histogram lat', 'lat' + suffix);
+        }
+        clash(() => new lib.Counter({ name: 'lat_count', help: 'h' }), 'Counter lat_count', 'Histogram lat', 'lat_count');
+        clash(() => new lib.Summary({ name: 'lat', help: 'h' }), 'Summary lat', 'Histogram lat', 'lat');
+        new lib.Summary({ name: 's', help: 'h', labelNames: ['k'] });
+        for (const suffix of ['', '_sum', '_count']) {
+          clash(() => new lib.Gauge({ name: 's' + suffix, help: 'h' }), 'Gauge s' + suffix, 'Summary s', 's' + suffix);
+        }
+        // The later metric is the one refused, whichever kind it is; it claims none of its names.
+        new lib.Gauge({ name: 'dur_sum', help: 'h' });
+        clash(() => new lib.Histogram({ name: 'dur', help: 'h' }), 'Histogram dur', 'Gauge dur_sum', 'dur_sum');
+        new lib.Gauge({ name: 'a_total', help: 'h' });
+        clash(() => new lib.Counter({ name: 'a', help: 'h' }), 'Counter a', 'Gauge a_total', 'a_total');
+        for (const name of ['dur', 'dur_bucket', 'dur_count', 'a']) new lib.Gauge({ name, help: 'h' });
+        // Names that only look alike.
+        for (const name of ['lat_seconds', 's_total', 'jobs_created', 'lat_bucket_total', 'jobs_total_total']) new lib.Gauge({ name, help: 'h' });
+        // The runtime metrics do not clash with themselves, and claim their names.
+        lib.collectRuntimeMetrics({ prefix: 'rt_' })();
+        clash(() => new lib.Gauge({ name: 'rt_process_cpu_seconds_total', help: 'h' }), 'Gauge rt_process_cpu_seconds_total', 'Counter rt_process_cpu_seconds', 'rt_process_cpu_seconds_total');
+        console.log(JSON.stringify({ exposition: await new lib.MultiprocessRegistry().metrics() }));`,
+      );
+      const families = [...new Set(entriesIn(dir).map((e) => e.family))].filter((f) => !f.startsWith('rt_')).sort();
+      assert.deepEqual(
+        families,
+        ['a', 'a_total', 'dur', 'dur_bucket', 'dur_count', 'dur_sum', 'jobs', 'jobs_created', 'jobs_total_total', 'lat', 'lat_bucket_total', 'lat_seconds', 's_total'].sort(),
+        'the refused unlabelled metrics wrote no entries',
+      );
+      // Every sample belongs to one family and no series appears twice (parseExposition throws otherwise).
+      const parsed = parseExposition((result as { exposition: string }).exposition);
+      assert.equal(parsed.types.get('jobs_total'), 'counter');
+      assert.equal(parsed.types.get('jobs_total_total'), 'gauge');
+      assert.equal(parsed.types.get('lat'), 'histogram');
     });
   });
 });

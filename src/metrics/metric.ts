@@ -5,7 +5,7 @@ import { checkLabelNames, checkMetricName, filePrefix, type FilePrefix, type Met
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
-import { claimFamily } from './registry.js';
+import { claimNames, exportedNames, releaseNames } from './registry.js';
 
 /** Label values by name, as prom-client takes them. */
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -137,13 +137,19 @@ export abstract class Metric<T extends string, C extends Child> {
   }
 
   /**
-   * Subclasses call this last, once their options are checked (a metric
-   * refused for its options claims nothing): the metric claims its family,
-   * and an unlabelled one creates its entries.
+   * Subclasses call this last, once their options are checked: the metric
+   * claims the names it exports, and an unlabelled one creates its entries.
+   * A metric that fails before or here claims nothing.
    */
   protected initialize(): void {
-    claimFamily(this.family, this.name);
-    if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
+    const names = exportedNames(this.type, this.family);
+    claimNames(metricTitle(this.type, this.name), names);
+    try {
+      if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
+    } catch (err) {
+      releaseNames(names);
+      throw err;
+    }
   }
 
   /** The file prefix of this metric's series (a gauge's depends on its mode). */
