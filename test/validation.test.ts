@@ -194,6 +194,7 @@ describe('configuration shapes', () => {
         refused(() => new lib.Gauge({ name: 'cfg_c', help: 'h', labelNames: null }), 'cfg_c', 'labelNames', 'null');
         refused(() => new lib.Counter({ name: 'cfg_d', help: 'h', labelNames: ['ok', 10n] }), 'cfg_d', 'label name 10n');
         refused(() => new lib.Counter({ name: 'cfg_e', help: 'h', labelNames: ['ok', Symbol('s')] }), 'cfg_e', 'label name Symbol(s)');
+        refused(() => new lib.Gauge({ name: 'cfg_pid', help: 'h', labelNames: ['pid'] }), 'cfg_pid', '"pid"', 'reserved');
 
         refused(() => new lib.Histogram({ name: 'cfg_h1', help: 'h', buckets: {} }), 'Histogram cfg_h1', 'buckets', '{}');
         refused(() => new lib.Histogram({ name: 'cfg_h2', help: 'h', buckets: 'abc' }), 'Histogram cfg_h2', 'buckets', '"abc"');
@@ -220,13 +221,14 @@ describe('configuration shapes', () => {
         // Accepted shapes.
         const h = new lib.Histogram({ name: 'cfg_ok_h', help: 'h', buckets: [1, 2, Infinity] });
         new lib.Summary({ name: 'cfg_ok_s', help: 'h', percentiles: [0, 0.5, 1] });
+        new lib.Counter({ name: 'cfg_ok_pid', help: 'h', labelNames: ['pid'] });
         // Every refused name is still free.
-        const names = ['cfg_a', 'cfg_b', 'cfg_c', 'cfg_d', 'cfg_e', 'cfg_h1', 'cfg_h2', 'cfg_h3', 'cfg_h4', 'cfg_h5', 'cfg_h6', 'cfg_h7', 'cfg_h8', 'cfg_h9',
+        const names = ['cfg_a', 'cfg_b', 'cfg_c', 'cfg_d', 'cfg_e', 'cfg_pid', 'cfg_h1', 'cfg_h2', 'cfg_h3', 'cfg_h4', 'cfg_h5', 'cfg_h6', 'cfg_h7', 'cfg_h8', 'cfg_h9',
           'cfg_help1', 'cfg_help2', 'cfg_help3', 'cfg_mode', 'cfg_s'];
         for (const name of names) new lib.Histogram({ name, help: 'h', labelNames: ['k'] });
         console.log(JSON.stringify({ buckets: h.buckets, created: names.length }));`,
       );
-      assert.deepEqual(result, { buckets: [1, 2], created: 19 });
+      assert.deepEqual(result, { buckets: [1, 2], created: 20 });
     });
   });
 });

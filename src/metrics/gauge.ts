@@ -82,10 +82,17 @@ export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<
   multiprocessMode?: GaugeMode;
 }
 
+/**
+ * Label names a gauge cannot have: the collector adds `pid` to the series of
+ * the per-process modes and drops it from the merged ones, so a gauge's own
+ * `pid` label would merge distinct series. (prom-client and Python accept it.)
+ */
+const GAUGE_RESERVED_LABELS = ['pid'];
+
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   readonly multiprocessMode: GaugeMode;
   constructor(config: GaugeOptions<T>) {
-    super('gauge', config, []);
+    super('gauge', config, GAUGE_RESERVED_LABELS);
     const mode = config.multiprocessMode ?? 'all';
     if (!isGaugeMode(mode)) {
       throw new ValidationError(`Gauge ${this.name}: unknown multiprocessMode ${showValue(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
