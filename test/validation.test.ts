@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readEntryFile, type FileEntry } from '../src/collector/read.js';
-import { parseExposition } from './helpers/concurrency-checks.js';
+import { parseExposition, seriesKey } from './helpers/concurrency-checks.js';
 import { tempDir } from './helpers/fixtures.js';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippetLines } from './helpers/run-script.js';
 
@@ -272,6 +272,23 @@ describe('label handling', () => {
       }
     });
   });
+
+  it('a label value is its string: 1 and "1" are one series, as in prom-client', () => {
+    withDir((dir) => {
+      runIn(
+        dir,
+        `const c = new lib.Counter({ name: 'same', help: 'h', labelNames: ['a', 'b'] });
+        c.inc({ a: 1, b: 2 }, 1);
+        c.inc({ a: '1', b: '2' }, 10);
+        c.labels(1, '2').inc(100);
+        c.labels('1', 2).inc(1000);`,
+      );
+      assert.deepEqual(
+        entriesIn(dir).map((e) => [e.labels, e.value]),
+        [[{ a: '1', b: '2' }, 1111]],
+      );
+    });
+  });
 });
 
 describe('well-formed UTF-16', () => {
@@ -313,6 +330,76 @@ describe('well-formed UTF-16', () => {
         'the refused label sets made no entries',
       );
       assert.equal(entries.find((e) => e.sampleName === 'wf_help1_total')?.help, 'a\ud83d\ude00b');
+    });
+  });
+});
+
+describe('different label sets stay different series', () => {
+  // Pairs that a key joining values with separators, or escaping them
+  // carelessly, would confuse.
+  const ADVERSARIAL: Array<[string, string]> = [
+    ['x\u0001b\u0000y', ''],
+    ['x', 'y\u0001b\u0000'],
+    ['x', 'y'],
+    ['x\u0000', 'y'],
+    ['x', '\u0000y'],
+    ['"', '\\'],
+    ['\\"', ''],
+    ['', '\\"'],
+    ['\\', '"'],
+    ['x,b=y', ''],
+    ['x', ',b=y'],
+    ['x,', 'y'],
+    ['x', 'y,'],
+    ['x="y"', ''],
+    ['}', '{'],
+    ['x}', ''],
+    ['', '}x'],
+    ['\n', ''],
+    ['', '\n'],
+    ['\\n', ''],
+    ['\r\n', ''],
+    ['', ''],
+    [' ', ''],
+    ['', ' '],
+    ['=', '='],
+    ['a=x', 'b=y'],
+  ];
+
+  it('adversarial label values: one entry per label set in the file, each with its own value; the exposition keeps them apart', () => {
+    withDir((dir) => {
+      const [result] = runIn(
+        dir,
+        `const sets = ${JSON.stringify(ADVERSARIAL)};
+        const c = new lib.Counter({ name: 'inj', help: 'h', labelNames: ['a', 'b'] });
+        const g = new lib.Gauge({ name: 'inj_gauge', help: 'h', labelNames: ['a', 'b'], multiprocessMode: 'livesum' });
+        sets.forEach(([a, b], i) => {
+          c.inc({ a, b }, i + 1);
+          c.labels(a, b).inc(1000);
+          g.labels({ a, b }).set(i + 1);
+        });
+        // The exposition of the printable ones (the text format has no escape for U+0000, U+0001 or a carriage return).
+        const text = new lib.Counter({ name: 'inj_text', help: 'h', labelNames: ['a', 'b'] });
+        sets.forEach(([a, b], i) => { if (!/[\\u0000\\u0001\\r]/.test(a + b)) text.inc({ a, b }, i + 1); });
+        console.log(JSON.stringify({ exposition: await new lib.MultiprocessRegistry().metrics() }));`,
+      );
+      const entries = entriesIn(dir);
+      for (const [sample, extra] of [['inj_total', 1000], ['inj_gauge', 0]] as const) {
+        const ofSample = entries.filter((e) => e.sampleName === sample);
+        assert.equal(ofSample.length, ADVERSARIAL.length, `${sample}: one entry per label set`);
+        ADVERSARIAL.forEach(([a, b], i) => {
+          const matching = ofSample.filter((e) => e.labels.a === a && e.labels.b === b && Object.keys(e.labels).length === 2);
+          assert.equal(matching.length, 1, `${sample} ${JSON.stringify({ a, b })}`);
+          assert.equal(matching[0].value, i + 1 + extra, `${sample} ${JSON.stringify({ a, b })}`);
+        });
+      }
+      const textFamily = (result as { exposition: string }).exposition
+        .split('\n')
+        .filter((line) => /^(# (HELP|TYPE) )?inj_text_total[ {]/.test(line));
+      const parsed = parseExposition(`${textFamily.join('\n')}\n`);
+      const printable = ADVERSARIAL.map(([a, b], i) => ({ a, b, value: i + 1 })).filter(({ a, b }) => !/[\u0000\u0001\r]/.test(a + b));
+      assert.equal(parsed.samples.filter((s) => s.name === 'inj_text_total').length, printable.length);
+      for (const { a, b, value } of printable) assert.equal(parsed.byKey.get(seriesKey('inj_text_total', { a, b }))?.value, value, JSON.stringify({ a, b }));
     });
   });
 });

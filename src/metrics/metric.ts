@@ -77,8 +77,13 @@ export abstract class SingleSlotChild extends Child {
   }
 }
 
+/**
+ * Children by label values, one level per label name in declaration order:
+ * a path of exact strings, so two different label sets never share a child.
+ */
 type ChildTree<C> = Map<string, ChildTree<C> | C>;
 
+/** A label value as prom-client stringifies it (1 and '1' are one series); undefined for a type it refuses. */
 function labelText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
