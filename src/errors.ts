@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * Every error this library throws is a PromMultiprocError, so callers can
  * tell ours from their own with one instanceof check.
@@ -11,6 +13,23 @@ export class PromMultiprocError extends Error {
 
 /** A metric, label or value that the caller got wrong (names, label counts, negative increments). */
 export class ValidationError extends PromMultiprocError {}
+
+const SHOW_OPTIONS = { depth: 0, customInspect: false, showProxy: true, getters: false, breakLength: Infinity, maxArrayLength: 10, maxStringLength: 80 };
+
+/**
+ * A value the caller passed, as an error message shows it (strings in JSON
+ * quotes, so that control characters and lone surrogates show). It never throws:
+ * a template literal throws on a Symbol and JSON.stringify on a BigInt, which
+ * would replace the error we mean to raise by a bare TypeError.
+ */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}...` : JSON.stringify(value);
+  try {
+    return inspect(value, SHOW_OPTIONS);
+  } catch {
+    return typeof value;
+  }
+}
 
 /** Configuration that cannot work: a missing directory, a bad processId, configure() too late. */
 export class ConfigError extends PromMultiprocError {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { runSnippet } from './helpers/run-script.js';
+import { assertAllErrorsOk, EXPECT_ERROR, runSnippet, runSnippetLines as run } from './helpers/run-script.js';
 import { tempDir } from './helpers/fixtures.js';
 
 /** The metrics files of a directory (writers also keep a liveness lock and marker there). */
@@ -12,31 +12,6 @@ function dbFiles(dir: string): string[] {
     .readdirSync(dir)
     .filter((f) => f.endsWith('.db'))
     .sort();
-}
-
-/** Runs a snippet and returns its stdout lines parsed as JSON. */
-function run(body: string, env: NodeJS.ProcessEnv = {}): unknown[] {
-  const result = runSnippet(body, env);
-  assert.equal(result.status, 0, `snippet failed:\n${result.stderr}`);
-  return result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
-}
-
-/** Snippet code: `expectError(() => ..., 'ValidationError', 'text')` prints what was thrown. */
-const EXPECT_ERROR = `
-function expectError(fn, name, ...parts) {
-  try { fn(); } catch (err) {
-    const ok = err instanceof lib[name] && err instanceof lib.PromMultiprocError && parts.every((p) => err.message.includes(p));
-    console.log(JSON.stringify({ ok, name: err.constructor.name, message: err.message }));
-    return;
-  }
-  console.log(JSON.stringify({ ok: false, message: 'nothing thrown' }));
-}`;
-
-function assertAllErrorsOk(lines: unknown[]): void {
-  for (const line of lines) {
-    const result = line as { ok?: boolean; message?: string };
-    if ('ok' in result) assert.ok(result.ok, `unexpected error or message: ${JSON.stringify(result)}`);
-  }
 }
 
 describe('bad input gets a clear error and loses nothing', () => {

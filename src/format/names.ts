@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { showValue, ValidationError } from '../errors.js';
 
 export const GAUGE_MODES = [
   'all',
@@ -122,15 +122,19 @@ export function isLabelName(name: string): boolean {
 
 export function checkMetricName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !METRIC_NAME.test(name)) {
-    throw new ValidationError(`Invalid metric name ${JSON.stringify(name)}: must match ${METRIC_NAME.source}`);
+    throw new ValidationError(`Invalid metric name ${showValue(name)}: must match ${METRIC_NAME.source}`);
   }
 }
 
-export function checkLabelNames(metric: string, labelNames: readonly unknown[], reserved: readonly string[]): string[] {
+/** The label names of a metric, checked: an array of distinct valid names, none of them `reserved`. Linear in their number. */
+export function checkLabelNames(metric: string, labelNames: unknown, reserved: readonly string[]): string[] {
+  if (!Array.isArray(labelNames)) {
+    throw new ValidationError(`Metric ${metric}: labelNames must be an array of strings, got ${showValue(labelNames)}`);
+  }
   const seen = new Set<string>();
-  for (const label of labelNames) {
+  for (const label of labelNames as unknown[]) {
     if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
-      throw new ValidationError(`Metric ${metric}: invalid label name ${JSON.stringify(label)}: must match ${LABEL_NAME.source}`);
+      throw new ValidationError(`Metric ${metric}: invalid label name ${showValue(label)}: must match ${LABEL_NAME.source}`);
     }
     if (label.startsWith('__')) throw new ValidationError(`Metric ${metric}: label name "${label}" is reserved (starts with __)`);
     if (reserved.includes(label)) throw new ValidationError(`Metric ${metric}: label name "${label}" is reserved for this metric type`);

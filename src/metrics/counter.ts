@@ -1,13 +1,22 @@
 import type { CounterConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
-import { Metric, SingleSlotChild, type LabelValues, type PromValue } from './metric.js';
+import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
+
+/**
+ * What inc(amount) adds: 1 when omitted, else a finite number >= 0.
+ * prom-client checks `value && !Number.isFinite(value)`, which lets every
+ * falsy value through: we refuse NaN, which would stay in the counter (and in
+ * every sum over processes) for good, and '', false and null, which are not
+ * numbers.
+ */
+function increment(metric: Metric<string, Child>, amount: unknown): number {
+  if (amount === undefined) return 1;
+  if (typeof amount === 'number' && amount >= 0 && amount !== Infinity) return amount;
+  throw valueRefused(metric, 'inc()', 'a finite number >= 0', amount);
+}
 
 export class CounterChild extends SingleSlotChild {
-  inc(amount = 1): void {
-    if (!(amount >= 0) || amount === Infinity) {
-      throw new ValidationError(`Counter ${this.metric.name}: increment must be a finite number >= 0, got ${amount}`);
-    }
-    this.region.values[this.slot] += amount;
+  inc(amount?: number): void {
+    this.region.values[this.slot] += increment(this.metric, amount);
   }
 }
 
@@ -28,8 +37,12 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
   inc(labels: LabelValues<T>, value?: number): void;
   inc(value?: number): void;
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).inc(value);
-    else this.unlabelledChild().inc(labelsOrValue);
+    if (typeof labelsOrValue === 'object') {
+      const amount = increment(this, value); // before childFor: a refused call creates no series
+      this.childFor(labelsOrValue).inc(amount);
+    } else {
+      this.unlabelledChild().inc(labelsOrValue);
+    }
   }
 
   protected createChild(labelValues: readonly string[]): CounterChild {

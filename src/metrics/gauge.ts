@@ -1,9 +1,27 @@
 import type { GaugeConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
-import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
+import { showValue, ValidationError } from '../errors.js';
+import { filePrefix, isGaugeMode, isMostRecentMode, type FilePrefix, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
-import { Metric, SingleSlotChild, type LabelValues, type PromValue } from './metric.js';
+import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
+
+/**
+ * What inc() and dec() move by: 1 when omitted, else any number (NaN and
+ * infinities too, as in prom-client and Python). prom-client's dec() negates
+ * before it checks, so it takes dec('5') or dec(true); we take numbers only,
+ * as its inc() and set() do.
+ */
+function delta(metric: Metric<string, Child>, method: 'inc()' | 'dec()', amount: unknown): number {
+  if (amount === undefined) return 1;
+  if (typeof amount === 'number') return amount;
+  throw valueRefused(metric, method, 'a number', amount);
+}
+
+/** What set() takes: any number (NaN and infinities too, as in prom-client and Python). */
+function gaugeValue(metric: Metric<string, Child>, value: unknown): number {
+  if (typeof value === 'number') return value;
+  throw valueRefused(metric, 'set()', 'a number', value);
+}
 
 export class GaugeChild extends SingleSlotChild {
   constructor(
@@ -15,20 +33,19 @@ export class GaugeChild extends SingleSlotChild {
     super(metric, labelValues);
   }
 
-  inc(amount = 1): void {
+  inc(amount?: number): void {
     if (this.clock) throw this.incDecRefused('inc');
-    this.region.values[this.slot] += amount;
+    this.region.values[this.slot] += delta(this.metric, 'inc()', amount);
   }
 
-  dec(amount = 1): void {
+  dec(amount?: number): void {
     if (this.clock) throw this.incDecRefused('dec');
-    this.region.values[this.slot] -= amount;
+    this.region.values[this.slot] -= delta(this.metric, 'dec()', amount);
   }
 
   set(value: number): void {
-    if (typeof value !== 'number') throw new ValidationError(`Gauge ${this.metric.name}: set() needs a number, got ${typeof value}`);
     const values = this.region.values;
-    values[this.slot] = value;
+    values[this.slot] = gaugeValue(this.metric, value);
     if (this.clock) values[this.slot + 1] = this.clock();
   }
 
@@ -65,38 +82,61 @@ export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<
   multiprocessMode?: GaugeMode;
 }
 
+/**
+ * Label names a gauge cannot have: the collector adds `pid` to the series of
+ * the per-process modes and drops it from the merged ones, so a gauge's own
+ * `pid` label would merge distinct series. (prom-client and Python accept it.)
+ */
+const GAUGE_RESERVED_LABELS = ['pid'];
+
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   readonly multiprocessMode: GaugeMode;
   constructor(config: GaugeOptions<T>) {
-    const mode = config?.multiprocessMode ?? 'all';
+    super('gauge', config, GAUGE_RESERVED_LABELS);
+    const mode = config.multiprocessMode ?? 'all';
     if (!isGaugeMode(mode)) {
-      throw new ValidationError(`Gauge ${config.name}: unknown multiprocessMode ${JSON.stringify(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
+      throw new ValidationError(`Gauge ${this.name}: unknown multiprocessMode ${showValue(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
     }
-    super('gauge', config, [], mode);
     this.multiprocessMode = mode;
     this.specs = [{ sampleName: this.name }];
     this.initialize();
   }
 
+  protected override storePrefix(): FilePrefix {
+    return filePrefix('gauge', this.multiprocessMode);
+  }
+
   inc(labels: LabelValues<T>, value?: number): void;
   inc(value?: number): void;
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).inc(value);
-    else this.unlabelledChild().inc(labelsOrValue);
+    if (typeof labelsOrValue === 'object') {
+      const amount = delta(this, 'inc()', value); // before childFor: a refused call creates no series
+      this.childFor(labelsOrValue).inc(amount);
+    } else {
+      this.unlabelledChild().inc(labelsOrValue);
+    }
   }
 
   dec(labels: LabelValues<T>, value?: number): void;
   dec(value?: number): void;
   dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).dec(value);
-    else this.unlabelledChild().dec(labelsOrValue);
+    if (typeof labelsOrValue === 'object') {
+      const amount = delta(this, 'dec()', value);
+      this.childFor(labelsOrValue).dec(amount);
+    } else {
+      this.unlabelledChild().dec(labelsOrValue);
+    }
   }
 
   set(labels: LabelValues<T>, value: number): void;
   set(value: number): void;
   set(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).set(value as number);
-    else this.unlabelledChild().set(labelsOrValue);
+    if (typeof labelsOrValue === 'object') {
+      const checked = gaugeValue(this, value);
+      this.childFor(labelsOrValue).set(checked);
+    } else {
+      this.unlabelledChild().set(labelsOrValue);
+    }
   }
 
   setToCurrentTime(labels?: LabelValues<T>): void {

@@ -1,9 +1,9 @@
 import type { HistogramConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
+import { showValue, ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
 import { Child, type EntrySpec, type PromValue } from './metric.js';
-import { ObservedMetric } from './observed.js';
+import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 /** prom-client's default buckets (Python's differ; name them when mixing clients). */
@@ -34,15 +34,13 @@ export class HistogramChild extends Child {
   }
 
   observe(value: number): void {
-    if (typeof value !== 'number' || value !== value) {
-      throw new ValidationError(`Histogram ${this.metric.name}: observe() needs a number, got ${String(value)}`);
-    }
+    const observed = observation(this.metric, value);
     const bounds = this.bounds;
     let i = 0;
-    while (i < bounds.length && value > bounds[i]) i++;
+    while (i < bounds.length && observed > bounds[i]) i++;
     const values = this.region.values;
     values[this.bucketSlots[i]] += 1;
-    values[this.sumSlot] += value;
+    values[this.sumSlot] += observed;
   }
 
   startTimer(): () => number {
@@ -61,19 +59,28 @@ export class HistogramChild extends Child {
 
 export interface HistogramOptions<T extends string> extends Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'> {}
 
+/** The upper bounds of `buckets`: finite numbers in increasing order; a last +Inf is dropped (that bucket is always there). */
+function checkedBounds(metric: string, buckets: unknown): number[] {
+  if (!Array.isArray(buckets)) throw new ValidationError(`Histogram ${metric}: buckets must be an array of numbers, got ${showValue(buckets)}`);
+  const bounds: unknown[] = [...(buckets as unknown[])];
+  if (bounds[bounds.length - 1] === Infinity) bounds.pop();
+  bounds.forEach((bound, i) => {
+    if (typeof bound !== 'number' || !Number.isFinite(bound)) {
+      throw new ValidationError(`Histogram ${metric}: buckets must be finite numbers (a last +Inf is allowed), got ${showValue(bound)} at index ${i}`);
+    }
+    if (i > 0 && !(bound > (bounds[i - 1] as number))) {
+      throw new ValidationError(`Histogram ${metric}: buckets must be in increasing order, got ${bound} after ${bounds[i - 1] as number} at index ${i}`);
+    }
+  });
+  return bounds as number[];
+}
+
 export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild> {
   readonly buckets: readonly number[];
   private readonly bounds: Float64Array;
   constructor(config: HistogramOptions<T>) {
     super('histogram', config, ['le']);
-    const buckets = [...(config.buckets ?? DEFAULT_BUCKETS)];
-    if (buckets.some((b) => typeof b !== 'number' || Number.isNaN(b))) {
-      throw new ValidationError(`Histogram ${this.name}: buckets must be numbers, got [${buckets.join(', ')}]`);
-    }
-    for (let i = 1; i < buckets.length; i++) {
-      if (!(buckets[i] > buckets[i - 1])) throw new ValidationError(`Histogram ${this.name}: buckets must be in increasing order, got [${buckets.join(', ')}]`);
-    }
-    if (buckets[buckets.length - 1] === Infinity) buckets.pop();
+    const buckets = checkedBounds(this.name, config.buckets === undefined ? DEFAULT_BUCKETS : config.buckets);
     this.buckets = buckets;
     this.bounds = Float64Array.from(buckets);
     this.specs = [

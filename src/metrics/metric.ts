@@ -1,11 +1,11 @@
 import type { Counter as PromCounter } from 'prom-client';
-import { ValidationError } from '../errors.js';
+import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
-import { checkLabelNames, checkMetricName, filePrefix, type GaugeMode, type MetricType } from '../format/names.js';
+import { checkLabelNames, checkMetricName, filePrefix, type FilePrefix, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
-import { claimFamily } from './registry.js';
+import { claimNames, exportedNames, releaseNames } from './registry.js';
 
 /** Label values by name, as prom-client takes them. */
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -77,12 +77,32 @@ export abstract class SingleSlotChild extends Child {
   }
 }
 
+/**
+ * Children by label values, one level per label name in declaration order:
+ * a path of exact strings, so two different label sets never share a child.
+ */
 type ChildTree<C> = Map<string, ChildTree<C> | C>;
 
+/** A label value as prom-client stringifies it (1 and '1' are one series); undefined for a type it refuses. */
 function labelText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return undefined;
+}
+
+/** String.prototype.isWellFormed (Node 20, missing from the ES2022 lib we build with): no lone surrogate. */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** "Counter jobs": how errors name a metric. */
+function metricTitle(type: MetricType, name: string): string {
+  return `${type[0].toUpperCase()}${type.slice(1)} ${name}`;
+}
+
+/** The error for a value one of a metric's methods refuses; only the error path builds its strings. */
+export function valueRefused(metric: Metric<string, Child>, method: string, expected: string, got: unknown): ValidationError {
+  return new ValidationError(`${metricTitle(metric.type, metric.name)}: ${method} needs ${expected}, got ${showValue(got)}`);
 }
 
 /**
@@ -95,35 +115,55 @@ export abstract class Metric<T extends string, C extends Child> {
   readonly labelNames: readonly T[];
   /** Family name in the file keys (a counter's name without `_total`). */
   readonly family: string;
+  /** labelNames as a set: checking a labels object costs one lookup per key. */
+  private readonly labelNameSet: ReadonlySet<string>;
   private readonly children: ChildTree<C> = new Map();
   private unlabelled: C | undefined;
   private seriesStore: SeriesStore | undefined;
   private keyTemplates: EntryKeyTemplate[] | undefined;
 
+  /** Checks what every metric's configuration shares; the subclass checks its own options, then calls initialize(). */
   protected constructor(
     readonly type: MetricType,
     config: BaseConfiguration<T>,
     reservedLabels: readonly string[],
-    protected readonly mode?: GaugeMode,
   ) {
     if (config === null || typeof config !== 'object') throw new ValidationError('Metric configuration must be an object with name and help');
     checkMetricName(config.name);
-    if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string`);
+    if (typeof config.help !== 'string') throw new ValidationError(`Metric ${config.name}: help must be a string, got ${showValue(config.help)}`);
+    // The file keeps a lone surrogate, but expositions turn it into U+FFFD and Python's exporter fails on it.
+    if (!isWellFormed(config.help)) throw new ValidationError(`Metric ${config.name}: help must be well-formed UTF-16 (no lone surrogate), got ${showValue(config.help)}`);
     this.name = config.name;
     this.help = config.help;
-    this.labelNames = checkLabelNames(config.name, config.labelNames ?? [], reservedLabels) as T[];
+    this.labelNames = checkLabelNames(config.name, config.labelNames === undefined ? [] : config.labelNames, reservedLabels) as T[];
+    this.labelNameSet = new Set(this.labelNames);
     this.family = type === 'counter' && this.name.endsWith('_total') ? this.name.slice(0, -'_total'.length) : this.name;
     if (this.family === '') throw new ValidationError(`Metric ${config.name}: a counter needs a name besides _total`);
-    claimFamily(this.family, this.name);
   }
 
-  /** Subclasses call this once their own fields are set: an unlabelled metric creates its entries now. */
+  /**
+   * Subclasses call this last, once their options are checked: the metric
+   * claims the names it exports, and an unlabelled one creates its entries.
+   * A metric that fails before or here claims nothing.
+   */
   protected initialize(): void {
-    if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
+    const names = exportedNames(this.type, this.family);
+    claimNames(metricTitle(this.type, this.name), names);
+    try {
+      if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
+    } catch (err) {
+      releaseNames(names);
+      throw err;
+    }
+  }
+
+  /** The file prefix of this metric's series (a gauge's depends on its mode). */
+  protected storePrefix(): FilePrefix {
+    return filePrefix(this.type);
   }
 
   protected get store(): SeriesStore {
-    return (this.seriesStore ??= processStorage().store(filePrefix(this.type, this.mode)));
+    return (this.seriesStore ??= processStorage().store(this.storePrefix()));
   }
 
   /** The entries one child owns, in the order they are created in the file; set before initialize(). */
@@ -153,24 +193,35 @@ export abstract class Metric<T extends string, C extends Child> {
         `Metric ${this.name}: expected ${this.labelNames.length} label values [${this.labelNames.join(', ')}], got ${values.length}`,
       );
     }
+    if (values.length === 0) return this.unlabelledChild();
+    return this.existingChild(values) ?? this.addChild(values);
+  }
+
+  /** The child of these label values if it exists; creates nothing. */
+  private existingChild(values: readonly unknown[]): C | undefined {
+    let node: ChildTree<C> | C | undefined = this.children;
+    for (let i = 0; i < values.length && node !== undefined; i++) {
+      const text = labelText(values[i]);
+      node = text === undefined ? undefined : (node as ChildTree<C>).get(text);
+    }
+    return node as C | undefined;
+  }
+
+  /** Checks the values of a new label set, then creates its child and the path to it. */
+  private addChild(values: readonly unknown[]): C {
+    const texts = values.map((value, i) => this.checkedValue(this.labelNames[i], value));
+    const child = this.newChild(texts);
     let node: ChildTree<C> = this.children;
-    const last = values.length - 1;
+    const last = texts.length - 1;
     for (let i = 0; i < last; i++) {
-      const key = this.checkedValue(this.labelNames[i], values[i]);
-      let next = node.get(key) as ChildTree<C> | undefined;
+      let next = node.get(texts[i]) as ChildTree<C> | undefined;
       if (!next) {
         next = new Map();
-        node.set(key, next);
+        node.set(texts[i], next);
       }
       node = next;
     }
-    if (last < 0) return this.unlabelledChild();
-    const key = this.checkedValue(this.labelNames[last], values[last]);
-    let child = node.get(key) as C | undefined;
-    if (!child) {
-      child = this.newChild(values.map((v, i) => this.checkedValue(this.labelNames[i], v)));
-      node.set(key, child);
-    }
+    node.set(texts[last], child);
     return child;
   }
 
@@ -193,20 +244,25 @@ export abstract class Metric<T extends string, C extends Child> {
   private valuesOf(labels: LabelValues<T>): unknown[] {
     if (labels === null || typeof labels !== 'object') throw new ValidationError(`Metric ${this.name}: labels must be an object`);
     for (const key of Object.keys(labels)) {
-      if (!(this.labelNames as readonly string[]).includes(key)) {
-        throw new ValidationError(`Metric ${this.name}: unknown label "${key}"; its labels are [${this.labelNames.join(', ')}]`);
+      if (!this.labelNameSet.has(key)) {
+        throw new ValidationError(`Metric ${this.name}: unknown label ${showValue(key)}; its labels are [${this.labelNames.join(', ')}]`);
       }
     }
     return this.labelNames.map((name) => {
-      if (labels[name] === undefined) throw new ValidationError(`Metric ${this.name}: missing value for label "${name}"`);
-      return labels[name];
+      const value = labels[name];
+      if (value === undefined) throw new ValidationError(`Metric ${this.name}: missing value for label "${name}"`);
+      return value;
     });
   }
 
+  /** A label value as the series key holds it: a string or number, well-formed (a lone surrogate would be exported as U+FFFD, merging series). */
   private checkedValue(name: string, value: unknown): string {
     const text = labelText(value);
     if (text === undefined) {
-      throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be a string or number, got ${String(value)}`);
+      throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be a string or number, got ${showValue(value)}`);
+    }
+    if (!isWellFormed(text)) {
+      throw new ValidationError(`Metric ${this.name}: value of label "${name}" must be well-formed UTF-16 (no lone surrogate), got ${showValue(text)}`);
     }
     return text;
   }
@@ -241,18 +297,21 @@ export abstract class Metric<T extends string, C extends Child> {
     if (values.length !== this.labelNames.length || values.length === 0) {
       throw new ValidationError(`Metric ${this.name}: remove() needs the ${this.labelNames.length} label values [${this.labelNames.join(', ')}]`);
     }
-    const path: Array<ChildTree<C>> = [];
-    let node: ChildTree<C> = this.children;
     const keys = values.map((v, i) => this.checkedValue(this.labelNames[i], v));
-    for (let i = 0; i < keys.length - 1; i++) {
-      path.push(node);
-      const next = node.get(keys[i]) as ChildTree<C> | undefined;
+    const path: Array<ChildTree<C>> = [this.children];
+    const last = keys.length - 1;
+    for (let i = 0; i < last; i++) {
+      const next = path[i].get(keys[i]) as ChildTree<C> | undefined;
       if (!next) return;
-      node = next;
+      path.push(next);
     }
-    const child = node.get(keys[keys.length - 1]) as C | undefined;
+    const child = path[last].get(keys[last]) as C | undefined;
     if (!child) return;
-    node.delete(keys[keys.length - 1]);
+    // The child goes, and so does every node it leaves empty: the tree holds only paths to children.
+    for (let i = last; i >= 0; i--) {
+      path[i].delete(keys[i]);
+      if (path[i].size > 0) break;
+    }
     this.store.forget(child.region, child.slots());
   }
 
@@ -270,15 +329,17 @@ export abstract class Metric<T extends string, C extends Child> {
     this.unlabelled?.zeroSlots();
   }
 
+  /** The labelled children, depth first; walked without recursion, as the tree is as deep as there are label names. */
   protected allChildren(): C[] {
     const out: C[] = [];
-    const walk = (node: ChildTree<C>, depth: number): void => {
-      for (const value of node.values()) {
-        if (depth === this.labelNames.length - 1) out.push(value as C);
-        else walk(value as ChildTree<C>, depth + 1);
-      }
-    };
-    if (this.labelNames.length > 0) walk(this.children, 0);
+    if (this.labelNames.length === 0) return out;
+    const open: Array<Iterator<ChildTree<C> | C>> = [this.children.values()];
+    while (open.length > 0) {
+      const next = open[open.length - 1].next();
+      if (next.done) open.pop();
+      else if (open.length === this.labelNames.length) out.push(next.value as C);
+      else open.push((next.value as ChildTree<C>).values());
+    }
     return out;
   }
 

@@ -1,5 +1,14 @@
-import { Child, Metric, type LabelValues } from './metric.js';
+import { Child, Metric, valueRefused, type LabelValues } from './metric.js';
 import { labelledTimer } from './timer.js';
+
+/**
+ * What observe() takes: a finite number, as prom-client requires. (Python
+ * also takes infinities; one would make _sum infinite for good.)
+ */
+export function observation(metric: Metric<string, Child>, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw valueRefused(metric, 'observe()', 'a finite number', value);
+}
 
 /** A child that takes observations (histograms, summaries). */
 interface ObservingChild extends Child {
@@ -11,8 +20,12 @@ export abstract class ObservedMetric<T extends string, C extends ObservingChild>
   observe(labels: LabelValues<T>, value: number): void;
   observe(value: number): void;
   observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') this.childFor(labelsOrValue).observe(value as number);
-    else this.unlabelledChild().observe(labelsOrValue);
+    if (typeof labelsOrValue === 'object') {
+      const observed = observation(this, value); // before childFor: a refused call creates no series
+      this.childFor(labelsOrValue).observe(observed);
+    } else {
+      this.unlabelledChild().observe(labelsOrValue);
+    }
   }
 
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {

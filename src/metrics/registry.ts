@@ -1,12 +1,44 @@
 import { ValidationError } from '../errors.js';
+import type { MetricType } from '../format/names.js';
 
-/** Names of the metrics constructed in this process, so that one family is never declared twice. */
-const families = new Map<string, string>();
-
-export function claimFamily(family: string, metricName: string): void {
-  const holder = families.get(family);
-  if (holder !== undefined) {
-    throw new ValidationError(`Metric ${metricName}: a metric with the name ${holder} has already been registered in this process`);
+/**
+ * Every name a metric shows in an exposition: its family (the HELP and TYPE
+ * lines; OpenMetrics names a counter family without `_total`) and each of
+ * its sample names. `_created` is not exported, so it is not claimed.
+ */
+export function exportedNames(type: MetricType, family: string): string[] {
+  switch (type) {
+    case 'counter':
+      return [family, `${family}_total`];
+    case 'gauge':
+      return [family];
+    case 'histogram':
+      return [family, `${family}_bucket`, `${family}_sum`, `${family}_count`];
+    case 'summary':
+      return [family, `${family}_sum`, `${family}_count`];
   }
-  families.set(family, metricName);
+}
+
+/** Which metric of this process exports each name (as "Counter jobs"). */
+const exporters = new Map<string, string>();
+
+/**
+ * Claims the names a metric exports, all or none. Two metrics that export
+ * one sample name give two series Prometheus cannot tell apart (promtool
+ * rejects them, Prometheus keeps one), so, as Python's registry does with
+ * duplicated timeseries, the second metric is refused and claims nothing.
+ */
+export function claimNames(metric: string, names: readonly string[]): void {
+  for (const name of names) {
+    const holder = exporters.get(name);
+    if (holder !== undefined) {
+      throw new ValidationError(`${metric}: the name ${name} is already exported by ${holder} in this process`);
+    }
+  }
+  for (const name of names) exporters.set(name, metric);
+}
+
+/** Gives back the names of a metric whose construction failed after claiming them. */
+export function releaseNames(names: readonly string[]): void {
+  for (const name of names) exporters.delete(name);
 }

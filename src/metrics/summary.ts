@@ -1,8 +1,8 @@
 import type { SummaryConfiguration } from 'prom-client';
-import { ValidationError } from '../errors.js';
+import { showValue, ValidationError } from '../errors.js';
 import type { Region } from '../storage/entry-file.js';
 import { Child, type PromValue } from './metric.js';
-import { ObservedMetric } from './observed.js';
+import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
 export class SummaryChild extends Child {
@@ -20,12 +20,10 @@ export class SummaryChild extends Child {
   }
 
   observe(value: number): void {
-    if (typeof value !== 'number' || value !== value) {
-      throw new ValidationError(`Summary ${this.metric.name}: observe() needs a number, got ${String(value)}`);
-    }
+    const observed = observation(this.metric, value);
     const values = this.region.values;
     values[this.countSlot] += 1;
-    values[this.sumSlot] += value;
+    values[this.sumSlot] += observed;
   }
 
   startTimer(): () => number {
@@ -47,6 +45,11 @@ export interface SummaryOptions<T extends string> extends Omit<SummaryConfigurat
 export class Summary<T extends string = string> extends ObservedMetric<T, SummaryChild> {
   constructor(config: SummaryOptions<T>) {
     super('summary', config, ['quantile']);
+    // Not used yet (only _count and _sum are stored), but checked, so that a mistake shows now.
+    const percentiles: unknown = config.percentiles;
+    if (percentiles !== undefined && !(Array.isArray(percentiles) && percentiles.every((p) => typeof p === 'number' && p >= 0 && p <= 1))) {
+      throw new ValidationError(`Summary ${this.name}: percentiles must be an array of numbers in [0, 1], got ${showValue(percentiles)}`);
+    }
     this.specs = [{ sampleName: `${this.name}_count` }, { sampleName: `${this.name}_sum` }];
     this.initialize();
   }
