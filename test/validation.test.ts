@@ -452,3 +452,25 @@ describe('a metric claims every name it exports', () => {
     });
   });
 });
+
+describe('surfaces check their options before making any metric', () => {
+  it('HTTP middleware and runtime metrics refuse bad options with a ValidationError, and a corrected call then works', () => {
+    withDir((dir) => {
+      const [result] = runIn(
+        dir,
+        `${EXPECT_ERROR}
+        const refused = (fn, ...parts) => expectError(fn, 'ValidationError', ...parts);
+        refused(() => lib.httpMetricsMiddleware({ buckets: [1, 2n] }), 'http_request_duration_seconds', '2n');
+        refused(() => lib.httpMetricsMiddleware({ buckets: 'abc' }), 'http_request_duration_seconds', 'buckets');
+        refused(() => lib.httpMetricsMiddleware({ extraLabelNames: 'tenant', extraLabels: () => ({}) }), 'extraLabelNames');
+        refused(() => lib.collectRuntimeMetrics({ prefix: 'bad prefix ' }), 'prefix', '"bad prefix "');
+        refused(() => lib.collectRuntimeMetrics({ labels: { app: 'a\\ud800' } }), 'label "app"', 'lone surrogate');
+        // Nothing above left a name claimed: the same metrics are made now.
+        lib.httpMetricsMiddleware({ buckets: [1, 2] });
+        lib.collectRuntimeMetrics({ prefix: 'svc_', labels: { app: 'a' } });
+        console.log(JSON.stringify({ made: true }));`,
+      );
+      assert.deepEqual(result, { made: true });
+    });
+  });
+});

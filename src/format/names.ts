@@ -143,3 +143,13 @@ export function checkLabelNames(metric: string, labelNames: unknown, reserved: r
   }
   return [...seen];
 }
+
+/**
+ * Whether `text` is well-formed UTF-16 (no lone surrogate): only such text
+ * encodes to UTF-8 and back unchanged, so two different values never export
+ * as one. String.prototype.isWellFormed, which Node 20 has and the ES2022
+ * lib we build with does not declare.
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}

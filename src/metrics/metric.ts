@@ -1,7 +1,7 @@
 import type { Counter as PromCounter } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
-import { checkLabelNames, checkMetricName, filePrefix, type FilePrefix, type MetricType } from '../format/names.js';
+import { checkLabelNames, checkMetricName, filePrefix, isWellFormed, type FilePrefix, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
@@ -90,10 +90,6 @@ function labelText(value: unknown): string | undefined {
   return undefined;
 }
 
-/** String.prototype.isWellFormed (Node 20, missing from the ES2022 lib we build with): no lone surrogate. */
-function isWellFormed(text: string): boolean {
-  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
 
 /** "Counter jobs": how errors name a metric. */
 function metricTitle(type: MetricType, name: string): string {

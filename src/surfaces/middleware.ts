@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { ValidationError } from '../errors.js';
+import { ValidationError, showValue } from '../errors.js';
+import { exportedNames, releaseNames } from '../metrics/registry.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { Counter } from '../metrics/counter.js';
 import { DEFAULT_BUCKETS, Histogram } from '../metrics/histogram.js';
@@ -52,7 +53,8 @@ interface RequestMetrics {
 const metricsByPrefix = new Map<string, RequestMetrics>();
 
 function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNames: readonly string[]): RequestMetrics {
-  const signature = JSON.stringify({ buckets, extraLabelNames });
+  // showValue, not JSON.stringify: a caller's odd value (a BigInt) must reach the metrics' own checks.
+  const signature = showValue({ buckets, extraLabelNames });
   const existing = metricsByPrefix.get(prefix);
   if (existing) {
     if (existing.signature !== signature) {
@@ -63,14 +65,22 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
     }
     return existing;
   }
+  if (!Array.isArray(extraLabelNames)) throw new ValidationError(`Metric ${prefix}http_requests_total: extraLabelNames must be an array, got ${showValue(extraLabelNames)}`);
   const labelNames = ['method', 'route', 'status', ...extraLabelNames];
-  const requests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests served, by method, route template and status code.', labelNames });
+  // The histogram first: its options are the ones a caller gets wrong, and a refused metric claims no name.
   const duration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'Time from the start of an HTTP request to the end of its response, by method, route template and status code.',
     labelNames,
-    buckets: [...buckets],
+    buckets: Array.isArray(buckets) ? [...(buckets as readonly number[])] : (buckets as unknown as number[]),
   });
+  let requests: Counter<string>;
+  try {
+    requests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests served, by method, route template and status code.', labelNames });
+  } catch (err) {
+    releaseNames(exportedNames('histogram', duration.name));
+    throw err;
+  }
   const created = { requests, duration, extraLabelNames, signature };
   metricsByPrefix.set(prefix, created);
   return created;

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
-import { ValidationError } from '../errors.js';
-import { checkLabelNames } from '../format/names.js';
+import { ValidationError, showValue } from '../errors.js';
+import { checkLabelNames, isMetricName, isWellFormed } from '../format/names.js';
 import { Counter, type CounterChild } from '../metrics/counter.js';
 import { Gauge, type GaugeChild } from '../metrics/gauge.js';
 import { Histogram, type HistogramChild } from '../metrics/histogram.js';
@@ -82,8 +82,8 @@ let running: Running | undefined;
 
 function checkOptions(options: RuntimeMetricsOptions): void {
   if (options === null || typeof options !== 'object') throw new ValidationError('collectRuntimeMetrics: options must be an object');
-  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-    throw new ValidationError(`collectRuntimeMetrics: prefix must be a string, got ${typeof options.prefix}`);
+  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || !isMetricName(`${options.prefix}x`))) {
+    throw new ValidationError(`collectRuntimeMetrics: prefix must be a string that starts valid metric names, got ${showValue(options.prefix)}`);
   }
   checkLabelNames('collectRuntimeMetrics', Object.keys(options.labels ?? {}), []);
   for (const [name, value] of Object.entries(options.labels ?? {})) {
@@ -92,6 +92,10 @@ function checkOptions(options: RuntimeMetricsOptions): void {
     }
     if (typeof value !== 'string' && typeof value !== 'number') {
       throw new ValidationError(`collectRuntimeMetrics: value of label "${name}" must be a string or number, got ${typeof value}`);
+    }
+    // Checked here, before any metric is made: a metric refused halfway through the set would leave the others' names claimed.
+    if (typeof value === 'string' && !isWellFormed(value)) {
+      throw new ValidationError(`collectRuntimeMetrics: value of label "${name}" is not well-formed UTF-16 (a lone surrogate): ${showValue(value)}`);
     }
   }
   const precision = options.eventLoopMonitoringPrecision;
