@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { FIXTURES, fixtureCases, tempDir } from './helpers/fixtures.js';
+import { skipUnlessInstalled } from './helpers/programs.js';
 import { assertOpenMetricsParses, runPromtool } from './helpers/promtool.js';
 
 const ROOT = path.join(__dirname, '..');
@@ -191,7 +192,7 @@ describe('prom-multiproc CLI', () => {
   });
 });
 
-describe('promtool accepts the output for every fixture', () => {
+describe('promtool accepts the output for every fixture', { skip: skipUnlessInstalled('promtool') }, () => {
   for (const caseName of fixtureCases()) {
     test(`${caseName}: promtool check metrics passes the Prometheus text format`, (t) => {
       const { dir, cleanup } = fixtureCopy(caseName);

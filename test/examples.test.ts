@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findProgram, skipUnlessInstalled } from './helpers/programs.js';
 import { describe, test } from 'node:test';
 import { parseExposition, seriesKey } from './helpers/concurrency-checks.js';
 import {
@@ -217,12 +218,6 @@ describe('examples/pm2: cluster mode and the exporter as a second app', () => {
   });
 });
 
-/** nginx from PATH or Debian's /usr/sbin, or undefined. */
-function findNginx(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat('/usr/sbin', '/usr/local/sbin');
-  return dirs.map((dir) => path.join(dir, 'nginx')).find((file) => fs.existsSync(file));
-}
-
 /** An IPv4 address of this machine other than loopback, if it has one. */
 function externalAddress(): string | undefined {
   return Object.values(os.networkInterfaces())
@@ -231,14 +226,8 @@ function externalAddress(): string | undefined {
 }
 
 describe('examples/nginx: nginx in front, the metrics port separate and on 127.0.0.1 only', () => {
-  test('proxies the app publicly, never /metrics; serves exact totals on the loopback metrics port; SIGTERM stops nginx', async (t) => {
-    const nginx = findNginx();
-    if (!nginx) {
-      // In CI, .ci/run installs it: missing there is a broken set-up, not a reason to skip.
-      assert.ok(!process.env.CI, 'nginx is not installed although CI is set: .ci/run installs Debian\'s "nginx" package');
-      t.skip('nginx is not installed (apt-get install -y --no-install-recommends nginx)');
-      return;
-    }
+  test('proxies the app publicly, never /metrics; serves exact totals on the loopback metrics port; SIGTERM stops nginx', { skip: skipUnlessInstalled('nginx') }, async (t) => {
+    const nginx = findProgram('nginx')!;
     const { dir, cleanup } = tempDir('prom-multiproc-example-nginx-');
     t.after(cleanup);
     const cluster = await startClusterExample(dir, 2);

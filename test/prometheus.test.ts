@@ -21,6 +21,7 @@ import {
   type ClusterExample,
 } from './helpers/examples-processes.js';
 import { assertOpenMetricsParses, pollUntil, runPromtool, startPrometheus, type PrometheusServer } from './helpers/examples-prometheus.js';
+import { skipUnlessInstalled } from './helpers/programs.js';
 import { tempDir } from './helpers/fixtures.js';
 import { request } from './helpers/http.js';
 
@@ -37,7 +38,7 @@ function total(exposition: string, name: string): number {
     .reduce((sum, sample) => sum + sample.value, 0);
 }
 
-describe('a real Prometheus scraping the exporter of the node:cluster example', () => {
+describe('a real Prometheus scraping the exporter of the node:cluster example', { skip: skipUnlessInstalled('prometheus', 'promtool') }, () => {
   let work: { dir: string; cleanup: () => void };
   let metricsDir: string;
   let cluster: ClusterExample;

@@ -52,9 +52,17 @@ interface RequestMetrics {
  */
 const metricsByPrefix = new Map<string, RequestMetrics>();
 
+/** The options two middlewares of one prefix must share, as text; never throws (a BigInt must reach the metrics' own checks). */
+function signatureOf(buckets: readonly number[], extraLabelNames: readonly string[]): string {
+  try {
+    return JSON.stringify({ buckets, extraLabelNames }, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  } catch {
+    return showValue({ buckets, extraLabelNames });
+  }
+}
+
 function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNames: readonly string[]): RequestMetrics {
-  // showValue, not JSON.stringify: a caller's odd value (a BigInt) must reach the metrics' own checks.
-  const signature = showValue({ buckets, extraLabelNames });
+  const signature = signatureOf(buckets, extraLabelNames);
   const existing = metricsByPrefix.get(prefix);
   if (existing) {
     if (existing.signature !== signature) {
@@ -67,18 +75,18 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
   }
   if (!Array.isArray(extraLabelNames)) throw new ValidationError(`Metric ${prefix}http_requests_total: extraLabelNames must be an array, got ${showValue(extraLabelNames)}`);
   const labelNames = ['method', 'route', 'status', ...extraLabelNames];
-  // The histogram first: its options are the ones a caller gets wrong, and a refused metric claims no name.
-  const duration = new Histogram({
-    name: `${prefix}http_request_duration_seconds`,
-    help: 'Time from the start of an HTTP request to the end of its response, by method, route template and status code.',
-    labelNames,
-    buckets: Array.isArray(buckets) ? [...(buckets as readonly number[])] : (buckets as unknown as number[]),
-  });
-  let requests: Counter<string>;
+  const requests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests served, by method, route template and status code.', labelNames });
+  let duration: Histogram<string>;
   try {
-    requests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests served, by method, route template and status code.', labelNames });
+    duration = new Histogram({
+      name: `${prefix}http_request_duration_seconds`,
+      help: 'Time from the start of an HTTP request to the end of its response, by method, route template and status code.',
+      labelNames,
+      buckets: Array.isArray(buckets) ? [...(buckets as readonly number[])] : (buckets as unknown as number[]),
+    });
   } catch (err) {
-    releaseNames(exportedNames('histogram', duration.name));
+    // Refused buckets leave no name claimed: a corrected call makes both metrics.
+    releaseNames(exportedNames('counter', requests.family));
     throw err;
   }
   const created = { requests, duration, extraLabelNames, signature };

@@ -3,13 +3,12 @@
 // temporary directory; queried through its HTTP API. And promtool, which
 // comes with it, to check an exposition in both formats.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from './http.js';
 import { freePort, startProcess, type RunningProcess } from './examples-processes.js';
-import { INSTALL_HINT } from './promtool.js';
+import { findProgram, installHint } from './programs.js';
 
 
 /** A sample of an instant vector: labels and value. */
@@ -33,11 +32,6 @@ export interface PrometheusServer {
   queryMatrix(expr: string): Promise<MatrixSeries[]>;
 }
 
-function commandExists(name: string): boolean {
-  const result = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  return (result.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT';
-}
-
 async function apiQuery(base: string, expr: string): Promise<{ resultType: string; result: unknown[] }> {
   const response = await request(`${base}/api/v1/query?${new URLSearchParams({ query: expr })}`);
   const body = JSON.parse(response.text) as { status: string; error?: string; data: { resultType: string; result: unknown[] } };
@@ -51,7 +45,8 @@ async function apiQuery(base: string, expr: string): Promise<{ resultType: strin
  * queries (its first scrape comes some seconds later: poll for it).
  */
 export async function startPrometheus(workDir: string, target: string, job: string): Promise<PrometheusServer> {
-  assert.ok(commandExists('prometheus'), `prometheus is not installed: ${INSTALL_HINT}`);
+  const prometheus = findProgram('prometheus');
+  assert.ok(prometheus, `prometheus is not installed: ${installHint('prometheus')}`);
   const config = path.join(workDir, 'prometheus.yml');
   fs.writeFileSync(
     config,

@@ -2,9 +2,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { installHint } from './programs.js';
 
-export const INSTALL_HINT =
-  'it comes from Debian\'s "prometheus" package (apt-get update && apt-get install -y --no-install-recommends prometheus nginx); .ci/run installs it';
 
 export interface PromtoolResult {
   status: number | null;
@@ -14,7 +13,7 @@ export interface PromtoolResult {
 
 export function runPromtool(args: string[], input?: string): PromtoolResult {
   const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`promtool is not installed: ${INSTALL_HINT}`);
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`promtool is not installed: ${installHint('promtool')}`);
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
