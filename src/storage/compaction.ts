@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { ConfigError, FileFormatError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
-import { consoleLogger, type Logger } from '../log.js';
+import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
 import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
@@ -393,7 +393,7 @@ const NOTHING_COMPACTED: CompactionResult = { compacted: [], removedFiles: 0 };
 
 /** compact() for a caller that holds the directory lock. */
 export function compactLocked(dir: string, lock: DirectoryLock, options: CompactOptions = {}): CompactionResult {
-  const logger = options.logger ?? consoleLogger;
+  const logger = printableLogger(options.logger ?? consoleLogger);
   const { journal: pending, problem } = readJournal(dir);
   if (problem !== undefined) {
     if (!setJournalAside(dir, problem, logger)) return { ...NOTHING_COMPACTED };

@@ -5,7 +5,7 @@ import { PromMultiprocError } from '../errors.js';
 import { compact, describeDirectoryLock } from '../storage/compaction.js';
 import { clearMultiprocDir } from '../storage/directory.js';
 import { checkDirectory } from '../storage/process-storage.js';
-import type { Logger } from '../log.js';
+import { printable, type Logger } from '../log.js';
 import { DEFAULT_EXPORTER_HOST, DEFAULT_EXPORTER_PORT, DEFAULT_METRICS_PATH, HEALTH_PATH, startExporter } from './exporter.js';
 import { formatInspection, inspectFile } from './inspect.js';
 
@@ -171,7 +171,7 @@ function clearCommand(dir: string, force: boolean): number {
   const result = clearMultiprocDir(dir, { force, logger: stderrLogger });
   const forced = result.liveWriters.length > 0 ? ` (live writers ${result.liveWriters.join(', ')} cleared by --force)` : '';
   process.stdout.write(`cleared ${result.dir}: ${result.removed.length} entries removed${forced}\n`);
-  for (const { name, kind } of result.skipped) stderrLogger.warn(`left ${name} in ${result.dir}: it is a ${kind}, not a file of ours`);
+  for (const { name, kind } of result.skipped) stderrLogger.warn(printable(`left ${name} in ${result.dir}: it is a ${kind}, not a file of ours`));
   return 0;
 }
 
