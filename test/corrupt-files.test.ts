@@ -123,6 +123,124 @@ const CASES: CorruptCase[] = [
     reason: /4-item array/,
   },
   {
+    title: 'a label value that is not a string',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": 200, "method": "GET"}, "HTTP requests served."]'),
+    reason: /value of label code of http_requests_total is not a string/,
+  },
+  // Names decoded from a key end up on exposition lines: one that breaks Prometheus' rules would make
+  // the whole exposition unparsable, every good sample lost with it.
+  {
+    title: 'a sample name with a space',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs total", {}, "Jobs done."]'),
+    reason: /sample name "jobs total" is not a valid metric name/,
+  },
+  {
+    title: 'a family name with a space',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jo bs", "jo bs_total", {}, "Jobs done."]'),
+    reason: /family name "jo bs" is not a valid metric name/,
+  },
+  {
+    title: 'a family name starting with a digit',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["1jobs", "1jobs_total", {}, "Jobs done."]'),
+    reason: /family name "1jobs" is not a valid metric name/,
+  },
+  {
+    title: 'a label name with a dash',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"co-de": "200", "method": "GET"}, "HTTP requests served."]'),
+    reason: /label name "co-de" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: 'a label name reserved for Prometheus (__name__)',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"__name__": "x", "method": "GET"}, "HTTP requests served."]'),
+    reason: /label name "__name__" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: 'an empty label name',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"": "200"}, "HTTP requests served."]'),
+    reason: /label name "" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: "a counter's sample without _total",
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs", {}, "Jobs done."]'),
+    reason: /sample name "jobs" does not belong to the counter family jobs \(expected "jobs_total"\)/,
+  },
+  {
+    title: "a counter's sample of another family",
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "other_total", {}, "Jobs done."]'),
+    reason: /sample name "other_total" does not belong to the counter family jobs/,
+  },
+  {
+    title: 'a counter with an le label',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs_total", {"le": "1.0"}, "Jobs done."]'),
+    reason: /counter sample jobs_total has an "le" label, which only a histogram's buckets may have/,
+  },
+  {
+    title: "a gauge's sample with a suffix",
+    fileName: 'gauge_all_2.db',
+    bytes: () => currentLayoutFile([{ key: '["depth", "depth", {}, "Depth."]', value: 1 }, { key: '["depth", "depth_total", {}, "Depth."]', value: 1 }]),
+    reason: /sample name "depth_total" does not belong to the gauge family depth \(expected "depth"\)/,
+  },
+  {
+    title: "a histogram's bucket without le",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_bucket", {}, "Latency."]', value: 1 }]),
+    reason: /histogram bucket lat_bucket has no "le" label/,
+  },
+  {
+    title: "a histogram's bucket whose le is not a number",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_bucket", {"le": "0.5x"}, "Latency."]', value: 1 }]),
+    reason: /histogram bucket lat_bucket has le="0.5x", not a number or ±Inf/,
+  },
+  {
+    title: "a histogram's _sum with an le label",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {"le": "1.0"}, "Latency."]', value: 1 }]),
+    reason: /histogram sample lat_sum has an "le" label/,
+  },
+  {
+    title: "a histogram's _count (Python never stores it)",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_count", {}, "Latency."]', value: 1 }]),
+    reason: /sample name "lat_count" does not belong to the histogram family lat \(expected "lat_sum" or "lat_bucket"\)/,
+  },
+  {
+    title: 'a summary with a quantile label',
+    fileName: 'summary_2.db',
+    bytes: () => currentLayoutFile([{ key: '["took", "took_count", {}, "Took."]', value: 1 }, { key: '["took", "took_sum", {"quantile": "0.5"}, "Took."]', value: 1 }]),
+    reason: /summary sample took_sum has a "quantile" label \(multiprocess files hold no quantiles\)/,
+  },
+  // JSON.parse turns a \ud800 escape into a lone surrogate, which has no UTF-8 form: written out it
+  // would become U+FFFD, and two different values one series.
+  {
+    title: 'a label value with a lone surrogate',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": "2\\ud800", "method": "GET"}, "HTTP requests served."]'),
+    reason: /value "2\\ud800" of label code of http_requests_total holds a lone surrogate/,
+  },
+  {
+    title: 'a label value with a lone low surrogate after a whole pair',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": "\\ud83d\\ude80\\ude80", "method": "GET"}, "HTTP requests served."]'),
+    reason: /of label code of http_requests_total holds a lone surrogate/,
+  },
+  {
+    title: 'help text with a lone surrogate',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs_total", {}, "Jobs \\udfff done."]'),
+    reason: /help text of jobs holds a lone surrogate/,
+  },
+  {
     title: 'an unknown prefix (foo_1.db)',
     fileName: 'foo_1.db',
     bytes: () => fs.readFileSync(OTHER_VALID_FILE),

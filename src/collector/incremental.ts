@@ -282,9 +282,9 @@ export class IncrementalCollector {
     return this.parsed;
   }
 
-  /** Finds or creates the series of a key seen for the first time. */
+  /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
   private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
-    const key = decodeEntryKey(buf, keyStart, keyEnd, offset);
+    const key = decodeEntryKey(buf, keyStart, keyEnd, offset, image.type);
     let labels = key.labels;
     if (image.type === 'gauge') {
       if (state.rule === Merge.PerSource) {
