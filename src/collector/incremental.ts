@@ -3,7 +3,7 @@ import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import { mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
-import { compareText, keyIsReadable, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import { compareText, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
@@ -112,8 +112,6 @@ interface Line {
   sampleName: string;
   /** labelsKey() of its labels: its place in the exposition order, and its labels for collect(). */
   labelsKey: string;
-  /** Only where labelsKey cannot be read back (a name or value holds its separators). */
-  labels?: Record<string, string>;
   /** Where `name{labels} `, the start of its exposition line, is in the collector's line prefixes. */
   prefixStart: number;
   prefixEnd: number;
@@ -129,10 +127,6 @@ interface HistogramGroup {
   sum: number;
   sumLine: Line;
   countLine: Line;
-}
-
-function labelsOf(line: Line): Record<string, string> {
-  return line.labels ?? labelsFromKey(line.labelsKey);
 }
 
 /** The series of one sample name of a family, by labelsKey. */
@@ -318,8 +312,7 @@ export class IncrementalCollector {
       const prefixStart = this.addLinePrefix(sample.name, renderLabels(labels, names));
       // The labels object is not kept: collect() reads labels back from the key, and keeping
       // an object per series was a good part of what every garbage collection had to copy.
-      const kept = keyIsReadable(sortKey, names.length) ? undefined : labels;
-      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
+      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, prefixStart, prefixEnd: this.linePrefixes.size };
       this.seriesInfo.push(info);
       sample.byLabels.set(sortKey, series);
       family.members.push(series);
@@ -341,10 +334,9 @@ export class IncrementalCollector {
     return start;
   }
 
-  private line(sampleName: string, labels: Record<string, string>, key: string, renderedLabels: string): Line {
+  private line(sampleName: string, key: string, renderedLabels: string): Line {
     const prefixStart = this.addLinePrefix(sampleName, renderedLabels);
-    const kept = keyIsReadable(key, Object.keys(labels).length) ? undefined : labels;
-    return { sampleName, labelsKey: key, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
+    return { sampleName, labelsKey: key, prefixStart, prefixEnd: this.linePrefixes.size };
   }
 
   private ensureCapacity(count: number): void {
@@ -469,7 +461,7 @@ export class IncrementalCollector {
   /** One family as plain objects (for JSON). */
   toFamily(family: FamilyState): Family {
     const samples: Sample[] = [];
-    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: labelsOf(line), value }));
+    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: labelsFromKey(line.labelsKey), value }));
     return { name: family.name, type: family.type, help: family.help, samples };
   }
 
@@ -488,7 +480,7 @@ export class IncrementalCollector {
     const countName = `${family.name}_count`;
     const bucketName = `${family.name}_bucket`;
     for (const { series, info } of infos) {
-      const { le, ...labels } = labelsOf(info);
+      const { le, ...labels } = labelsFromKey(info.labelsKey);
       const names = sortedNames(labels);
       const key = labelsKey(labels, names);
       let group = groups.get(key);
@@ -497,7 +489,7 @@ export class IncrementalCollector {
         let lines = family.groupLines.get(key);
         if (!lines) {
           const rendered = renderLabels(labels, names);
-          lines = [this.line(sumName, labels, key, rendered), this.line(countName, labels, key, rendered)];
+          lines = [this.line(sumName, key, rendered), this.line(countName, key, rendered)];
           family.groupLines.set(key, lines);
         }
         group = { buckets: [], sum: -1, sumLine: lines[0], countLine: lines[1] };
