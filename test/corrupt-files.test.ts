@@ -391,6 +391,57 @@ describe('corrupt files in the multiprocess directory', () => {
     });
   }
 
+  const manyKeys = Array.from({ length: 1500 }, (_, i) => pythonKey('hits', 'hits_total', { path: `/p${i}` }, 'Hits.'));
+  // A skipped file is read up to its bad entry; nothing of what came before may stay: not its
+  // families (which would take the type, HELP text and names of the good files' ones), nor its series.
+  for (const leftover of [
+    {
+      title: "its family's HELP text",
+      badKey: pythonKey('jobs', 'jobs_total', {}, 'Help of a skipped file.'),
+      good: { name: 'counter_101.db', bytes: () => fs.readFileSync(GOOD_FILE) },
+    },
+    {
+      title: "its family's type",
+      badKey: pythonKey('inflight', 'inflight_total', {}, 'A counter in a skipped file.'),
+      good: { name: 'gauge_livesum_301.db', bytes: () => fs.readFileSync(path.join(FIXTURES, 'gauge-incdec', 'db', 'gauge_livesum_301.db')) },
+    },
+    {
+      title: "its family's exposed names",
+      badKey: pythonKey('jobs', 'jobs_total', {}, 'A counter in a skipped file.'),
+      good: { name: 'gauge_all_5.db', bytes: () => currentLayoutFile([{ key: pythonKey('jobs_total', 'jobs_total', {}, 'A gauge.'), value: 4 }]) },
+    },
+    {
+      // The good file's own keys, enough of them that the key table grows while the bad file is read.
+      title: 'its keys and series',
+      badKeys: manyKeys,
+      good: { name: 'counter_101.db', bytes: () => currentLayoutFile(manyKeys.map((key, i) => ({ key, value: i }))) },
+    },
+  ]) {
+    test(`a file skipped at a bad entry leaves nothing behind: ${leftover.title}`, async (t) => {
+      const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+      t.after(cleanup);
+      const alone = tempDir('prom-multiproc-corrupt-');
+      t.after(alone.cleanup);
+      fs.writeFileSync(path.join(alone.dir, leftover.good.name), leftover.good.bytes());
+      fs.writeFileSync(path.join(dir, leftover.good.name), leftover.good.bytes());
+      // counter_1.db sorts before the good file: it is read first.
+      const readable = (leftover.badKeys ?? [leftover.badKey!]).map((key) => ({ key, value: 1000 }));
+      fs.writeFileSync(path.join(dir, 'counter_1.db'), currentLayoutFile([...readable, { key: 'not json', value: 1 }]));
+      const warnings: string[] = [];
+      const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => warnings.push(message) } });
+      const withoutSelf = (exposition: string): string => exposition.replace(/^.*prom_multiproc_skipped_files.*\n/gm, '');
+      const expected = withoutSelf(await new MultiprocessRegistry({ dir: alone.dir }).metrics());
+      assert.ok(expected.length > 0);
+      for (const scrape of [1, 2]) {
+        const text = await registry.metrics();
+        assert.equal(withoutSelf(text), expected, `scrape ${scrape}: exactly what the good file exports alone`);
+        assert.match(text, new RegExp(`^${SKIPPED_SAMPLE} ${scrape}\\.0$`, 'm'));
+      }
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /counter_1\.db: skipped: key is not valid JSON/);
+    });
+  }
+
   test('a file repaired between scrapes is merged again and no longer counted', async (t) => {
     const { dir, cleanup } = directoryWithGoodFile();
     t.after(cleanup);

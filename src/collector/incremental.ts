@@ -159,6 +159,19 @@ export interface ScrapeProblem {
 }
 
 /**
+ * How much of the collector's tables existed before an add(): what the add
+ * made beyond it is undone when the source turns out bad, so a skipped file
+ * leaves nothing behind: no family (with its type and HELP text), no series.
+ */
+interface AddMark {
+  keys: KeyTable;
+  keyCount: number;
+  seriesCount: number;
+  linePrefixBytes: number;
+  lineCount: number;
+}
+
+/**
  * The merging collector. It keeps, per source, the entries it has parsed
  * and, across sources, one series table: a scrape parses only entries that
  * are new since the last one (each distinct key once over all files), then
@@ -167,6 +180,8 @@ export interface ScrapeProblem {
 export class IncrementalCollector {
   private readonly sources = new Map<string, SourceState>();
   private readonly families = new Map<string, FamilyState>();
+  /** Families made by the add() under way, undone if its source turns out bad. */
+  private addedFamilies: FamilyState[] = [];
   private readonly seriesByRawKey = new Map<string, KeyTable>();
   private readonly seriesInfo: SeriesInfo[] = [];
   private value = new Float64Array(1024);
@@ -203,14 +218,55 @@ export class IncrementalCollector {
       state = new SourceState(image.identity, MERGE[mergeRule(image.type, image.mode)]);
       this.sources.set(image.name, state);
     }
-    try {
-      this.parseNew(state, image, problems);
-    } catch (err) {
-      this.sources.delete(image.name);
-      throw err;
+    if (image.used !== state.parsedUpTo) {
+      const keys = this.keysOf(image, state);
+      const mark: AddMark = {
+        keys,
+        keyCount: keys.size,
+        seriesCount: this.seriesInfo.length,
+        linePrefixBytes: this.linePrefixes.size,
+        lineCount: this.lineCount,
+      };
+      this.addedFamilies = [];
+      try {
+        this.parseNew(state, image, keys, problems);
+      } catch (err) {
+        this.sources.delete(image.name);
+        this.undo(mark);
+        throw err;
+      }
     }
     this.merge(state, image);
     return problems;
+  }
+
+  /** Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string. */
+  private keysOf(image: SourceImage, state: SourceState): KeyTable {
+    const scope = `${image.type}\u0000${state.rule === Merge.PerSource && image.id !== undefined ? image.id : ''}`;
+    let keys = this.seriesByRawKey.get(scope);
+    if (!keys) {
+      keys = new KeyTable();
+      this.seriesByRawKey.set(scope, keys);
+    }
+    return keys;
+  }
+
+  /** Takes back what the add() that made `mark` created. */
+  private undo(mark: AddMark): void {
+    mark.keys.truncate(mark.keyCount);
+    for (let series = this.seriesInfo.length - 1; series >= mark.seriesCount; series--) {
+      // A family's members are in series order: an add's new series are the last ones.
+      const { family, sampleName, labelsKey: key } = this.seriesInfo[series];
+      family.members.pop();
+      family.dirty = true;
+      const sample = family.samples.get(sampleName)!;
+      sample.byLabels.delete(key);
+      if (sample.byLabels.size === 0) family.samples.delete(sampleName);
+    }
+    this.seriesInfo.length = mark.seriesCount;
+    this.linePrefixes.truncate(mark.linePrefixBytes);
+    this.lineCount = mark.lineCount;
+    for (const family of this.addedFamilies) this.families.delete(family.name);
   }
 
   /** Forgets sources not added since begin() with these names kept. */
@@ -219,16 +275,9 @@ export class IncrementalCollector {
     this.entryLists.retain([...this.sources.values()].map((source) => source.entries));
   }
 
-  private parseNew(state: SourceState, image: SourceImage, problems: ScrapeProblem[]): void {
-    if (image.used === state.parsedUpTo) return;
+  /** Parses the entries of `image` past those of `state`. Throws FileFormatError. */
+  private parseNew(state: SourceState, image: SourceImage, keys: KeyTable, problems: ScrapeProblem[]): void {
     const { buf } = image;
-    // Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string.
-    const scope = `${image.type}\u0000${state.rule === Merge.PerSource && image.id !== undefined ? image.id : ''}`;
-    let keys = this.seriesByRawKey.get(scope);
-    if (!keys) {
-      keys = new KeyTable();
-      this.seriesByRawKey.set(scope, keys);
-    }
     const used = checkedUsed(buf, image.used);
     const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
     const entry = this.entry;
@@ -292,6 +341,7 @@ export class IncrementalCollector {
     if (!family) {
       family = new FamilyState(key.family, image.type, key.help);
       this.families.set(key.family, family);
+      this.addedFamilies.push(family);
     } else if (family.type !== image.type) {
       problems.push({
         source: image.name,
