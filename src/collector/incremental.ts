@@ -2,7 +2,7 @@ import { parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import { mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
-import { renderLabels } from './exposition.js';
+import { ExposedNameClaims, renderLabels, type NameHolder } from './exposition.js';
 import { compareText, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
@@ -158,10 +158,17 @@ export interface ScrapeProblem {
   message: string;
 }
 
+/** A family exported beside the files' ones (the registry's own counter): no family of a file may take its names. */
+export interface ReservedFamily {
+  name: string;
+  type: MetricType;
+}
+
 /**
  * How much of the collector's tables existed before an add(): what the add
  * made beyond it is undone when the source turns out bad, so a skipped file
- * leaves nothing behind: no family (with its type and HELP text), no series.
+ * leaves nothing behind: no family (with its type, HELP text and names), no
+ * series.
  */
 interface AddMark {
   keys: KeyTable;
@@ -180,8 +187,13 @@ interface AddMark {
 export class IncrementalCollector {
   private readonly sources = new Map<string, SourceState>();
   private readonly families = new Map<string, FamilyState>();
-  /** Families made by the add() under way, undone if its source turns out bad. */
+  /** Every name the families' lines may carry, held by the family met first (and the reserved ones). */
+  private readonly names = new ExposedNameClaims();
+  /** `<type> <family>` of families whose entries are ignored (a type or name clash with a family met first): each is reported once. */
+  private readonly rejected = new Set<string>();
+  /** Families made and rejections made by the add() under way, undone if its source turns out bad. */
   private addedFamilies: FamilyState[] = [];
+  private addedRejections: string[] = [];
   private readonly seriesByRawKey = new Map<string, KeyTable>();
   private readonly seriesInfo: SeriesInfo[] = [];
   private value = new Float64Array(1024);
@@ -195,6 +207,15 @@ export class IncrementalCollector {
   /** The `name{labels} ` of every line, as UTF-8. */
   private readonly linePrefixes = new TextWriter();
   private lineCount = 0;
+
+  constructor(reserved: readonly ReservedFamily[] = []) {
+    for (const family of reserved) this.names.claim(family.name, family.type);
+  }
+
+  /** The family that holds one of the names a family `name` of `type` would expose, if one does (for families served beside these). */
+  nameHolder(name: string, type: MetricType): NameHolder | undefined {
+    return this.names.holder(name, type);
+  }
 
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
@@ -228,6 +249,7 @@ export class IncrementalCollector {
         lineCount: this.lineCount,
       };
       this.addedFamilies = [];
+      this.addedRejections = [];
       try {
         this.parseNew(state, image, keys, problems);
       } catch (err) {
@@ -266,7 +288,11 @@ export class IncrementalCollector {
     this.seriesInfo.length = mark.seriesCount;
     this.linePrefixes.truncate(mark.linePrefixBytes);
     this.lineCount = mark.lineCount;
-    for (const family of this.addedFamilies) this.families.delete(family.name);
+    for (const family of this.addedFamilies) {
+      this.families.delete(family.name);
+      this.names.release(family.name, family.type);
+    }
+    for (const rejection of this.addedRejections) this.rejected.delete(rejection);
   }
 
   /** Forgets sources not added since begin() with these names kept. */
@@ -328,6 +354,8 @@ export class IncrementalCollector {
   /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
   private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
     const key = decodeEntryKey(buf, keyStart, keyEnd, offset, image.type);
+    const family = this.familyOf(key.family, key.help, image, problems);
+    if (!family) return -1;
     let labels = key.labels;
     if (image.type === 'gauge') {
       if (state.rule === Merge.PerSource) {
@@ -336,18 +364,6 @@ export class IncrementalCollector {
         labels = { ...labels };
         delete labels.pid;
       }
-    }
-    let family = this.families.get(key.family);
-    if (!family) {
-      family = new FamilyState(key.family, image.type, key.help);
-      this.families.set(key.family, family);
-      this.addedFamilies.push(family);
-    } else if (family.type !== image.type) {
-      problems.push({
-        source: image.name,
-        message: `family ${key.family} is a ${image.type} here but a ${family.type} in another file; its entries here are ignored`,
-      });
-      return -1;
     }
     let sample = family.samples.get(key.sampleName);
     if (!sample) {
@@ -370,6 +386,36 @@ export class IncrementalCollector {
       this.ensureCapacity(series + 1);
     }
     return series;
+  }
+
+  /**
+   * The family of a key of `image`, made when met first; undefined when its
+   * entries are ignored: another file has a family of that name and another
+   * type, or a family met first holds one of the names it would expose.
+   */
+  private familyOf(name: string, help: string, image: SourceImage, problems: ScrapeProblem[]): FamilyState | undefined {
+    const family = this.families.get(name);
+    if (family?.type === image.type) return family;
+    const rejection = `${image.type} ${name}`;
+    if (this.rejected.has(rejection)) return undefined;
+    let reason: string | undefined;
+    if (family) {
+      reason = `family ${name} is a ${image.type} here but a ${family.type} in another file`;
+    } else {
+      const holder = this.names.holder(name, image.type);
+      if (holder) reason = `the ${image.type} family ${name} would expose ${holder.name}, a name of the ${holder.type} family ${holder.family} met first`;
+    }
+    if (reason !== undefined) {
+      this.rejected.add(rejection);
+      this.addedRejections.push(rejection);
+      problems.push({ source: image.name, message: `${reason}; its entries are ignored` });
+      return undefined;
+    }
+    const made = new FamilyState(name, image.type, help);
+    this.families.set(name, made);
+    this.names.claim(name, image.type);
+    this.addedFamilies.push(made);
+    return made;
   }
 
   /**
