@@ -40,10 +40,10 @@ export function exposedFamilyName(family: string, type: MetricType, format: Expo
  * first's, and promtool rejects the exposition.
  */
 export function exposedNames(family: string, type: MetricType): string[] {
-  return [family, ...(SAMPLE_SUFFIXES[type] ?? []).map((suffix) => family + suffix)];
+  return [family, ...(EXPOSED_SUFFIXES[type] ?? []).map((suffix) => family + suffix)];
 }
 
-const SAMPLE_SUFFIXES: Record<MetricType, readonly string[]> = {
+const EXPOSED_SUFFIXES: Record<MetricType, readonly string[]> = {
   counter: ['_total', '_created'],
   gauge: [],
   histogram: ['_bucket', '_count', '_sum', '_created'],
