@@ -123,6 +123,124 @@ const CASES: CorruptCase[] = [
     reason: /4-item array/,
   },
   {
+    title: 'a label value that is not a string',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": 200, "method": "GET"}, "HTTP requests served."]'),
+    reason: /value of label code of http_requests_total is not a string/,
+  },
+  // Names decoded from a key end up on exposition lines: one that breaks Prometheus' rules would make
+  // the whole exposition unparsable, every good sample lost with it.
+  {
+    title: 'a sample name with a space',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs total", {}, "Jobs done."]'),
+    reason: /sample name "jobs total" is not a valid metric name/,
+  },
+  {
+    title: 'a family name with a space',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jo bs", "jo bs_total", {}, "Jobs done."]'),
+    reason: /family name "jo bs" is not a valid metric name/,
+  },
+  {
+    title: 'a family name starting with a digit',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["1jobs", "1jobs_total", {}, "Jobs done."]'),
+    reason: /family name "1jobs" is not a valid metric name/,
+  },
+  {
+    title: 'a label name with a dash',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"co-de": "200", "method": "GET"}, "HTTP requests served."]'),
+    reason: /label name "co-de" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: 'a label name reserved for Prometheus (__name__)',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"__name__": "x", "method": "GET"}, "HTTP requests served."]'),
+    reason: /label name "__name__" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: 'an empty label name',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"": "200"}, "HTTP requests served."]'),
+    reason: /label name "" of http_requests_total is not a valid label name/,
+  },
+  {
+    title: "a counter's sample without _total",
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs", {}, "Jobs done."]'),
+    reason: /sample name "jobs" does not belong to the counter family jobs \(expected "jobs_total"\)/,
+  },
+  {
+    title: "a counter's sample of another family",
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "other_total", {}, "Jobs done."]'),
+    reason: /sample name "other_total" does not belong to the counter family jobs/,
+  },
+  {
+    title: 'a counter with an le label',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs_total", {"le": "1.0"}, "Jobs done."]'),
+    reason: /counter sample jobs_total has an "le" label, which only a histogram's buckets may have/,
+  },
+  {
+    title: "a gauge's sample with a suffix",
+    fileName: 'gauge_all_2.db',
+    bytes: () => currentLayoutFile([{ key: '["depth", "depth", {}, "Depth."]', value: 1 }, { key: '["depth", "depth_total", {}, "Depth."]', value: 1 }]),
+    reason: /sample name "depth_total" does not belong to the gauge family depth \(expected "depth"\)/,
+  },
+  {
+    title: "a histogram's bucket without le",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_bucket", {}, "Latency."]', value: 1 }]),
+    reason: /histogram bucket lat_bucket has no "le" label/,
+  },
+  {
+    title: "a histogram's bucket whose le is not a number",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_bucket", {"le": "0.5x"}, "Latency."]', value: 1 }]),
+    reason: /histogram bucket lat_bucket has le="0.5x", not a number or ±Inf/,
+  },
+  {
+    title: "a histogram's _sum with an le label",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {"le": "1.0"}, "Latency."]', value: 1 }]),
+    reason: /histogram sample lat_sum has an "le" label/,
+  },
+  {
+    title: "a histogram's _count (Python never stores it)",
+    fileName: 'histogram_2.db',
+    bytes: () => currentLayoutFile([{ key: '["lat", "lat_sum", {}, "Latency."]', value: 1 }, { key: '["lat", "lat_count", {}, "Latency."]', value: 1 }]),
+    reason: /sample name "lat_count" does not belong to the histogram family lat \(expected "lat_sum" or "lat_bucket"\)/,
+  },
+  {
+    title: 'a summary with a quantile label',
+    fileName: 'summary_2.db',
+    bytes: () => currentLayoutFile([{ key: '["took", "took_count", {}, "Took."]', value: 1 }, { key: '["took", "took_sum", {"quantile": "0.5"}, "Took."]', value: 1 }]),
+    reason: /summary sample took_sum has a "quantile" label \(multiprocess files hold no quantiles\)/,
+  },
+  // JSON.parse turns a \ud800 escape into a lone surrogate, which has no UTF-8 form: written out it
+  // would become U+FFFD, and two different values one series.
+  {
+    title: 'a label value with a lone surrogate',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": "2\\ud800", "method": "GET"}, "HTTP requests served."]'),
+    reason: /value "2\\ud800" of label code of http_requests_total holds a lone surrogate/,
+  },
+  {
+    title: 'a label value with a lone low surrogate after a whole pair',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["http_requests", "http_requests_total", {"code": "\\ud83d\\ude80\\ude80", "method": "GET"}, "HTTP requests served."]'),
+    reason: /of label code of http_requests_total holds a lone surrogate/,
+  },
+  {
+    title: 'help text with a lone surrogate',
+    fileName: 'counter_2.db',
+    bytes: () => withBadKey('["jobs", "jobs_total", {}, "Jobs \\udfff done."]'),
+    reason: /help text of jobs holds a lone surrogate/,
+  },
+  {
     title: 'an unknown prefix (foo_1.db)',
     fileName: 'foo_1.db',
     bytes: () => fs.readFileSync(OTHER_VALID_FILE),
@@ -270,6 +388,57 @@ describe('corrupt files in the multiprocess directory', () => {
       assert.equal(warnings.length, 1, warnings.join('\n'));
       assert.ok(warnings[0].includes(laterBad), warnings[0]);
       assert.match(warnings[0], damage.reason);
+    });
+  }
+
+  const manyKeys = Array.from({ length: 1500 }, (_, i) => pythonKey('hits', 'hits_total', { path: `/p${i}` }, 'Hits.'));
+  // A skipped file is read up to its bad entry; nothing of what came before may stay: not its
+  // families (which would take the type, HELP text and names of the good files' ones), nor its series.
+  for (const leftover of [
+    {
+      title: "its family's HELP text",
+      badKey: pythonKey('jobs', 'jobs_total', {}, 'Help of a skipped file.'),
+      good: { name: 'counter_101.db', bytes: () => fs.readFileSync(GOOD_FILE) },
+    },
+    {
+      title: "its family's type",
+      badKey: pythonKey('inflight', 'inflight_total', {}, 'A counter in a skipped file.'),
+      good: { name: 'gauge_livesum_301.db', bytes: () => fs.readFileSync(path.join(FIXTURES, 'gauge-incdec', 'db', 'gauge_livesum_301.db')) },
+    },
+    {
+      title: "its family's exposed names",
+      badKey: pythonKey('jobs', 'jobs_total', {}, 'A counter in a skipped file.'),
+      good: { name: 'gauge_all_5.db', bytes: () => currentLayoutFile([{ key: pythonKey('jobs_total', 'jobs_total', {}, 'A gauge.'), value: 4 }]) },
+    },
+    {
+      // The good file's own keys, enough of them that the key table grows while the bad file is read.
+      title: 'its keys and series',
+      badKeys: manyKeys,
+      good: { name: 'counter_101.db', bytes: () => currentLayoutFile(manyKeys.map((key, i) => ({ key, value: i }))) },
+    },
+  ]) {
+    test(`a file skipped at a bad entry leaves nothing behind: ${leftover.title}`, async (t) => {
+      const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+      t.after(cleanup);
+      const alone = tempDir('prom-multiproc-corrupt-');
+      t.after(alone.cleanup);
+      fs.writeFileSync(path.join(alone.dir, leftover.good.name), leftover.good.bytes());
+      fs.writeFileSync(path.join(dir, leftover.good.name), leftover.good.bytes());
+      // counter_1.db sorts before the good file: it is read first.
+      const readable = (leftover.badKeys ?? [leftover.badKey!]).map((key) => ({ key, value: 1000 }));
+      fs.writeFileSync(path.join(dir, 'counter_1.db'), currentLayoutFile([...readable, { key: 'not json', value: 1 }]));
+      const warnings: string[] = [];
+      const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => warnings.push(message) } });
+      const withoutSelf = (exposition: string): string => exposition.replace(/^.*prom_multiproc_skipped_files.*\n/gm, '');
+      const expected = withoutSelf(await new MultiprocessRegistry({ dir: alone.dir }).metrics());
+      assert.ok(expected.length > 0);
+      for (const scrape of [1, 2]) {
+        const text = await registry.metrics();
+        assert.equal(withoutSelf(text), expected, `scrape ${scrape}: exactly what the good file exports alone`);
+        assert.match(text, new RegExp(`^${SKIPPED_SAMPLE} ${scrape}\\.0$`, 'm'));
+      }
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /counter_1\.db: skipped: key is not valid JSON/);
     });
   }
 

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { MultiprocessRegistry } from '../src/index.js';
 import { currentLayoutFile, pythonKey, type RawEntry } from './helpers/db-files.js';
 import { tempDir } from './helpers/fixtures.js';
+import { assertPromtoolParses } from './helpers/promtool.js';
 import { runSnippet } from './helpers/run-script.js';
 
 function counterEntry(label: string, value: number): RawEntry {
@@ -73,9 +74,9 @@ describe('the incremental collector between two scrapes', () => {
   it('collect() gives back every label set exactly, separators and escapes in values included', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      // JSON escapes as they stand in the key text: \u0001 and \u0000 (labelsKey's own separators), quote, backslash, newline, é.
+      // JSON escapes as they stand in the key text: \u0001, \u0000 and \u0002 (labelsKey's separators and escape), quote, backslash, newline, é.
       // And one raw U+FFFD, valid UTF-8 that a lenient decoder would also produce for bad bytes.
-      const odd = ['a\\u0001b', 'c\\u0000d', 'quote\\" backslash\\\\ newline\\n', 'caf\\u00e9', 'raw \uFFFD'];
+      const odd = ['a\\u0001b', 'c\\u0000d', 'e\\u0002\\u0001f', 'quote\\" backslash\\\\ newline\\n', 'caf\\u00e9', 'raw \uFFFD'];
       // Keys written the way Python escapes them (json.dumps, ASCII only).
       const entries: RawEntry[] = odd.map((value, i) => ({ key: `["hits", "hits_total", {"path": "${value}", "zone": "z${i}"}, "Hits."]`, value: i + 1 }));
       fs.writeFileSync(path.join(dir, 'counter_1.db'), currentLayoutFile(entries));
@@ -87,6 +88,34 @@ describe('the incremental collector between two scrapes', () => {
         got.sort((a, b) => (a[1] as number) - (b[1] as number)),
         want,
       );
+      assert.deepEqual(warnings, []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('label sets that joined with separators would read alike stay apart (four real writers)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      // Joined as name \0 value \1, the first two would both be "a\0x\1b\0y\1"; the last two hold the escape character itself.
+      const labelSets: Array<Record<string, string>> = [{ a: 'x\u0001b\u0000y' }, { a: 'x', b: 'y' }, { a: 'x\u0002', b: 'y' }, { a: 'x\u0002\u0001b\u0000y' }];
+      labelSets.forEach((labels, i) => {
+        const result = runSnippet(
+          `lib.configure({ processId: 'w${i}' });
+          new lib.Counter({ name: 'hits', help: 'Hits.', labelNames: ${JSON.stringify(Object.keys(labels))} }).inc(${JSON.stringify(labels)}, ${10 ** i});`,
+          { PROMETHEUS_MULTIPROC_DIR: dir },
+        );
+        assert.equal(result.status, 0, result.stderr);
+      });
+      const { registry, warnings } = quietRegistry(dir);
+      const family = (await registry.collect()).find((f) => f.name === 'hits')!;
+      assert.deepEqual(
+        family.samples.map((s) => [s.labels, s.value]).sort((x, y) => (x[1] as number) - (y[1] as number)),
+        labelSets.map((labels, i) => [labels, 10 ** i]),
+      );
+      const text = await registry.metrics();
+      assert.equal(samples(text).length, 4, text);
+      assertPromtoolParses(text);
       assert.deepEqual(warnings, []);
     } finally {
       cleanup();

@@ -28,34 +28,47 @@ export function sortedNames(labels: Record<string, string>): string[] {
   return names;
 }
 
-/** A label set as one string that sorts and compares like the sorted set. */
+const NAME_END = '\u0000';
+const VALUE_END = '\u0001';
+const ESCAPE = '\u0002';
+
+/**
+ * A label set as one string, equal for equal sets and different for
+ * different ones, that sorts like the sorted set: per label in name order,
+ * the name, \u0000, the value, \u0001. Names cannot hold either (they follow
+ * Prometheus' rule); in a value, \u0001 and the escape \u0002 get a \u0002
+ * before them, so no value can end a label early. Values without them (all
+ * ordinary ones) are copied as they are.
+ */
 export function labelsKey(labels: Record<string, string>, names = sortedNames(labels)): string {
   let key = '';
-  for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
+  for (const name of names) {
+    const value = labels[name];
+    const escaped = value.indexOf(VALUE_END) === -1 && value.indexOf(ESCAPE) === -1 ? value : value.replace(/[\u0001\u0002]/g, `${ESCAPE}$&`);
+    key += `${name}${NAME_END}${escaped}${VALUE_END}`;
+  }
   return key;
 }
 
-/**
- * Whether labelsFromKey can read `key` back: it holds the separators of
- * exactly `count` labels, so no name or value contains one.
- */
-export function keyIsReadable(key: string, count: number): boolean {
-  return occurrences(key, '\u0000') === count && occurrences(key, '\u0001') === count;
-}
-
-function occurrences(text: string, char: string): number {
-  let count = 0;
-  for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) count++;
-  return count;
-}
-
-/** The label set a labelsKey() was made from (when keyIsReadable says so). */
+/** The label set a labelsKey() was made from. */
 export function labelsFromKey(key: string): Record<string, string> {
   const labels: Record<string, string> = {};
+  const escaped = key.indexOf(ESCAPE) !== -1;
   for (let at = 0; at < key.length; ) {
-    const nameEnd = key.indexOf('\u0000', at);
-    const valueEnd = key.indexOf('\u0001', nameEnd);
-    labels[key.slice(at, nameEnd)] = key.slice(nameEnd + 1, valueEnd);
+    const nameEnd = key.indexOf(NAME_END, at);
+    let valueEnd: number;
+    let value: string;
+    if (!escaped) {
+      valueEnd = key.indexOf(VALUE_END, nameEnd);
+      value = key.slice(nameEnd + 1, valueEnd);
+    } else {
+      value = '';
+      for (valueEnd = nameEnd + 1; key[valueEnd] !== VALUE_END; valueEnd++) {
+        if (key[valueEnd] === ESCAPE) valueEnd++;
+        value += key[valueEnd];
+      }
+    }
+    labels[key.slice(at, nameEnd)] = value;
     at = valueEnd + 1;
   }
   return labels;

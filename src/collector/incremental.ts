@@ -2,8 +2,8 @@ import { parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import { mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
-import { renderLabels } from './exposition.js';
-import { compareText, keyIsReadable, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import { ExposedNameClaims, renderLabels, type NameHolder } from './exposition.js';
+import { compareText, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
@@ -112,8 +112,6 @@ interface Line {
   sampleName: string;
   /** labelsKey() of its labels: its place in the exposition order, and its labels for collect(). */
   labelsKey: string;
-  /** Only where labelsKey cannot be read back (a name or value holds its separators). */
-  labels?: Record<string, string>;
   /** Where `name{labels} `, the start of its exposition line, is in the collector's line prefixes. */
   prefixStart: number;
   prefixEnd: number;
@@ -129,10 +127,6 @@ interface HistogramGroup {
   sum: number;
   sumLine: Line;
   countLine: Line;
-}
-
-function labelsOf(line: Line): Record<string, string> {
-  return line.labels ?? labelsFromKey(line.labelsKey);
 }
 
 /** The series of one sample name of a family, by labelsKey. */
@@ -164,6 +158,26 @@ export interface ScrapeProblem {
   message: string;
 }
 
+/** A family exported beside the files' ones (the registry's own counter): no family of a file may take its names. */
+export interface ReservedFamily {
+  name: string;
+  type: MetricType;
+}
+
+/**
+ * How much of the collector's tables existed before an add(): what the add
+ * made beyond it is undone when the source turns out bad, so a skipped file
+ * leaves nothing behind: no family (with its type, HELP text and names), no
+ * series.
+ */
+interface AddMark {
+  keys: KeyTable;
+  keyCount: number;
+  seriesCount: number;
+  linePrefixBytes: number;
+  lineCount: number;
+}
+
 /**
  * The merging collector. It keeps, per source, the entries it has parsed
  * and, across sources, one series table: a scrape parses only entries that
@@ -173,6 +187,13 @@ export interface ScrapeProblem {
 export class IncrementalCollector {
   private readonly sources = new Map<string, SourceState>();
   private readonly families = new Map<string, FamilyState>();
+  /** Every name the families' lines may carry, held by the family met first (and the reserved ones). */
+  private readonly names = new ExposedNameClaims();
+  /** `<type> <family>` of families whose entries are ignored (a type or name clash with a family met first): each is reported once. */
+  private readonly rejected = new Set<string>();
+  /** Families made and rejections made by the add() under way, undone if its source turns out bad. */
+  private addedFamilies: FamilyState[] = [];
+  private addedRejections: string[] = [];
   private readonly seriesByRawKey = new Map<string, KeyTable>();
   private readonly seriesInfo: SeriesInfo[] = [];
   private value = new Float64Array(1024);
@@ -186,6 +207,15 @@ export class IncrementalCollector {
   /** The `name{labels} ` of every line, as UTF-8. */
   private readonly linePrefixes = new TextWriter();
   private lineCount = 0;
+
+  constructor(reserved: readonly ReservedFamily[] = []) {
+    for (const family of reserved) this.names.claim(family.name, family.type);
+  }
+
+  /** The family that holds one of the names a family `name` of `type` would expose, if one does (for families served beside these). */
+  nameHolder(name: string, type: MetricType): NameHolder | undefined {
+    return this.names.holder(name, type);
+  }
 
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
@@ -209,14 +239,60 @@ export class IncrementalCollector {
       state = new SourceState(image.identity, MERGE[mergeRule(image.type, image.mode)]);
       this.sources.set(image.name, state);
     }
-    try {
-      this.parseNew(state, image, problems);
-    } catch (err) {
-      this.sources.delete(image.name);
-      throw err;
+    if (image.used !== state.parsedUpTo) {
+      const keys = this.keysOf(image, state);
+      const mark: AddMark = {
+        keys,
+        keyCount: keys.size,
+        seriesCount: this.seriesInfo.length,
+        linePrefixBytes: this.linePrefixes.size,
+        lineCount: this.lineCount,
+      };
+      this.addedFamilies = [];
+      this.addedRejections = [];
+      try {
+        this.parseNew(state, image, keys, problems);
+      } catch (err) {
+        this.sources.delete(image.name);
+        this.undo(mark);
+        throw err;
+      }
     }
     this.merge(state, image);
     return problems;
+  }
+
+  /** Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string. */
+  private keysOf(image: SourceImage, state: SourceState): KeyTable {
+    const scope = `${image.type}\u0000${state.rule === Merge.PerSource && image.id !== undefined ? image.id : ''}`;
+    let keys = this.seriesByRawKey.get(scope);
+    if (!keys) {
+      keys = new KeyTable();
+      this.seriesByRawKey.set(scope, keys);
+    }
+    return keys;
+  }
+
+  /** Takes back what the add() that made `mark` created. */
+  private undo(mark: AddMark): void {
+    mark.keys.truncate(mark.keyCount);
+    for (let series = this.seriesInfo.length - 1; series >= mark.seriesCount; series--) {
+      // A family's members are in series order: an add's new series are the last ones.
+      const { family, sampleName, labelsKey: key } = this.seriesInfo[series];
+      family.members.pop();
+      family.dirty = true;
+      const sample = family.samples.get(sampleName)!;
+      sample.byLabels.delete(key);
+      if (sample.byLabels.size === 0) family.samples.delete(sampleName);
+    }
+    this.seriesInfo.length = mark.seriesCount;
+    this.linePrefixes.truncate(mark.linePrefixBytes);
+    this.lineCount = mark.lineCount;
+    for (const family of this.addedFamilies) {
+      this.families.delete(family.name);
+      this.names.release(family.name, family.type);
+    }
+    for (const rejection of this.addedRejections) this.rejected.delete(rejection);
   }
 
   /** Forgets sources not added since begin() with these names kept. */
@@ -225,16 +301,9 @@ export class IncrementalCollector {
     this.entryLists.retain([...this.sources.values()].map((source) => source.entries));
   }
 
-  private parseNew(state: SourceState, image: SourceImage, problems: ScrapeProblem[]): void {
-    if (image.used === state.parsedUpTo) return;
+  /** Parses the entries of `image` past those of `state`. Throws FileFormatError. */
+  private parseNew(state: SourceState, image: SourceImage, keys: KeyTable, problems: ScrapeProblem[]): void {
     const { buf } = image;
-    // Raw keys are looked up per (type, source id for per-source gauges), so each lookup is one flat string.
-    const scope = `${image.type}\u0000${state.rule === Merge.PerSource && image.id !== undefined ? image.id : ''}`;
-    let keys = this.seriesByRawKey.get(scope);
-    if (!keys) {
-      keys = new KeyTable();
-      this.seriesByRawKey.set(scope, keys);
-    }
     const used = checkedUsed(buf, image.used);
     const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
     const entry = this.entry;
@@ -282,9 +351,11 @@ export class IncrementalCollector {
     return this.parsed;
   }
 
-  /** Finds or creates the series of a key seen for the first time. */
+  /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
   private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
-    const key = decodeEntryKey(buf, keyStart, keyEnd, offset);
+    const key = decodeEntryKey(buf, keyStart, keyEnd, offset, image.type);
+    const family = this.familyOf(key.family, key.help, image, problems);
+    if (!family) return -1;
     let labels = key.labels;
     if (image.type === 'gauge') {
       if (state.rule === Merge.PerSource) {
@@ -293,17 +364,6 @@ export class IncrementalCollector {
         labels = { ...labels };
         delete labels.pid;
       }
-    }
-    let family = this.families.get(key.family);
-    if (!family) {
-      family = new FamilyState(key.family, image.type, key.help);
-      this.families.set(key.family, family);
-    } else if (family.type !== image.type) {
-      problems.push({
-        source: image.name,
-        message: `family ${key.family} is a ${image.type} here but a ${family.type} in another file; its entries here are ignored`,
-      });
-      return -1;
     }
     let sample = family.samples.get(key.sampleName);
     if (!sample) {
@@ -318,8 +378,7 @@ export class IncrementalCollector {
       const prefixStart = this.addLinePrefix(sample.name, renderLabels(labels, names));
       // The labels object is not kept: collect() reads labels back from the key, and keeping
       // an object per series was a good part of what every garbage collection had to copy.
-      const kept = keyIsReadable(sortKey, names.length) ? undefined : labels;
-      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
+      const info: SeriesInfo = { family, sampleName: sample.name, labelsKey: sortKey, prefixStart, prefixEnd: this.linePrefixes.size };
       this.seriesInfo.push(info);
       sample.byLabels.set(sortKey, series);
       family.members.push(series);
@@ -327,6 +386,36 @@ export class IncrementalCollector {
       this.ensureCapacity(series + 1);
     }
     return series;
+  }
+
+  /**
+   * The family of a key of `image`, made when met first; undefined when its
+   * entries are ignored: another file has a family of that name and another
+   * type, or a family met first holds one of the names it would expose.
+   */
+  private familyOf(name: string, help: string, image: SourceImage, problems: ScrapeProblem[]): FamilyState | undefined {
+    const family = this.families.get(name);
+    if (family?.type === image.type) return family;
+    const rejection = `${image.type} ${name}`;
+    if (this.rejected.has(rejection)) return undefined;
+    let reason: string | undefined;
+    if (family) {
+      reason = `family ${name} is a ${image.type} here but a ${family.type} in another file`;
+    } else {
+      const holder = this.names.holder(name, image.type);
+      if (holder) reason = `the ${image.type} family ${name} would expose ${holder.name}, a name of the ${holder.type} family ${holder.family} met first`;
+    }
+    if (reason !== undefined) {
+      this.rejected.add(rejection);
+      this.addedRejections.push(rejection);
+      problems.push({ source: image.name, message: `${reason}; its entries are ignored` });
+      return undefined;
+    }
+    const made = new FamilyState(name, image.type, help);
+    this.families.set(name, made);
+    this.names.claim(name, image.type);
+    this.addedFamilies.push(made);
+    return made;
   }
 
   /**
@@ -341,10 +430,9 @@ export class IncrementalCollector {
     return start;
   }
 
-  private line(sampleName: string, labels: Record<string, string>, key: string, renderedLabels: string): Line {
+  private line(sampleName: string, key: string, renderedLabels: string): Line {
     const prefixStart = this.addLinePrefix(sampleName, renderedLabels);
-    const kept = keyIsReadable(key, Object.keys(labels).length) ? undefined : labels;
-    return { sampleName, labelsKey: key, labels: kept, prefixStart, prefixEnd: this.linePrefixes.size };
+    return { sampleName, labelsKey: key, prefixStart, prefixEnd: this.linePrefixes.size };
   }
 
   private ensureCapacity(count: number): void {
@@ -469,7 +557,7 @@ export class IncrementalCollector {
   /** One family as plain objects (for JSON). */
   toFamily(family: FamilyState): Family {
     const samples: Sample[] = [];
-    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: labelsOf(line), value }));
+    this.forEachSample(family, (line, value) => samples.push({ name: line.sampleName, labels: labelsFromKey(line.labelsKey), value }));
     return { name: family.name, type: family.type, help: family.help, samples };
   }
 
@@ -488,7 +576,7 @@ export class IncrementalCollector {
     const countName = `${family.name}_count`;
     const bucketName = `${family.name}_bucket`;
     for (const { series, info } of infos) {
-      const { le, ...labels } = labelsOf(info);
+      const { le, ...labels } = labelsFromKey(info.labelsKey);
       const names = sortedNames(labels);
       const key = labelsKey(labels, names);
       let group = groups.get(key);
@@ -497,7 +585,7 @@ export class IncrementalCollector {
         let lines = family.groupLines.get(key);
         if (!lines) {
           const rendered = renderLabels(labels, names);
-          lines = [this.line(sumName, labels, key, rendered), this.line(countName, labels, key, rendered)];
+          lines = [this.line(sumName, key, rendered), this.line(countName, key, rendered)];
           family.groupLines.set(key, lines);
         }
         group = { buckets: [], sum: -1, sumLine: lines[0], countLine: lines[1] };

@@ -84,13 +84,31 @@ export class KeyTable {
     if (this.arenaUsed + bytes + 4 > this.arena.length) this.growArena(this.arenaUsed + bytes + 4);
   }
 
+  /**
+   * Forgets every key from index `count` on (the latest ones), so that a
+   * file found bad halfway leaves no key behind. Keys are placed in index
+   * order (rehash() too), so no older key's probe runs over a slot of a
+   * newer one: emptying those slots breaks no chain.
+   */
+  truncate(count: number): void {
+    const mask = this.slots.length - 1;
+    for (let index = this.count - 1; index >= count; index--) {
+      let at = mixed(this.hashes[index]) & mask;
+      while (this.slots[at] !== index + 1) at = (at + 1) & mask;
+      this.slots[at] = 0;
+    }
+    this.count = count;
+    this.arenaUsed = count === 0 ? 0 : (this.starts[count - 1] + this.lengths[count - 1] + 3) & ~3;
+  }
+
   value(index: number): number {
     return this.values[index];
   }
 
   /** The key that followed `previous` (-1: the start of a file) last time, or -1. */
   guess(previous: number): number {
-    return this.followers[previous + 1];
+    const next = this.followers[previous + 1];
+    return next < this.count ? next : -1;
   }
 
   /** Remembers that `next` followed `previous` (-1: the start of a file). */

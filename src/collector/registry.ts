@@ -7,7 +7,7 @@ import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/na
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
-import { endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
+import { ExposedNameClaims, endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
 import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { TextWriter } from './text-writer.js';
@@ -20,6 +20,7 @@ export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
 /** The family the collector exports about itself. */
 export const SKIPPED_FILES_FAMILY = 'prom_multiproc_skipped_files';
+const SKIPPED_FILES_TYPE = 'counter';
 
 export interface MultiprocessRegistryOptions {
   /** The directory to merge; default configure()'s dir or PROMETHEUS_MULTIPROC_DIR, read at the first scrape. */
@@ -67,7 +68,8 @@ export class MultiprocessRegistry {
   private format: ExpositionFormat = 'prometheus';
   private readonly logger: Logger;
   private readonly reported = new Set<string>();
-  private readonly collector = new IncrementalCollector();
+  /** The collector's own family keeps its names: a file's family that would expose one of them is ignored. */
+  private readonly collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }]);
   private readonly writer = new TextWriter();
   private readonly files = new FileImageReader();
   private skippedFiles = 0;
@@ -172,19 +174,22 @@ export class MultiprocessRegistry {
         toFamily: () => this.collector.toFamily(family),
       };
     });
-    const merged = new Set(parts.map((p) => p.name));
+    // Registries' families come after the files' ones (and the collector's own): one whose names
+    // meet a family's met before is not served.
+    const served = new ExposedNameClaims();
     for (const family of extra) {
-      if (merged.has(family.name)) {
-        this.report(`registry metric ${family.name}`, 'has the name of a multiprocess metric; the multiprocess one is served');
+      const holder = this.collector.nameHolder(family.name, family.type) ?? served.holder(family.name, family.type);
+      if (holder) {
+        this.report(`registry metric ${family.name}`, `exposes ${holder.name}, a name of the ${holder.type} family ${holder.family} served already; it is not served`);
         continue;
       }
-      merged.add(family.name);
+      served.claim(family.name, family.type);
       parts.push(plainPart(family));
     }
     parts.push(
       plainPart({
         name: SKIPPED_FILES_FAMILY,
-        type: 'counter',
+        type: SKIPPED_FILES_TYPE,
         help: 'Multiprocess files the collector could not read and skipped, counted at every scrape that skipped them.',
         samples: [{ name: `${SKIPPED_FILES_FAMILY}_total`, labels: {}, value: this.skippedFiles }],
       }),

@@ -26,6 +26,11 @@ export class TextWriter {
     return this.length;
   }
 
+  /** Drops what was written after the first `size` bytes. */
+  truncate(size: number): void {
+    if (size < this.length) this.length = size;
+  }
+
   /** Appends bytes [start, end) of what `from` holds. */
   copy(from: TextWriter, start: number, end: number): void {
     this.reserve(end - start);

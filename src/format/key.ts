@@ -1,4 +1,5 @@
 import { FileFormatError } from '../errors.js';
+import { isLabelName, isMetricName, type MetricType } from './names.js';
 
 export interface DecodedKey {
   family: string;
@@ -10,11 +11,23 @@ export interface DecodedKey {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Decodes and checks the entry key in bytes [start, end) of `buf`: a JSON
- * array [family, sample name, {label: value}, help]. `offset` (the entry's)
- * is what errors report.
+ * A lone surrogate (`\ud800` in the JSON text) has no UTF-8 form: written
+ * out it becomes U+FFFD, so two different values would export as one.
  */
-export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: number): DecodedKey {
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** An `le` bound as Python writes it (floatToGoString): a decimal float, or ±Inf; never NaN, which no bucket order can place. */
+const BOUND = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf)$/;
+
+/**
+ * Decodes and checks the entry key in bytes [start, end) of `buf`: a JSON
+ * array [family, sample name, {label: value}, help] whose names follow
+ * Prometheus' rules and whose text is well-formed. With `type` (the file's),
+ * also that the sample name and labels are ones a file of that type holds.
+ * `offset` (the entry's) is what errors report. The directory is untrusted
+ * input: whatever passes here renders as valid exposition lines.
+ */
+export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: number, type?: MetricType): DecodedKey {
   // Lenient decoding first (no view object per key: this runs for every new series); a
   // replacement character then means either bad bytes or a real U+FFFD, which the strict
   // decoder tells apart. Python writes keys as ASCII, so that second step is rare.
@@ -30,20 +43,71 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new FileFormatError(`key is not valid JSON: ${text.slice(0, 80)}`, offset);
+    throw new FileFormatError(`key is not valid JSON: ${quoted(text)}`, offset);
   }
   if (!Array.isArray(parsed) || parsed.length !== 4) {
-    throw new FileFormatError(`key is not a 4-item array (an older Python layout?): ${text.slice(0, 80)}`, offset);
+    throw new FileFormatError(`key is not a 4-item array (an older Python layout?): ${quoted(text)}`, offset);
   }
   const [family, sampleName, labels, help] = parsed as unknown[];
   if (typeof family !== 'string' || typeof sampleName !== 'string' || typeof help !== 'string') {
-    throw new FileFormatError(`key items have the wrong types: ${text.slice(0, 80)}`, offset);
+    throw new FileFormatError(`key items have the wrong types: ${quoted(text)}`, offset);
   }
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-    throw new FileFormatError(`key labels are not an object: ${text.slice(0, 80)}`, offset);
+    throw new FileFormatError(`key labels are not an object: ${quoted(text)}`, offset);
   }
+  if (!isMetricName(family)) throw new FileFormatError(`family name ${quoted(family)} is not a valid metric name`, offset);
+  if (!isMetricName(sampleName)) throw new FileFormatError(`sample name ${quoted(sampleName)} is not a valid metric name`, offset);
+  // UTF-8 decoding never makes a lone surrogate: only a \u escape can.
+  const escapes = text.includes('\\u');
+  if (escapes && LONE_SURROGATE.test(help)) throw new FileFormatError(`help text of ${family} holds a lone surrogate (not well-formed UTF-16)`, offset);
   for (const name in labels) {
-    if (typeof (labels as Record<string, unknown>)[name] !== 'string') throw new FileFormatError(`label value is not a string: ${text.slice(0, 80)}`, offset);
+    const value = (labels as Record<string, unknown>)[name];
+    if (!isLabelName(name)) throw new FileFormatError(`label name ${quoted(name)} of ${sampleName} is not a valid label name`, offset);
+    if (typeof value !== 'string') throw new FileFormatError(`value of label ${name} of ${sampleName} is not a string: ${quoted(text)}`, offset);
+    if (escapes && LONE_SURROGATE.test(value)) {
+      throw new FileFormatError(`value ${quoted(value)} of label ${name} of ${sampleName} holds a lone surrogate (not well-formed UTF-16)`, offset);
+    }
   }
-  return { family, sampleName, labels: labels as Record<string, string>, help };
+  const key: DecodedKey = { family, sampleName, labels: labels as Record<string, string>, help };
+  if (type !== undefined) checkSampleOfType(key, type, offset);
+  return key;
+}
+
+/**
+ * The sample names a file of each type holds, per family (FORMAT.md: what
+ * Python writes): a counter's `_total`; a gauge's own name; a summary's
+ * `_count` and `_sum` (never quantiles); a histogram's `_sum` and its
+ * `_bucket`s, each with an `le` bound. `le` belongs to buckets only: on any
+ * other sample the collector's grouping of a histogram would misread it.
+ */
+function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): void {
+  const { family, sampleName, labels } = key;
+  const suffix = sampleName.startsWith(family) ? sampleName.slice(family.length) : undefined;
+  const allowed = SAMPLE_SUFFIXES[type];
+  if (suffix === undefined || !allowed.includes(suffix)) {
+    const expected = allowed.map((s) => quoted(family + s)).join(' or ');
+    throw new FileFormatError(`sample name ${quoted(sampleName)} does not belong to the ${type} family ${family} (expected ${expected})`, offset);
+  }
+  const le = labels.le;
+  if (type === 'histogram' && suffix === '_bucket') {
+    if (le === undefined) throw new FileFormatError(`histogram bucket ${sampleName} has no "le" label`, offset);
+    if (!BOUND.test(le)) throw new FileFormatError(`histogram bucket ${sampleName} has le=${quoted(le)}, not a number or ±Inf`, offset);
+  } else if (le !== undefined) {
+    throw new FileFormatError(`${type} sample ${sampleName} has an "le" label, which only a histogram's buckets may have`, offset);
+  }
+  if (type === 'summary' && labels.quantile !== undefined) {
+    throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (multiprocess files hold no quantiles)`, offset);
+  }
+}
+
+const SAMPLE_SUFFIXES: Record<MetricType, readonly string[]> = {
+  counter: ['_total'],
+  gauge: [''],
+  summary: ['_count', '_sum'],
+  histogram: ['_sum', '_bucket'],
+};
+
+/** The start of a text from a file, for a message: in quotes, control characters and quotes escaped. */
+function quoted(text: string): string {
+  return JSON.stringify(text.slice(0, 80));
 }

@@ -46,3 +46,13 @@ export function assertOpenMetricsParses(exposition: string, workDir: string): vo
   assert.equal(summary.length, 2, `one block:\n${check.stdout}`);
   assert.equal(Number(row[header.indexOf('NUM SAMPLES')]), sampleLines(exposition).length, check.stdout);
 }
+
+/**
+ * Asserts that `promtool check metrics` parses the text-format `exposition`:
+ * it exits 0, or 3 for lint findings only (about names the files chose, such
+ * as a gauge ending in _total); 1 is a parse error.
+ */
+export function assertPromtoolParses(exposition: string): void {
+  const check = runPromtool(['check', 'metrics'], exposition);
+  assert.ok(check.status === 0 || check.status === 3, `promtool check metrics: status ${check.status}: ${check.stderr}${check.stdout}\n--- input\n${exposition}`);
+}
