@@ -179,12 +179,6 @@ const CASES: CorruptCase[] = [
     reason: /sample name "other_total" does not belong to the counter family jobs/,
   },
   {
-    title: 'a counter with an le label',
-    fileName: 'counter_2.db',
-    bytes: () => withBadKey('["jobs", "jobs_total", {"le": "1.0"}, "Jobs done."]'),
-    reason: /counter sample jobs_total has an "le" label, which only a histogram's buckets may have/,
-  },
-  {
     title: "a gauge's sample with a suffix",
     fileName: 'gauge_all_2.db',
     bytes: () => currentLayoutFile([{ key: '["depth", "depth", {}, "Depth."]', value: 1 }, { key: '["depth", "depth_total", {}, "Depth."]', value: 1 }]),
@@ -298,6 +292,24 @@ function directoryWithGoodFile(): { dir: string; cleanup: () => void } {
 }
 
 describe('corrupt files in the multiprocess directory', () => {
+  test('an le or quantile label outside a histogram or summary is ordinary, as Python and prom-client allow: served', async (t) => {
+    const { dir, cleanup } = directoryWithGoodFile();
+    t.after(cleanup);
+    fs.writeFileSync(
+      path.join(dir, 'counter_2.db'),
+      currentLayoutFile([
+        { key: pythonKey('limits', 'limits_total', { le: '1.0' }, 'Limits.'), value: 2 },
+        { key: pythonKey('limits', 'limits_total', { quantile: '0.5' }, 'Limits.'), value: 3 },
+      ]),
+    );
+    const warnings: string[] = [];
+    const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => warnings.push(message) } });
+    const { merged, skipped } = splitSelfMetric(await registry.metrics());
+    assert.deepEqual(merged, new Map([...GOOD_SAMPLES, ['limits_total{le="1.0"}', 2], ['limits_total{quantile="0.5"}', 3]]));
+    assert.equal(skipped, 0);
+    assert.deepEqual(warnings, []);
+  });
+
   test('control: the good file alone is exported and nothing is skipped or logged', async (t) => {
     const { dir, cleanup } = directoryWithGoodFile();
     t.after(cleanup);

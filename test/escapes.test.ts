@@ -6,6 +6,7 @@ import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../src/index.js'
 import { currentLayoutFile } from './helpers/db-files.js';
 import { parseExposition, type Format } from './helpers/exposition-parser.js';
 import { tempDir } from './helpers/fixtures.js';
+import { skipUnlessInstalled } from './helpers/programs.js';
 import { assertOpenMetricsParses, assertPromtoolParses, runPromtool } from './helpers/promtool.js';
 
 // Both formats escape only backslash, newline and (label values; OpenMetrics
@@ -16,7 +17,7 @@ const CONTROL = [...Array.from({ length: 0x20 }, (_, c) => c), 0x7f, 0x85, 0x202
 const VALUES = [...CONTROL.map((c) => `a${c}b`), 'quote " and backslash \\', 'astral \u{1f680}', '\r\n'];
 const HELP = `Help with ${CONTROL.join('')}, "quotes" and \\ backslash.`;
 
-describe('help text and label values with every control character', () => {
+describe('help text and label values with every control character', { skip: skipUnlessInstalled('promtool') }, () => {
   for (const format of ['prometheus', 'openmetrics'] as const satisfies readonly Format[]) {
     test(`${format}: exported as they are, read back exactly, and promtool's parser accepts them`, async (t) => {
       const { dir, cleanup } = tempDir('prom-multiproc-escapes-');

@@ -131,7 +131,8 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
        ln -s ../victims/t1 counter_2.db
        ln -s ../victims gauge_livesum_3.db
        mkfifo counter_1.db gauge_all_x.db histogram_x.db summary_x.db 77.writer counter_fifo.db
-       python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('counter_sock.db')"`,
+       python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('counter_sock.db')"
+       : > "$(printf 'counter_nl\\nprom-multiproc: forged line.db')"`,
       at.dir,
     );
   });
@@ -148,8 +149,11 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
       assert.match(run.stderr, new RegExp(`${name}: skipped: is a symbolic link`), `${name} reported`);
     }
     assert.match(run.stderr, /counter_sock\.db: skipped: is a socket/);
+    // A newline in a file name is shown escaped: it cannot forge a line of the log.
+    assert.match(run.stderr, /counter_nl\\x0aprom-multiproc: forged line\.db: skipped: empty file/);
+    assert.ok(!run.stderr.split('\n').some((line) => line.startsWith('prom-multiproc: forged line')), run.stderr);
     assert.match(run.stderr, /\.compaction-journal\.json: .*ignored/);
-    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 9\.0$/m);
+    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 10\.0$/m);
     at.unchanged();
   });
 

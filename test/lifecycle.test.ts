@@ -362,6 +362,27 @@ describe('files that disappear under a live writer', () => {
   });
 });
 
+describe('compaction of a dead writer with a bad key', () => {
+  it('leaves that writer\'s files alone (the accumulated file must stay readable) and compacts the others', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const marker = JSON.stringify({ instance: 'x', pid: 1, hostname: 'h', startedAt: '', livenessTimeoutMs: 2000 });
+      for (const id of ['111', '222']) fs.writeFileSync(path.join(dir, `${id}.writer`), marker);
+      fs.writeFileSync(path.join(dir, 'counter_111.db'), currentLayoutFile([{ key: pythonKey('jobs', 'jobs_total', {}, 'Jobs.'), value: 1 }, { key: '["jobs", "jobs total", {}, "Jobs."]', value: 2 }]));
+      fs.writeFileSync(path.join(dir, 'counter_222.db'), currentLayoutFile([{ key: pythonKey('jobs', 'jobs_total', {}, 'Jobs.'), value: 5 }]));
+      const warnings: string[] = [];
+      const result = compact(dir, { logger: { warn: (m) => warnings.push(m) } });
+      assert.deepEqual(result?.compacted, ['222']);
+      assert.ok(fs.existsSync(path.join(dir, 'counter_111.db')), 'the bad writer\'s file stays');
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /leaves the files of 111 .*sample name "jobs total" is not a valid metric name/);
+      assert.deepEqual(readEntryFile(path.join(dir, 'counter_compacted.db')).map((e) => [e.sampleName, e.value]), [['jobs_total', 5]]);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('the compaction lock', () => {
   const CLI = path.join(__dirname, '..', 'dist', 'surfaces', 'cli.js');
 

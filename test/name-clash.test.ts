@@ -7,6 +7,7 @@ import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../src/index.js'
 import { currentLayoutFile, pythonKey, type RawEntry } from './helpers/db-files.js';
 import { parseExposition, seriesId, type Format } from './helpers/exposition-parser.js';
 import { tempDir } from './helpers/fixtures.js';
+import { skipUnlessInstalled } from './helpers/programs.js';
 import { assertOpenMetricsParses, assertPromtoolParses } from './helpers/promtool.js';
 
 // Two families whose exposed names meet (a counter `jobs`, whose sample is
@@ -49,7 +50,7 @@ async function scrape(files: Files, registries: Registry[] = []): Promise<Scrape
   }
 }
 
-describe('families whose exposed names meet', () => {
+describe('families whose exposed names meet', { skip: skipUnlessInstalled('promtool') }, () => {
   test('a counter jobs and a gauge jobs_total: the counter (read first) is served, the gauge ignored and reported once', async () => {
     const { samples, warnings, text } = await scrape({
       'counter_1.db': [entry('jobs', 'jobs_total', {}, 3)],

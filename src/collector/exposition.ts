@@ -1,4 +1,4 @@
-import type { MetricType } from '../format/names.js';
+import { exposedNames, type MetricType } from '../format/names.js';
 import { sortedNames, type Family } from './family.js';
 import type { TextWriter } from './text-writer.js';
 
@@ -31,25 +31,6 @@ export function exposedFamilyName(family: string, type: MetricType, format: Expo
   return type === 'counter' && format === 'prometheus' ? `${family}_total` : family;
 }
 
-/**
- * Every name a family of `type` may put on a line in either format: its own
- * and its type's sample names, `_created` included (OpenMetrics reserves it
- * for counters, histograms and summaries; Python's registry likewise refuses
- * two collectors that share any of these). Two families whose names meet
- * cannot both be exported: a parser reads the second one's lines as the
- * first's, and promtool rejects the exposition.
- */
-export function exposedNames(family: string, type: MetricType): string[] {
-  return [family, ...(EXPOSED_SUFFIXES[type] ?? []).map((suffix) => family + suffix)];
-}
-
-const EXPOSED_SUFFIXES: Record<MetricType, readonly string[]> = {
-  counter: ['_total', '_created'],
-  gauge: [],
-  histogram: ['_bucket', '_count', '_sum', '_created'],
-  summary: ['_count', '_sum', '_created'],
-};
-
 /** A family that holds an exposed name, and the name. */
 export interface NameHolder {
   family: string;
@@ -63,7 +44,7 @@ export class ExposedNameClaims {
 
   /** The family that holds one of the names a new family `family` would expose, if one does. */
   holder(family: string, type: MetricType): NameHolder | undefined {
-    for (const name of exposedNames(family, type)) {
+    for (const name of exposedNames(type, family)) {
       const holder = this.holders.get(name);
       if (holder) return { ...holder, name };
     }
@@ -72,12 +53,12 @@ export class ExposedNameClaims {
 
   /** Gives `family` its names; call only when holder() found none. */
   claim(family: string, type: MetricType): void {
-    for (const name of exposedNames(family, type)) this.holders.set(name, { family, type });
+    for (const name of exposedNames(type, family)) this.holders.set(name, { family, type });
   }
 
   /** Takes back the names claim() gave `family`. */
   release(family: string, type: MetricType): void {
-    for (const name of exposedNames(family, type)) this.holders.delete(name);
+    for (const name of exposedNames(type, family)) this.holders.delete(name);
   }
 }
 

@@ -4,7 +4,7 @@ import { Registry, type RegistryContentType } from 'prom-client';
 import { FileFormatError, UnsafeFileError, ValidationError } from '../errors.js';
 import { readUsed } from '../format/layout.js';
 import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
-import { consoleLogger, type Logger } from '../log.js';
+import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
 import { ExposedNameClaims, endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
@@ -82,7 +82,8 @@ export class MultiprocessRegistry {
   private readonly memoryIdentities = new WeakMap<object, string>();
 
   constructor(private readonly options: MultiprocessRegistryOptions = {}) {
-    this.logger = options.logger ?? consoleLogger;
+    // Messages name files of the directory, whose names its writers choose.
+    this.logger = printableLogger(options.logger ?? consoleLogger);
     if (options.contentType) this.setContentType(options.contentType);
   }
 

@@ -1,5 +1,5 @@
 import { FileFormatError } from '../errors.js';
-import { isLabelName, isMetricName, type MetricType } from './names.js';
+import { isLabelName, isMetricName, isWellFormed, type MetricType } from './names.js';
 
 export interface DecodedKey {
   family: string;
@@ -9,12 +9,6 @@ export interface DecodedKey {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * A lone surrogate (`\ud800` in the JSON text) has no UTF-8 form: written
- * out it becomes U+FFFD, so two different values would export as one.
- */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** An `le` bound as Python writes it (floatToGoString): a decimal float, or ±Inf; never NaN, which no bucket order can place. */
 const BOUND = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf)$/;
@@ -57,14 +51,15 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
   }
   if (!isMetricName(family)) throw new FileFormatError(`family name ${quoted(family)} is not a valid metric name`, offset);
   if (!isMetricName(sampleName)) throw new FileFormatError(`sample name ${quoted(sampleName)} is not a valid metric name`, offset);
-  // UTF-8 decoding never makes a lone surrogate: only a \u escape can.
+  // A lone surrogate has no UTF-8 form (written out it becomes U+FFFD, so two different values
+  // would export as one). UTF-8 decoding never makes one: only a \u escape can.
   const escapes = text.includes('\\u');
-  if (escapes && LONE_SURROGATE.test(help)) throw new FileFormatError(`help text of ${family} holds a lone surrogate (not well-formed UTF-16)`, offset);
+  if (escapes && !isWellFormed(help)) throw new FileFormatError(`help text of ${family} holds a lone surrogate (not well-formed UTF-16)`, offset);
   for (const name in labels) {
     const value = (labels as Record<string, unknown>)[name];
     if (!isLabelName(name)) throw new FileFormatError(`label name ${quoted(name)} of ${sampleName} is not a valid label name`, offset);
     if (typeof value !== 'string') throw new FileFormatError(`value of label ${name} of ${sampleName} is not a string: ${quoted(text)}`, offset);
-    if (escapes && LONE_SURROGATE.test(value)) {
+    if (escapes && !isWellFormed(value)) {
       throw new FileFormatError(`value ${quoted(value)} of label ${name} of ${sampleName} holds a lone surrogate (not well-formed UTF-16)`, offset);
     }
   }
@@ -77,8 +72,9 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
  * The sample names a file of each type holds, per family (FORMAT.md: what
  * Python writes): a counter's `_total`; a gauge's own name; a summary's
  * `_count` and `_sum` (never quantiles); a histogram's `_sum` and its
- * `_bucket`s, each with an `le` bound. `le` belongs to buckets only: on any
- * other sample the collector's grouping of a histogram would misread it.
+ * `_bucket`s, each with an `le` bound. In a histogram `le` belongs to the
+ * buckets only: on its `_sum` the collector's grouping would misread it.
+ * Other types may have an `le` label, as Python and prom-client allow.
  */
 function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): void {
   const { family, sampleName, labels } = key;
@@ -92,8 +88,8 @@ function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): v
   if (type === 'histogram' && suffix === '_bucket') {
     if (le === undefined) throw new FileFormatError(`histogram bucket ${sampleName} has no "le" label`, offset);
     if (!BOUND.test(le)) throw new FileFormatError(`histogram bucket ${sampleName} has le=${quoted(le)}, not a number or ±Inf`, offset);
-  } else if (le !== undefined) {
-    throw new FileFormatError(`${type} sample ${sampleName} has an "le" label, which only a histogram's buckets may have`, offset);
+  } else if (type === 'histogram' && le !== undefined) {
+    throw new FileFormatError(`histogram sample ${sampleName} has an "le" label, which only its buckets may have`, offset);
   }
   if (type === 'summary' && labels.quantile !== undefined) {
     throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (multiprocess files hold no quantiles)`, offset);

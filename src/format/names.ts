@@ -153,3 +153,24 @@ export function checkLabelNames(metric: string, labelNames: unknown, reserved: r
 export function isWellFormed(text: string): boolean {
   return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
+
+/**
+ * Every name a family of `type` may put on an exposition line in either
+ * format: its own (HELP and TYPE; OpenMetrics names a counter family without
+ * `_total`) and its type's sample names, `_created` included (OpenMetrics
+ * reserves it for counters, histograms and summaries; Python's registry
+ * likewise refuses two collectors sharing any of these). Two families whose
+ * names meet cannot both be exported: a parser reads the second one's lines
+ * as the first's, and promtool rejects the exposition. The writers refuse
+ * such a metric, and the collector serves the first family it meets.
+ */
+export function exposedNames(type: MetricType, family: string): string[] {
+  return [family, ...EXPOSED_SUFFIXES[type].map((suffix) => family + suffix)];
+}
+
+const EXPOSED_SUFFIXES: Record<MetricType, readonly string[]> = {
+  counter: ['_total', '_created'],
+  gauge: [],
+  histogram: ['_bucket', '_count', '_sum', '_created'],
+  summary: ['_count', '_sum', '_created'],
+};

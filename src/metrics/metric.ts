@@ -1,11 +1,11 @@
 import type { Counter as PromCounter } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
-import { checkLabelNames, checkMetricName, filePrefix, isWellFormed, type FilePrefix, type MetricType } from '../format/names.js';
+import { checkLabelNames, checkMetricName, exposedNames, filePrefix, isWellFormed, type FilePrefix, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';
-import { claimNames, exportedNames, releaseNames } from './registry.js';
+import { claimNames, releaseNames } from './registry.js';
 
 /** Label values by name, as prom-client takes them. */
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -143,7 +143,7 @@ export abstract class Metric<T extends string, C extends Child> {
    * A metric that fails before or here claims nothing.
    */
   protected initialize(): void {
-    const names = exportedNames(this.type, this.family);
+    const names = exposedNames(this.type, this.family);
     claimNames(metricTitle(this.type, this.name), names);
     try {
       if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);

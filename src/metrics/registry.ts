@@ -1,23 +1,4 @@
 import { ValidationError } from '../errors.js';
-import type { MetricType } from '../format/names.js';
-
-/**
- * Every name a metric shows in an exposition: its family (the HELP and TYPE
- * lines; OpenMetrics names a counter family without `_total`) and each of
- * its sample names. `_created` is not exported, so it is not claimed.
- */
-export function exportedNames(type: MetricType, family: string): string[] {
-  switch (type) {
-    case 'counter':
-      return [family, `${family}_total`];
-    case 'gauge':
-      return [family];
-    case 'histogram':
-      return [family, `${family}_bucket`, `${family}_sum`, `${family}_count`];
-    case 'summary':
-      return [family, `${family}_sum`, `${family}_count`];
-  }
-}
 
 /** Which metric of this process exports each name (as "Counter jobs"). */
 const exporters = new Map<string, string>();

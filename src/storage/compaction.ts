@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
 import { ConfigError, FileFormatError, UnsafeFileError } from '../errors.js';
+import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
@@ -314,13 +315,30 @@ interface Accumulated {
   timestamp: number;
 }
 
-/** Every entry of a file, checked; throws FileFormatError. */
-function entriesOf(file: string): Array<[rawKey: string, entry: Accumulated]> {
+/**
+ * Raw keys already decoded and found good, per file type: the writers of a
+ * service share their keys, so each is checked once per compaction.
+ */
+type CheckedKeys = Map<MetricType, Set<string>>;
+
+/**
+ * Every entry of a file whose name says it holds `type`, each key checked as
+ * the collector checks it: a bad key carried into an accumulated file would
+ * make every scrape skip that file. Throws FileFormatError.
+ */
+function entriesOf(file: string, type: MetricType, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
   const { buf, used } = readFileImage(file);
+  let good = checked.get(type);
+  if (!good) checked.set(type, (good = new Set()));
   const entries: Array<[string, Accumulated]> = [];
   walkEntries(buf, used, (entry) => {
+    const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
+    if (!good.has(rawKey)) {
+      decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+      good.add(rawKey);
+    }
     entries.push([
-      buf.toString('latin1', entry.keyStart, entry.keyEnd),
+      rawKey,
       { key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)), value: buf.readDoubleLE(entry.valueOffset), timestamp: buf.readDoubleLE(entry.valueOffset + 8) },
     ]);
   });
@@ -391,6 +409,15 @@ export function compact(dir?: string, options: CompactOptions = {}): CompactionR
 
 const NOTHING_COMPACTED: CompactionResult = { compacted: [], removedFiles: 0 };
 
+/** A dead writer's file as compaction lists it. */
+interface ListedFile {
+  name: string;
+  prefix: FilePrefix;
+  type: MetricType;
+  /** How its values carry over; undefined: they go with the writer. */
+  rule: CarriedRule | undefined;
+}
+
 /** compact() for a caller that holds the directory lock. */
 export function compactLocked(dir: string, lock: DirectoryLock, options: CompactOptions = {}): CompactionResult {
   const logger = printableLogger(options.logger ?? consoleLogger);
@@ -400,8 +427,9 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   } else if (pending?.phase === 'pending') finishJournal(dir, pending, logger);
 
   const leftAlone = new Set<string>();
-  const listFiles = (): Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>> => {
-    const byId = new Map<string, Array<{ name: string; prefix: FilePrefix; rule: CarriedRule | undefined }>>();
+  const checkedKeys: CheckedKeys = new Map();
+  const listFiles = (): Map<string, ListedFile[]> => {
+    const byId = new Map<string, ListedFile[]>();
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
     for (const entry of entries) {
       const name = entry.name;
@@ -415,7 +443,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       }
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
-      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), rule: carryOver(parsed.type, parsed.mode) });
+      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, rule: carryOver(parsed.type, parsed.mode) });
       byId.set(parsed.id, files);
     }
     return byId;
@@ -442,7 +470,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
     try {
       files = byId
         .get(id)!
-        .flatMap(({ name, prefix, rule }) => (rule ? [{ prefix, rule, entries: entriesOf(path.join(dir, name)) }] : []));
+        .flatMap(({ name, prefix, type, rule }) => (rule ? [{ prefix, rule, entries: entriesOf(path.join(dir, name), type, checkedKeys) }] : []));
     } catch (err) {
       if (!isUnreadable(err)) throw err;
       logger.warn(`compaction leaves the files of ${id} in ${dir} alone: ${err.message}`);
@@ -455,7 +483,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         const existing = path.join(dir, dbFileName(prefix, COMPACTED_ID));
         if (entryKind(existing) !== undefined) {
           try {
-            for (const [rawKey, entry] of entriesOf(existing)) combine(into, rawKey, entry, rule);
+            for (const [rawKey, entry] of entriesOf(existing, parseDbFileName(path.basename(existing))!.type, checkedKeys)) combine(into, rawKey, entry, rule);
           } catch (err) {
             if (!isUnreadable(err)) throw err;
             logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);

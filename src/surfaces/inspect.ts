@@ -76,7 +76,8 @@ export function inspectFile(file: string): FileInspection {
     result.used = used;
     image = { buf, used };
     walkEntries(buf, used, (entry) => {
-      const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+      // With the type the name says: a collector refuses a sample its file type does not hold.
+      const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
       result.entries.push({
         offset: entry.offset,
         key: buf.toString('utf8', entry.keyStart, entry.keyEnd),

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ValidationError, showValue } from '../errors.js';
-import { exportedNames, releaseNames } from '../metrics/registry.js';
+import { exposedNames } from '../format/names.js';
+import { releaseNames } from '../metrics/registry.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { Counter } from '../metrics/counter.js';
 import { DEFAULT_BUCKETS, Histogram } from '../metrics/histogram.js';
@@ -86,7 +87,7 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
     });
   } catch (err) {
     // Refused buckets leave no name claimed: a corrected call makes both metrics.
-    releaseNames(exportedNames('counter', requests.family));
+    releaseNames(exposedNames('counter', requests.family));
     throw err;
   }
   const created = { requests, duration, extraLabelNames, signature };

@@ -16,7 +16,7 @@ export interface FuzzOptions {
   seconds?: number;
   /** Run only the mutant of this seed (a failure's), once. */
   only?: number;
-  /** After every this many mutants, the next one whose file is merged goes through promtool too, in its scrape's format. */
+  /** After every this many mutants, the next one whose file is merged goes through promtool too, in its scrape's format (Infinity: never). */
   promtoolEvery: number;
   /** Where the scrape directory, promtool's files and failing mutants go. */
   workDir: string;
@@ -108,7 +108,7 @@ async function fuzzThread(options: FuzzOptions): Promise<void> {
     if (options.only !== undefined ? index > 0 : options.mutants !== undefined && index >= options.mutants) break;
     if (options.seconds !== undefined && (performance.now() - started) / 1000 >= options.seconds) break;
     const seed = options.only ?? mutantSeed(options.seed, index);
-    if (index % options.promtoolEvery === 0) promtoolDueSince ??= index;
+    if (Number.isFinite(options.promtoolEvery) && index % options.promtoolEvery === 0) promtoolDueSince ??= index;
     // A mutant whose file is merged makes the more telling exposition; after 20 skipped ones, any will do.
     const promtool = promtoolDueSince === undefined ? 'never' : index - promtoolDueSince >= 20 || options.only !== undefined ? 'always' : 'if-accepted';
     post({ type: 'mutant', index, seed });
