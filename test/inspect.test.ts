@@ -70,7 +70,8 @@ describe('prom-multiproc inspect', () => {
 
   test('shows timestamps of mostrecent gauges as seconds and UTC time, and infinite values', (t) => {
     const key = pythonKey('temperature', 'temperature', { room: 'lab' }, 'Last reading.');
-    const file = writeFile(t, 'gauge_livemostrecent_7.db', currentLayoutFile([{ key, value: 21.5, timestamp: 1700000000.25 }, { key: JOBS_KEY, value: Infinity }]));
+    const hall = pythonKey('temperature', 'temperature', { room: 'hall' }, 'Last reading.');
+    const file = writeFile(t, 'gauge_livemostrecent_7.db', currentLayoutFile([{ key, value: 21.5, timestamp: 1700000000.25 }, { key: hall, value: Infinity }]));
     const result = runInspect([file]);
     assert.equal(result.status, 0, describeRun(result));
     assert.match(result.stdout, /: gauge \(mode livemostrecent\), process 7, /);

@@ -415,6 +415,8 @@ describe('a metric claims every name it exports', () => {
         clash(() => new lib.Gauge({ name: 'jobs_total', help: 'h' }), 'Gauge jobs_total', 'Counter jobs', 'jobs_total');
         clash(() => new lib.Counter({ name: 'jobs_total', help: 'h' }), 'Counter jobs_total', 'Counter jobs', 'jobs');
         clash(() => new lib.Gauge({ name: 'jobs', help: 'h' }), 'Gauge jobs', 'Counter jobs', 'jobs');
+        // _created is reserved for counters, histograms and summaries (OpenMetrics), as in Python's registry.
+        clash(() => new lib.Gauge({ name: 'jobs_created', help: 'h' }), 'Gauge jobs_created', 'Counter jobs', 'jobs_created');
         new lib.Histogram({ name: 'lat', help: 'h' });
         for (const suffix of ['', '_bucket', '_sum', '_count']) {
           clash(() => new lib.Gauge({ name: 'lat' + suffix, help: 'h' }), 'Gauge lat' + suffix, 'Histogram lat', 'lat' + suffix);
@@ -432,7 +434,7 @@ describe('a metric claims every name it exports', () => {
         clash(() => new lib.Counter({ name: 'a', help: 'h' }), 'Counter a', 'Gauge a_total', 'a_total');
         for (const name of ['dur', 'dur_bucket', 'dur_count', 'a']) new lib.Gauge({ name, help: 'h' });
         // Names that only look alike.
-        for (const name of ['lat_seconds', 's_total', 'jobs_created', 'lat_bucket_total', 'jobs_total_total']) new lib.Gauge({ name, help: 'h' });
+        for (const name of ['lat_seconds', 's_total', 'jobs_creation', 'lat_bucket_total', 'jobs_total_total']) new lib.Gauge({ name, help: 'h' });
         // The runtime metrics do not clash with themselves, and claim their names.
         lib.collectRuntimeMetrics({ prefix: 'rt_' })();
         clash(() => new lib.Gauge({ name: 'rt_process_cpu_seconds_total', help: 'h' }), 'Gauge rt_process_cpu_seconds_total', 'Counter rt_process_cpu_seconds', 'rt_process_cpu_seconds_total');
@@ -441,7 +443,7 @@ describe('a metric claims every name it exports', () => {
       const families = [...new Set(entriesIn(dir).map((e) => e.family))].filter((f) => !f.startsWith('rt_')).sort();
       assert.deepEqual(
         families,
-        ['a', 'a_total', 'dur', 'dur_bucket', 'dur_count', 'dur_sum', 'jobs', 'jobs_created', 'jobs_total_total', 'lat', 'lat_bucket_total', 'lat_seconds', 's_total'].sort(),
+        ['a', 'a_total', 'dur', 'dur_bucket', 'dur_count', 'dur_sum', 'jobs', 'jobs_creation', 'jobs_total_total', 'lat', 'lat_bucket_total', 'lat_seconds', 's_total'].sort(),
         'the refused unlabelled metrics wrote no entries',
       );
       // Every sample belongs to one family and no series appears twice (parseExposition throws otherwise).
