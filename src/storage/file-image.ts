@@ -18,20 +18,30 @@ function identityOf(stat: fs.Stats): string {
 }
 
 /**
- * Checks the entries of `buf` from `from` (an entry boundary) as far as
- * `available` bytes hold whole entries; returns where it stopped. Throws
- * FileFormatError at the first bad one.
+ * Follows the entry lengths of `buf` from `from` (an entry boundary) as far
+ * as `available` bytes hold whole entries; returns where it stopped. A bad
+ * length, or an entry past `used`, is refused by readEntry's own check
+ * (FileFormatError). Only lengths: the collector checks the rest of every
+ * new entry, so this costs a load and an add per entry.
  */
-function checkEntries(buf: Buffer, from: number, available: number, used: number, entry: RawEntry): number {
+function skimEntries(buf: Buffer, from: number, available: number, used: number, entry: RawEntry): number {
   let pos = from;
   while (pos + 4 <= available) {
     const keyLength = buf.readInt32LE(pos);
-    // A whole entry that is not read yet: the next read brings it (readEntry refuses one past `used`).
-    if (keyLength > 0 && pos + entrySize(keyLength) > available && pos + entrySize(keyLength) <= used) break;
-    pos = readEntry(buf, pos, used, entry);
+    const end = pos + entrySize(keyLength);
+    if (keyLength <= 0 || end > used) readEntry(buf, pos, used, entry); // throws
+    // A whole entry that is not read yet: the next read brings it.
+    if (end > available) break;
+    pos = end;
   }
   return pos;
 }
+
+/**
+ * Bytes read at once whatever they hold: most files are smaller, and reading
+ * them costs less than following their entries first.
+ */
+const UNCHECKED_READ = 4 * 1024 * 1024;
 
 /**
  * Reads the bytes in use of an open multiprocess file with plain reads
@@ -39,10 +49,11 @@ function checkEntries(buf: Buffer, from: number, available: number, used: number
  * SIGBUS). The first read takes the header and, in the same call, up to
  * `expected` bytes; the size comes after it (`statAfter`), so a writer that
  * grows and appends meanwhile only adds bytes we do not need. `scratch` is
- * reused when large enough. Entries past `checkedUpTo` are checked as they
- * arrive, and reading stops at the first bad one: a file whose header
- * claims gigabytes over a hole or garbage costs one small read, not
- * gigabytes of memory. Throws FileFormatError.
+ * reused when large enough. Past UNCHECKED_READ bytes, the entry lengths
+ * read so far (from `checkedUpTo`) are followed before each further,
+ * doubling read, which stops at the first bad one: a header that claims
+ * gigabytes over a hole or garbage costs one 4 MiB read, not gigabytes of
+ * memory. Throws FileFormatError.
  */
 function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number, statAfter: () => fs.Stats, checkedUpTo = HEADER_SIZE): FileImage {
   let buf = scratch ?? Buffer.allocUnsafeSlow(FIRST_READ);
@@ -54,22 +65,12 @@ function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number,
   if (used < HEADER_SIZE || used > stat.size) {
     throw new FileFormatError(`header says ${used} bytes in use but the file has ${stat.size} (truncated or not a multiprocess file)`, 0);
   }
-  const entry = newRawEntry();
   let read = Math.min(got, used);
   let checked = Math.max(checkedUpTo, HEADER_SIZE);
-  const checkMore = (): number => {
-    try {
-      return checkEntries(buf, checked, read, used, entry);
-    } catch (err) {
-      // A file rewritten in place has its entries elsewhere than last time: check it from the start.
-      if (checked === HEADER_SIZE || checkedUpTo === Infinity || !(err instanceof FileFormatError)) throw err;
-      return checkEntries(buf, HEADER_SIZE, read, used, entry);
-    }
-  };
-  checked = checkMore();
+  let entry: RawEntry | undefined;
   while (read < used) {
-    // Doubling: a large file takes a few reads, a bad one stops after the first that shows it.
-    const until = Math.min(used, Math.max(read * 2, read + FIRST_READ));
+    if (read >= UNCHECKED_READ) checked = skimRead(buf, checked, checkedUpTo, read, used, (entry ??= newRawEntry()));
+    const until = Math.min(used, Math.max(read * 2, UNCHECKED_READ));
     if (buf.length < until) {
       const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(until, buf.length * 2), used));
       buf.copy(bigger, 0, 0, read);
@@ -80,9 +81,18 @@ function readOpenFile(fd: number, scratch: Buffer | undefined, expected: number,
       if (n === 0) throw new FileFormatError(`file ended after ${read} of the ${used} bytes in use`, read);
       read += n;
     }
-    checked = checkMore();
   }
   return { buf, used, identity: identityOf(stat) };
+}
+
+/** skimEntries from `checked`, or from the start for a file rewritten in place (its entries are elsewhere than last time). */
+function skimRead(buf: Buffer, checked: number, checkedUpTo: number, read: number, used: number, entry: RawEntry): number {
+  try {
+    return skimEntries(buf, checked, read, used, entry);
+  } catch (err) {
+    if (checked === HEADER_SIZE || checkedUpTo === Infinity || !(err instanceof FileFormatError)) throw err;
+    return skimEntries(buf, HEADER_SIZE, read, used, entry);
+  }
 }
 
 /**
