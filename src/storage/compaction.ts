@@ -281,7 +281,7 @@ function finishJournal(dir: string, journal: Journal, logger: Logger): void {
   first = true;
   for (const name of journal.remove) {
     const outcome = removeRegularFile(path.join(dir, name));
-    if (outcome !== 'removed' && outcome !== 'missing') logger.warn(`compaction left ${path.join(dir, name)} alone: it is a ${outcome}`);
+    if (typeof outcome === 'object') logger.warn(`compaction could not remove ${path.join(dir, name)}: ${outcome.left}`);
     if (first) faultPoint('after-first-remove');
     first = false;
   }

@@ -40,8 +40,8 @@ export interface ClearResult {
   removed: string[];
   /** Ids of live writers whose files were removed anyway (force). */
   liveWriters: string[];
-  /** Names of ours that are not what we make (a link, a FIFO, a directory), left alone, with what they are. */
-  skipped: Array<{ name: string; kind: string }>;
+  /** Names of ours left in place, and why: not what we make (a link, a FIFO), or not removable (another user's). */
+  skipped: Array<{ name: string; reason: string }>;
 }
 
 /** What this library (or Python's client) keeps in a multiprocess directory. */
@@ -89,7 +89,7 @@ export function clearMultiprocDir(dir?: string, options: { force?: boolean; logg
     const file = path.join(where, name);
     const outcome = name.endsWith('.lock') ? removeLockDirectory(file) : removeRegularFile(file);
     if (outcome === 'removed') removed.push(name);
-    else if (outcome !== 'missing') skipped.push({ name, kind: outcome });
+    else if (typeof outcome === 'object') skipped.push({ name, reason: outcome.left });
   }
   return { dir: where, removed, liveWriters, skipped };
 }

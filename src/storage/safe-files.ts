@@ -185,27 +185,27 @@ export function openOwnFileForWriting(path: string): number | undefined {
 }
 
 /**
- * Removes `path` if it is a regular file. Returns 'removed', 'missing', or
- * what else the name is (a link or special file is left alone: removing it
- * is not ours to do).
+ * What a removal did: the name is gone (`removed`, or `missing` already), or
+ * it stays, and `left` says why, for a message ("it is a FIFO", "EPERM: ...").
  */
-export function removeRegularFile(path: string): 'removed' | 'missing' | string {
-  let stat: fs.Stats;
+export type Removal = 'removed' | 'missing' | { left: string };
+
+/**
+ * Removes `path` if it is a regular file; a link or special file is left
+ * alone (removing it is not ours to do), and so is one the system refuses
+ * to remove (another user's, in a sticky directory). Never throws: one name
+ * that stays must not stop the removal of the others.
+ */
+export function removeRegularFile(path: string): Removal {
   try {
-    stat = fs.lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw err;
-  }
-  if (!stat.isFile()) return fileKind(stat);
-  try {
+    const stat = fs.lstatSync(path);
+    if (!stat.isFile()) return { left: `it is a ${fileKind(stat)}` };
     // unlink() removes the name only: even if the entry was swapped for a link meanwhile, its target is untouched.
     fs.unlinkSync(path);
+    return 'removed';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw err;
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : { left: (err as Error).message };
   }
-  return 'removed';
 }
 
 /** Removes a temporary of ours by name, if it is still there; whatever stands there instead stays, unreported. */
@@ -219,22 +219,27 @@ export function discard(path: string): void {
 
 /**
  * Removes a lock directory (proper-lockfile's, always empty) at `path`.
- * Returns like removeRegularFile. Only an empty directory is removed: a
- * recursive removal of a tree someone else can change can be steered
- * outside it (a subdirectory swapped for a link between the look and the
- * descent), so a lock directory with anything in it is left, as is a name
- * that is not a directory.
+ * Only an empty directory is removed: a recursive removal of a tree someone
+ * else can change can be steered outside it (a subdirectory swapped for a
+ * link between the look and the descent), so a lock directory with entries,
+ * or a name that is not a directory, is left. Never throws.
  */
-export function removeLockDirectory(path: string): 'removed' | 'missing' | string {
+export function removeLockDirectory(path: string): Removal {
   try {
     fs.rmdirSync(path);
     return 'removed';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') return 'directory with entries in it';
-    if (code === 'ENOTDIR') return fileKind(fs.lstatSync(path));
-    throw err;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return { left: 'it is a directory with entries in it' };
+    if (code === 'ENOTDIR') {
+      try {
+        return { left: `it is a ${fileKind(fs.lstatSync(path))}` };
+      } catch {
+        return { left: (err as Error).message };
+      }
+    }
+    return { left: (err as Error).message };
   }
 }
 

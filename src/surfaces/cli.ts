@@ -171,7 +171,7 @@ function clearCommand(dir: string, force: boolean): number {
   const result = clearMultiprocDir(dir, { force, logger: stderrLogger });
   const forced = result.liveWriters.length > 0 ? ` (live writers ${result.liveWriters.join(', ')} cleared by --force)` : '';
   process.stdout.write(`cleared ${result.dir}: ${result.removed.length} entries removed${forced}\n`);
-  for (const { name, kind } of result.skipped) stderrLogger.warn(printable(`left ${name} in ${result.dir}: it is a ${kind}, not a file of ours`));
+  for (const { name, reason } of result.skipped) stderrLogger.warn(printable(`left ${name} in ${result.dir}: ${reason}`));
   return 0;
 }
 
