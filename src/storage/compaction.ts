@@ -11,7 +11,7 @@ import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
 import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
 import { resolveDir } from './process-storage.js';
-import { createExclusive, discard, effectiveUid, fileKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
+import { createExclusive, discard, effectiveUid, entryKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
 /**
  * Compaction merges the files of dead writers into accumulated files
@@ -288,16 +288,6 @@ function finishJournal(dir: string, journal: Journal, logger: Logger): void {
   for (const id of journal.forget) forgetWriter(dir, id);
   faultPoint('before-done');
   writeJournal(dir, { ...journal, phase: 'done' });
-}
-
-/** What the entry `file` is (fileKind), without following a link; undefined when missing. */
-function entryKind(file: string): string | undefined {
-  try {
-    return fileKind(fs.lstatSync(file));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 /** A rule by which a dead writer's values carry over into the accumulated file. */

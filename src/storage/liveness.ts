@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { parseDbFileName } from '../format/names.js';
 import type { Logger } from '../log.js';
-import { createExclusive, discard, fileKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { createExclusive, discard, entryKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
 
 /**
  * Liveness of writers. Every writing process holds a lock for its file id
@@ -162,12 +162,8 @@ export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Lo
 
 /** What stands at `lock` if it is something other than a lock directory; undefined when it is one or is missing. */
 export function notALock(lock: string): string | undefined {
-  try {
-    const stat = fs.lstatSync(lock);
-    return stat.isDirectory() ? undefined : fileKind(stat);
-  } catch {
-    return undefined;
-  }
+  const kind = entryKind(lock);
+  return kind === 'directory' ? undefined : kind;
 }
 
 export function writeMarker(dir: string, id: string, timeoutMs: number): void {

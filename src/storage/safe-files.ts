@@ -124,18 +124,29 @@ function refuseUnlessSingleLink(path: string, stat: fs.Stats): void {
   if (stat.nlink !== 1) throw new UnsafeFileError(path, `has ${stat.nlink} hard links (another name may be outside the directory): not written`);
 }
 
+/** The entry's own stat (a link is not followed), or undefined when there is none. */
+function entryStat(path: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** What the entry at `path` is (fileKind), without following a link; undefined when there is none. */
+export function entryKind(path: string): string | undefined {
+  const stat = entryStat(path);
+  return stat && fileKind(stat);
+}
+
 /**
  * Rewrites the start of an existing regular file with `content`, never
  * creating it. Returns false when there is no such file.
  */
 export function overwriteExisting(path: string, content: Buffer): boolean {
-  let stat: fs.Stats;
-  try {
-    stat = fs.lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
+  const stat = entryStat(path);
+  if (!stat) return false;
   refuseUnlessRegular(path, stat);
   refuseUnlessSingleLink(path, stat);
   const fd = openNoFollow(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -160,13 +171,8 @@ export const effectiveUid = (): number | undefined => process.geteuid?.();
  * this process with SIGBUS. Returns undefined when there is no such file.
  */
 export function openOwnFileForWriting(path: string): number | undefined {
-  let before: fs.Stats;
-  try {
-    before = fs.lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const before = entryStat(path);
+  if (!before) return undefined;
   refuseUnlessRegular(path, before);
   const fd = openNoFollow(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   try {
