@@ -31,7 +31,7 @@ import { tempDir } from './helpers/fixtures.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 import { runPromtool } from './helpers/promtool.js';
 
-// js-yaml comes with pm2 (a development dependency); the tests only parse with it.
+// js-yaml (a development dependency) parses the deployment examples.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as { loadAll(text: string): unknown[]; load(text: string): unknown };
 
