@@ -3,7 +3,7 @@ export { Gauge, GaugeChild, type GaugeOptions } from './metrics/gauge.js';
 export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramOptions } from './metrics/histogram.js';
 export { Summary, SummaryChild, type SummaryOptions } from './metrics/summary.js';
 export type { LabelValues, MetricObjectWithValues } from './metrics/metric.js';
-export { configure, DIR_ENV, type ConfigureOptions } from './storage/process-storage.js';
+export { configure, DIR_ENV, type ConfigureOptions } from './storage/config.js';
 export { markProcessDead, clearMultiprocDir, type ClearResult } from './storage/directory.js';
 export { compact, type CompactionResult } from './storage/compaction.js';
 export {

@@ -5,7 +5,8 @@ import { FileFormatError, UnsafeFileError, ValidationError } from '../errors.js'
 import { readUsed } from '../format/layout.js';
 import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
-import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
+import { checkDirectory, resolveDir } from '../storage/config.js';
+import { existingProcessStorage } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
 import { ExposedNameClaims, endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
 import { compareText, type Family } from './family.js';
@@ -156,11 +157,11 @@ export class MultiprocessRegistry {
    */
   private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
     // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
-    const trigger = announceScrape(this.dir);
+    const dir = this.dir;
+    const trigger = announceScrape(dir);
     if (trigger) this.report(trigger.file, trigger.message);
     const extra: Family[] = [];
     for (const registry of this.options.registries ?? []) extra.push(...(await familiesOf(registry)));
-    const dir = this.dir;
     this.collector.begin();
     if (dir) this.addDirectory(dir);
     else this.addThisProcess();

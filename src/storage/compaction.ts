@@ -3,14 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
-import { ConfigError, FileFormatError, UnsafeFileError } from '../errors.js';
+import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
 import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
-import { resolveDir } from './process-storage.js';
+import { requireDir } from './config.js';
 import { createExclusive, discard, effectiveUid, entryKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
 /**
@@ -392,8 +392,7 @@ export interface CompactOptions {
  * differ in their last digits (another order of additions).
  */
 export function compact(dir?: string, options: CompactOptions = {}): CompactionResult | undefined {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('compact: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'compact');
   return withDirectoryLock(where, (lock) => compactLocked(where, lock, options));
 }
 

@@ -4,7 +4,7 @@ import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
 import { ConfigError } from '../errors.js';
 import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
 import { writerIds, writerState } from './liveness.js';
-import { resolveDir, warnIfExposed } from './process-storage.js';
+import { requireDir, warnIfExposed } from './config.js';
 import { removeLockDirectory, removeRegularFile } from './safe-files.js';
 import { consoleLogger, type Logger } from '../log.js';
 
@@ -14,8 +14,7 @@ import { consoleLogger, type Logger } from '../log.js';
  * Returns the files removed.
  */
 export function markProcessDead(pid: string | number, dir?: string): string[] {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('markProcessDead: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'markProcessDead');
   const id = String(pid);
   const removed: string[] = [];
   let names: string[];
@@ -66,8 +65,7 @@ function isOurs(name: string): boolean {
  * while live writers hold their locks, unless `force`.
  */
 export function clearMultiprocDir(dir?: string, options: { force?: boolean; logger?: Logger } = {}): ClearResult {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('clearMultiprocDir: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'clearMultiprocDir');
   if (!fs.existsSync(where)) {
     fs.mkdirSync(where, { recursive: true, mode: 0o755 });
     return { dir: where, removed: [], liveWriters: [], skipped: [] };

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MultiprocessRegistry } from '../collector/registry.js';
-import { ConfigError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { consoleLogger, type Logger } from '../log.js';
-import { checkDirectory, DIR_ENV, resolveDir } from '../storage/process-storage.js';
+import { checkDirectory, requireDir } from '../storage/config.js';
 import { metricsHandler, plainResponse, writeResponse } from './handler.js';
 import { pathOf } from './middleware.js';
 
@@ -53,8 +53,7 @@ function urlHost(host: string): string {
  * parses process.argv when loaded) is never loaded here.
  */
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
-  const dir = resolveDir(options.dir);
-  if (!dir) throw new ConfigError(`no multiprocess directory: pass dir or set ${DIR_ENV}`);
+  const dir = requireDir(options.dir, 'startExporter');
   checkDirectory(dir, fs.constants.R_OK);
   const host = options.host ?? DEFAULT_EXPORTER_HOST;
   const port = options.port ?? DEFAULT_EXPORTER_PORT;
