@@ -24,7 +24,7 @@ export {
   EVENT_LOOP_MONITOR_IDLE_MS,
   type RuntimeMetricsOptions,
 } from './surfaces/runtime-metrics.js';
-export { SCRAPE_TRIGGER_FILE } from './storage/scrape-signal.js';
+export { SCRAPE_TRIGGER_FILE } from './format/directory-names.js';
 export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
 export {
   httpMetricsMiddleware,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { decodeEntryKey, type DecodedKey } from '../format/key.js';
 import { walkEntries } from '../format/layout.js';
-import { parseDbFileName } from '../format/names.js';
+import { parseDbFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
 
 export interface FileEntry extends DecodedKey {

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { FileFormatError, UnsafeFileError, ValidationError } from '../errors.js';
 import { readUsed } from '../format/layout.js';
-import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
+import { JOURNAL_NAME, dbFileName, hasDbSuffix, parseDbFileName, writerIds } from '../format/directory-names.js';
+import { isPerLiveProcess, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { checkDirectory, resolveDir } from '../storage/config.js';
 import { existingProcessStorage } from '../storage/process-storage.js';
@@ -13,8 +14,8 @@ import { compareText, type Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { TextWriter } from './text-writer.js';
 import { FileImageReader, type FileImage } from '../storage/file-image.js';
-import { compact, JOURNAL_NAME, readJournal, type Journal } from '../storage/compaction.js';
-import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, writerIds, type WriterState } from '../storage/liveness.js';
+import { compact, readJournal, type Journal } from '../storage/compaction.js';
+import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -277,7 +278,7 @@ export class MultiprocessRegistry {
       this.deadCountedAt = Date.now();
     }
     // Sorted names fix the order of float sums and which file's HELP text wins.
-    const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
+    const names = listing.filter((name) => hasDbSuffix(name) && !removed.has(name)).sort();
     const present = new Set<string>();
     for (const name of names) {
       const file = path.join(dir, name);
@@ -309,7 +310,7 @@ export class MultiprocessRegistry {
     for (const [prefix, store] of storage?.memoryStores() ?? []) {
       const file = store.entryFile;
       if (!file) continue;
-      const source = parseDbFileName(`${prefix}_memory.db`)!;
+      const source = parseDbFileName(dbFileName(prefix, 'memory'))!;
       let identity = this.memoryIdentities.get(file);
       if (!identity) {
         identity = `memory:${prefix}`;

@@ -1,6 +1,7 @@
 import type { GaugeConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
-import { filePrefix, isGaugeMode, isMostRecentMode, type FilePrefix, type GaugeMode } from '../format/names.js';
+import { filePrefix, type FilePrefix } from '../format/directory-names.js';
+import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';

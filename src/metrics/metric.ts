@@ -1,7 +1,8 @@
 import type { Counter as PromCounter } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { EntryKeyTemplate } from '../format/pyjson.js';
-import { checkLabelNames, checkMetricName, exposedNames, filePrefix, isWellFormed, type FilePrefix, type MetricType } from '../format/names.js';
+import { filePrefix, type FilePrefix } from '../format/directory-names.js';
+import { checkLabelNames, checkMetricName, exposedNames, isWellFormed, type MetricType } from '../format/names.js';
 import type { Region } from '../storage/entry-file.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore, SlotOwner } from '../storage/series-store.js';

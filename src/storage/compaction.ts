@@ -6,10 +6,26 @@ import { hostname } from 'node:os';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import { isPerLiveProcess, mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import {
+  COMPACTED_ID,
+  DIRECTORY_LOCK_NAME,
+  DIRECTORY_LOCK_TARGET,
+  JOURNAL_NAME,
+  LOCK_HOLDER_NAME,
+  dbFileName,
+  filePrefix,
+  installingName,
+  isFileId,
+  parseDbFileName,
+  rejectedJournalName,
+  temporaryName,
+  writerIds,
+  type FilePrefix,
+} from '../format/directory-names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { readFileImage } from './file-image.js';
-import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
+import { forgetWriter, markerPath, notALock, writerState } from './liveness.js';
 import { requireDir } from './config.js';
 import { createExclusive, discard, effectiveUid, entryKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
 
@@ -28,11 +44,6 @@ import { createExclusive, discard, effectiveUid, entryKind, isRealDirectory, loc
  * so a collector can tell that a compaction happened during its reads.
  */
 
-export const JOURNAL_NAME = '.compaction-journal.json';
-const DIRECTORY_LOCK = '.compaction';
-const DIRECTORY_LOCK_NAME = `${DIRECTORY_LOCK}.lock`;
-/** Who holds the directory lock (for the message of whoever finds it taken) and its token. */
-const LOCK_HOLDER_NAME = '.compaction.holder';
 /**
  * A lock not refreshed for this long is taken over: its holder died or
  * hangs. A compaction blocks its event loop, so it refreshes the lock
@@ -81,7 +92,7 @@ function journalProblem(value: unknown): string | undefined {
   if (!Array.isArray(install) || !Array.isArray(remove) || !Array.isArray(forget)) return 'install, remove and forget must be arrays';
   for (const step of install as unknown[]) {
     const { from, to } = (step ?? {}) as Record<string, unknown>;
-    if (typeof to !== 'string' || parseDbFileName(to)?.id !== COMPACTED_ID || from !== `${to}.${journal.id}.next`) {
+    if (typeof to !== 'string' || parseDbFileName(to)?.id !== COMPACTED_ID || from !== installingName(to, journal.id)) {
       return `install step ${JSON.stringify(step)} is not <prefix>_${COMPACTED_ID}.db from its .next temporary`;
     }
   }
@@ -142,7 +153,7 @@ function directoryOwner(dir: string): number | undefined {
 }
 
 function writeJournal(dir: string, journal: Journal): void {
-  const temporary = path.join(dir, `${JOURNAL_NAME}.${journal.id}.tmp`);
+  const temporary = path.join(dir, temporaryName(JOURNAL_NAME, journal.id));
   createExclusive(temporary, JSON.stringify(journal));
   fs.renameSync(temporary, path.join(dir, JOURNAL_NAME));
 }
@@ -152,7 +163,7 @@ function writeJournal(dir: string, journal: Journal): void {
  * write its own. Returns false (and says why) when it cannot be moved.
  */
 function setJournalAside(dir: string, problem: string, logger: Logger): boolean {
-  const aside = `${JOURNAL_NAME}.rejected-${randomBytes(8).toString('hex')}`;
+  const aside = rejectedJournalName(randomBytes(8).toString('hex'));
   try {
     fs.renameSync(path.join(dir, JOURNAL_NAME), path.join(dir, aside));
   } catch (err) {
@@ -187,7 +198,7 @@ class HeldDirectoryLock implements DirectoryLock {
 
   constructor(private readonly dir: string) {
     const holder: LockHolder = { token: this.token, pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
-    const temporary = path.join(dir, `${LOCK_HOLDER_NAME}.${this.token}.tmp`);
+    const temporary = path.join(dir, temporaryName(LOCK_HOLDER_NAME, this.token));
     try {
       createExclusive(temporary, JSON.stringify(holder));
       fs.renameSync(temporary, path.join(dir, LOCK_HOLDER_NAME));
@@ -243,7 +254,7 @@ export function describeDirectoryLock(dir: string): string {
 export function withDirectoryLock<T>(dir: string, work: (lock: DirectoryLock) => T): T | undefined {
   let release: () => void;
   try {
-    release = lockfile.lockSync(path.join(dir, DIRECTORY_LOCK), {
+    release = lockfile.lockSync(path.join(dir, DIRECTORY_LOCK_TARGET), {
       lockfilePath: path.join(dir, DIRECTORY_LOCK_NAME),
       fs: lockFileSystem,
       realpath: false,
@@ -493,7 +504,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   for (const [prefix, entries] of merged) {
     lock.refresh();
     const to = dbFileName(prefix, COMPACTED_ID);
-    const from = `${to}.${journalId}.next`;
+    const from = installingName(to, journalId);
     createExclusive(path.join(dir, from), fileImage(entries.values()));
     install.push({ from, to });
   }

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { COMPACTED_ID } from './liveness.js';
 import { effectiveUid } from './safe-files.js';
-import { isFileId } from '../format/names.js';
+import { COMPACTED_ID, isFileId } from '../format/directory-names.js';
 
 /**
  * The process's configuration: configure()'s options, and the one policy by

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
 import { INITIAL_FILE_SIZE } from '../format/layout.js';
-import { dbFileName, parseDbFileName, type FilePrefix } from '../format/names.js';
+import { dbFileName, parseDbFileName, type FilePrefix } from '../format/directory-names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
