@@ -1,13 +1,18 @@
 import { parseBound } from '../format/float.js';
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
-import { mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import { mergeRule, type MergeRule } from '../format/merge.js';
+import type { GaugeMode, MetricType } from '../format/names.js';
 import { ExposedNameClaims, renderLabels, type NameHolder } from './exposition.js';
 import { compareText, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
 import { KeyTable } from './key-table.js';
 import { TextWriter } from './text-writer.js';
 
-/** mergeRule() as numbers: the merge loop switches on it for every entry of every scrape. */
+/**
+ * mergeRule() as numbers: the merge loop switches on it for every entry of
+ * every scrape, so it keeps its own inlined switch. format/merge.ts owns the
+ * rule (mergeInto() is the same merge, for compaction): change both together.
+ */
 const enum Merge {
   Sum,
   Min,

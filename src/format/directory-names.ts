@@ -27,6 +27,11 @@ export function filePrefix(type: MetricType, mode?: GaugeMode): FilePrefix {
   return type === 'gauge' ? `gauge_${mode ?? 'all'}` : type;
 }
 
+/** The metric type of the files of `prefix`. */
+export function prefixType(prefix: FilePrefix): MetricType {
+  return prefix.startsWith('gauge_') ? 'gauge' : (prefix as MetricType);
+}
+
 const DB_SUFFIX = '.db';
 
 export function dbFileName(prefix: FilePrefix, id: string): string {

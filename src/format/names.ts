@@ -22,41 +22,6 @@ export function isGaugeMode(mode: unknown): mode is GaugeMode {
   return typeof mode === 'string' && (GAUGE_MODES as readonly string[]).includes(mode);
 }
 
-export function isMostRecentMode(mode: GaugeMode): boolean {
-  return mode === 'mostrecent' || mode === 'livemostrecent';
-}
-
-/**
- * How the values of one series merge over processes (FORMAT.md, "What the
- * collector exports"); `per-process` series stay apart, told by a `pid` label.
- */
-export type MergeRule = 'sum' | 'min' | 'max' | 'mostrecent' | 'per-process';
-
-export function mergeRule(type: MetricType, mode?: GaugeMode): MergeRule {
-  if (type !== 'gauge') return 'sum';
-  switch (mode) {
-    case 'min':
-    case 'livemin':
-      return 'min';
-    case 'max':
-    case 'livemax':
-      return 'max';
-    case 'mostrecent':
-    case 'livemostrecent':
-      return 'mostrecent';
-    case 'sum':
-    case 'livesum':
-      return 'sum';
-    default:
-      return 'per-process';
-  }
-}
-
-/** Gauges whose series belong to one live process (`all` and the live* modes): a dead writer's values of these go. */
-export function isPerLiveProcess(mode: GaugeMode): boolean {
-  return mode === 'all' || mode.startsWith('live');
-}
-
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

@@ -1,7 +1,8 @@
 import type { GaugeConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { filePrefix, type FilePrefix } from '../format/directory-names.js';
-import { isGaugeMode, isMostRecentMode, type GaugeMode } from '../format/names.js';
+import { isMostRecentMode } from '../format/merge.js';
+import { isGaugeMode, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';

@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { isPerLiveProcess, mergeRule, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import { carryOver, mergeInto, type CarriedRule, type StoredValue } from '../format/merge.js';
+import type { MetricType } from '../format/names.js';
 import {
   COMPACTED_ID,
   DIRECTORY_LOCK_NAME,
@@ -18,6 +19,7 @@ import {
   installingName,
   isFileId,
   parseDbFileName,
+  prefixType,
   rejectedJournalName,
   temporaryName,
   writerIds,
@@ -301,19 +303,8 @@ function finishJournal(dir: string, journal: Journal, logger: Logger): void {
   writeJournal(dir, { ...journal, phase: 'done' });
 }
 
-/** A rule by which a dead writer's values carry over into the accumulated file. */
-export type CarriedRule = Exclude<MergeRule, 'per-process'>;
-
-/** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
-export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
-  if (type === 'gauge' && isPerLiveProcess(mode!)) return undefined;
-  return mergeRule(type, mode) as CarriedRule;
-}
-
-interface Accumulated {
+interface Accumulated extends StoredValue {
   key: Buffer;
-  value: number;
-  timestamp: number;
 }
 
 /**
@@ -349,14 +340,7 @@ function entriesOf(file: string, type: MetricType, checked: CheckedKeys): Array<
 function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule): void {
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
-  else if (rule === 'sum') known.value += entry.value;
-  else if (rule === 'min') known.value = Math.min(known.value, entry.value);
-  else if (rule === 'max') known.value = Math.max(known.value, entry.value);
-  else if (entry.timestamp !== 0 && (known.timestamp === 0 || entry.timestamp > known.timestamp)) {
-    // mostrecent: a never-set entry (timestamp 0) never wins.
-    known.value = entry.value;
-    known.timestamp = entry.timestamp;
-  }
+  else mergeInto(known, entry, rule);
 }
 
 function fileImage(entries: Iterable<Accumulated>): Buffer {
@@ -483,7 +467,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         const existing = path.join(dir, dbFileName(prefix, COMPACTED_ID));
         if (entryKind(existing) !== undefined) {
           try {
-            for (const [rawKey, entry] of entriesOf(existing, parseDbFileName(path.basename(existing))!.type, checkedKeys)) combine(into, rawKey, entry, rule);
+            for (const [rawKey, entry] of entriesOf(existing, prefixType(prefix), checkedKeys)) combine(into, rawKey, entry, rule);
           } catch (err) {
             if (!isUnreadable(err)) throw err;
             logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);

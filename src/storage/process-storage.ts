@@ -2,13 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
 import { INITIAL_FILE_SIZE } from '../format/layout.js';
-import { dbFileName, parseDbFileName, type FilePrefix } from '../format/directory-names.js';
+import { dbFileName, parseDbFileName, prefixType, type FilePrefix } from '../format/directory-names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
 import { isRealDirectory, isRegularFile } from './safe-files.js';
-import { carryOver, readJournal } from './compaction.js';
+import { readJournal } from './compaction.js';
+import { accumulates, carryOver } from '../format/merge.js';
 import { checkDirectory, checkProcessId, configuredOptions, freezeConfiguration, resolveDir } from './config.js';
 import { effectiveLivenessTimeout, lockPath, markerPath, writeMarker } from './liveness.js';
 import { claimIdOrFallBack, defaultProcessId } from './writer-id.js';
@@ -127,7 +128,7 @@ export class ProcessStorage {
             return new EntryFile(backing, existing);
           }
         : () => new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
-      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file, !prefix.startsWith('gauge'));
+      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file, accumulates(prefixType(prefix)));
       this.stores.set(prefix, store);
     }
     return store;
