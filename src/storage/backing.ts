@@ -3,7 +3,8 @@ import { StorageError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, grownSize, readUsed } from '../format/layout.js';
 import { temporaryName } from '../format/directory-names.js';
 import { mapSharedReadWrite } from './mmap.js';
-import { createExclusive, discard, openOwnFileForWriting } from './safe-files.js';
+import { createExclusive, openOwnFileForWriting } from './safe-files.js';
+import { discard } from './safe-removal.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
 export interface Backing {

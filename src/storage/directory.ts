@@ -5,7 +5,7 @@ import { isLockName, isOurs, parseDbFileName, writerIds } from '../format/direct
 import { ConfigError } from '../errors.js';
 import { writerState } from './liveness.js';
 import { requireDir, warnIfExposed } from './config.js';
-import { removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { removeLockDirectory, removeRegularFile } from './safe-removal.js';
 import { consoleLogger, type Logger } from '../log.js';
 
 /**

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { COMPACTED_ID, lockName, markerName, parseDbFileName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
-import { createExclusive, discard, entryKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { createExclusive, entryKind, lockFileSystem, readSmallFile } from './safe-files.js';
+import { discard, removeLockDirectory, removeRegularFile } from './safe-removal.js';
 
 /**
  * Liveness of writers. Every writing process holds a lock for its file id

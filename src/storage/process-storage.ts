@@ -8,7 +8,7 @@ import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
 import { isRealDirectory, isRegularFile } from './safe-files.js';
-import { readJournal } from './compaction.js';
+import { readJournal } from './journal.js';
 import { accumulates, carryOver } from '../format/merge.js';
 import { checkDirectory, checkProcessId, configuredOptions, freezeConfiguration, resolveDir } from './config.js';
 import { effectiveLivenessTimeout, lockPath, markerPath, writeMarker } from './liveness.js';

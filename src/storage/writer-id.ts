@@ -1,7 +1,8 @@
 import { threadId } from 'node:worker_threads';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { compactLocked, withDirectoryLock } from './compaction.js';
+import { compactLocked } from './compaction.js';
+import { withDirectoryLock } from './directory-lock.js';
 import { filesOfId, markerPath, tryLockId, writeMarker } from './liveness.js';
 import { isRegularFile } from './safe-files.js';
 

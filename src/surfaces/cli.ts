@@ -2,7 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
 import { PromMultiprocError } from '../errors.js';
-import { compact, describeDirectoryLock } from '../storage/compaction.js';
+import { compact } from '../storage/compaction.js';
+import { describeDirectoryLock } from '../storage/directory-lock.js';
 import { clearMultiprocDir } from '../storage/directory.js';
 import { checkDirectory, requireDir } from '../storage/config.js';
 import { printable, type Logger } from '../log.js';
