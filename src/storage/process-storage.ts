@@ -31,7 +31,8 @@ export class ProcessStorage {
   constructor(
     readonly dir: string | undefined,
     readonly id: string,
-    readonly clock: () => number,
+    /** configure()'s clock for mostrecent gauges; undefined: the system's (Date.now). */
+    readonly clock: (() => number) | undefined,
     readonly logger: Logger,
     /** The liveness timeout written in this process's marker; undefined when it writes without one. */
     private readonly markerTimeoutMs?: number,
@@ -151,7 +152,7 @@ export function processStorage(): ProcessStorage {
   const preferred = configured === undefined ? defaultProcessId() : checkProcessId(typeof configured === 'function' ? configured() : configured);
   const timeoutMs = effectiveLivenessTimeout(settings.livenessTimeoutMs);
   const claimed = dir ? claimIdOrFallBack(dir, preferred, timeoutMs, logger) : { id: preferred, marked: false };
-  current = new ProcessStorage(dir, claimed.id, settings.clock ?? (() => Date.now() / 1000), logger, claimed.marked ? timeoutMs : undefined);
+  current = new ProcessStorage(dir, claimed.id, settings.clock, logger, claimed.marked ? timeoutMs : undefined);
   freezeConfiguration();
   return current;
 }
