@@ -18,12 +18,7 @@ export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError, UnsafeFileError } from './errors.js';
-export {
-  collectRuntimeMetrics,
-  DEFAULT_GC_DURATION_BUCKETS,
-  EVENT_LOOP_MONITOR_IDLE_MS,
-  type RuntimeMetricsOptions,
-} from './surfaces/runtime-metrics.js';
+export { collectRuntimeMetrics, DEFAULT_GC_DURATION_BUCKETS, type RuntimeMetricsOptions } from './surfaces/runtime-metrics/index.js';
 export { SCRAPE_TRIGGER_FILE } from './format/directory-names.js';
 export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
 export {
