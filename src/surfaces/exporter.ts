@@ -5,8 +5,8 @@ import { MultiprocessRegistry } from '../collector/registry.js';
 import { ValidationError } from '../errors.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, requireDir } from '../storage/config.js';
-import { metricsHandler, plainResponse, writeResponse } from './handler.js';
-import { pathOf } from './middleware.js';
+import { metricsHandler } from './handler.js';
+import { isReadMethod, methodNotAllowed, pathOf, plainResponse, writeResponse } from './http.js';
 
 export const DEFAULT_EXPORTER_HOST = '127.0.0.1';
 export const DEFAULT_EXPORTER_PORT = 9464;
@@ -71,8 +71,8 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
     if (pathname === metricsPath) {
       serveMetrics(req, res);
     } else if (pathname === HEALTH_PATH) {
-      if (req.method === 'GET' || req.method === 'HEAD') plain(200, 'ok');
-      else plain(405, 'Method Not Allowed: use GET', { Allow: 'GET, HEAD' });
+      if (isReadMethod(req.method)) plain(200, 'ok');
+      else writeResponse(req, res, methodNotAllowed({ 'Cache-Control': 'no-store' }));
     } else {
       plain(404, `Not Found: metrics are at ${metricsPath}, health at ${HEALTH_PATH}`);
     }
