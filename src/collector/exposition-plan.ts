@@ -1,7 +1,9 @@
 import { parseBound } from '../format/float.js';
 import { renderLabels } from './exposition.js';
-import { compareText, labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
-import type { FamilyState, HistogramGroup, Line, SeriesTable } from './series-table.js';
+import { compareText } from '../format/names.js';
+import { labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import type { FamilyState, HistogramGroup, Line } from './family-state.js';
+import type { SeriesTable } from './series-table.js';
 import type { TextWriter } from './text-writer.js';
 
 /**

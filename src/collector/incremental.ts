@@ -6,12 +6,10 @@ import { renderSamples, toFamily } from './exposition-plan.js';
 import type { Family } from './family.js';
 import { KeyTable } from './key-table.js';
 import type { NameHolder } from './name-claims.js';
-import { SeriesTable, type FamilyState, type ReservedFamily, type ScrapeProblem, type TableMark } from './series-table.js';
+import type { FamilyState } from './family-state.js';
+import { SeriesTable, type ReservedFamily, type ScrapeProblem, type TableMark } from './series-table.js';
 import { SharedEntryLists, SourceState, type SourceImage } from './source-state.js';
 import type { TextWriter } from './text-writer.js';
-
-export type { SourceImage } from './source-state.js';
-export type { ReservedFamily, ScrapeProblem } from './series-table.js';
 
 /**
  * mergeRule() as numbers: the merge loop switches on it for every entry of

@@ -9,7 +9,8 @@ import { existingProcessStorage } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
 import { DirectoryScan } from './directory-scan.js';
 import { endOfExposition, exposedFamilyName, familyHeader, type ExpositionFormat } from './exposition.js';
-import { compareText, type Family } from './family.js';
+import { compareText } from '../format/names.js';
+import type { Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { familiesOf, plainPart, servedBeside, type Part } from './registry-bridge.js';
 import { TextWriter } from './text-writer.js';
@@ -143,8 +144,8 @@ export class MultiprocessRegistry {
    * changes it.
    */
   private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
-    // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
     const dir = this.dir;
+    // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
     const trigger = announceScrape(dir);
     if (trigger) this.report(trigger.file, trigger.message);
     const extra: Family[] = [];

@@ -2,7 +2,9 @@ import type { DecodedKey } from '../format/key.js';
 import type { MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
 import { ExposedNameClaims, type NameHolder } from './name-claims.js';
-import { compareText, labelsKey, sortedNames } from './family.js';
+import { compareText } from '../format/names.js';
+import { labelsKey, sortedNames } from './family.js';
+import { FamilyState, type Line } from './family-state.js';
 import { TextWriter } from './text-writer.js';
 
 /**
@@ -12,50 +14,8 @@ import { TextWriter } from './text-writer.js';
  * merge loop writes and the exposition reads.
  */
 
-/** One line of the exposition: a series, or a histogram's computed line. */
-export interface Line {
-  sampleName: string;
-  /** labelsKey() of its labels: its place in the exposition order, and its labels for collect(). */
-  labelsKey: string;
-  /** Where `name{labels} `, the start of its exposition line, is in the table's line prefixes. */
-  prefixStart: number;
-  prefixEnd: number;
-}
-
 interface SeriesInfo extends Line {
   family: FamilyState;
-}
-
-export interface HistogramGroup {
-  /** Bucket series, by bound; each series is its bucket's line. */
-  buckets: Array<{ series: number; bound: number }>;
-  sum: number;
-  sumLine: Line;
-  countLine: Line;
-}
-
-/** The series of one sample name of a family, by labelsKey. */
-interface SampleSeries {
-  /** The sample name, kept once for all its series. */
-  name: string;
-  byLabels: Map<string, number>;
-}
-
-export class FamilyState {
-  readonly members: number[] = [];
-  readonly samples = new Map<string, SampleSeries>();
-  /** Set when members were added: the order and histogram groups are rebuilt at the next scrape. */
-  dirty = true;
-  ordered: number[] = [];
-  groups: HistogramGroup[] = [];
-  /** Histograms: the _sum and _count lines of each label set (without `le`). */
-  readonly groupLines = new Map<string, [sum: Line, count: Line]>();
-
-  constructor(
-    readonly name: string,
-    readonly type: MetricType,
-    readonly help: string,
-  ) {}
 }
 
 export interface ScrapeProblem {

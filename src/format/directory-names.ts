@@ -54,7 +54,7 @@ export interface ParsedFileName {
  * or `..`, no `/` (nor NUL). Names read from a file in the directory (the
  * compaction journal) must pass this before anything acts on them.
  */
-export function isPlainFileName(name: unknown): name is string {
+function isPlainFileName(name: unknown): name is string {
   return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 

@@ -18,6 +18,11 @@ export const LIVE_GAUGE_MODES: readonly GaugeMode[] = GAUGE_MODES.filter((m) => 
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
+/** Code-unit order, as a plain sort() of strings gives: how names and label sets are ordered everywhere. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function isGaugeMode(mode: unknown): mode is GaugeMode {
   return typeof mode === 'string' && (GAUGE_MODES as readonly string[]).includes(mode);
 }

@@ -71,7 +71,7 @@ export class GaugeChild extends SingleSlotChild {
  * an increment of one process's value says nothing of the latest value.
  * The time is Date.now() written in place, with no clock closure in between.
  */
-export class MostRecentGaugeChild extends GaugeChild {
+class MostRecentGaugeChild extends GaugeChild {
   override inc(): void {
     throw this.incDecRefused('inc');
   }
@@ -92,7 +92,7 @@ export class MostRecentGaugeChild extends GaugeChild {
 }
 
 /** A mostrecent gauge's child under configure()'s clock (tests, replays). */
-export class ClockedGaugeChild extends MostRecentGaugeChild {
+class ClockedGaugeChild extends MostRecentGaugeChild {
   constructor(
     metric: MetricIdentity,
     labelValues: readonly string[],

@@ -9,8 +9,6 @@ import { Descriptor, metricTitle, type BaseConfiguration, type EntrySpec, type L
 import { LabelTree } from './label-tree.js';
 import { claimNames, releaseNames } from './registry.js';
 
-export type { LabelValues } from './descriptor.js';
-
 /** What get() resolves to: prom-client's metric object with this process's values. */
 export type MetricObjectWithValues = Awaited<ReturnType<PromCounter['get']>>;
 export type PromValue = MetricObjectWithValues['values'][number] & { metricName?: string };

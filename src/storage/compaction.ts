@@ -6,7 +6,7 @@ import { COMPACTED_ID, dbFileName, filePrefix, installingName, parseDbFileName, 
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import { carryOver, mergeInto, type CarriedRule, type StoredValue } from '../format/merge.js';
-import type { MetricType } from '../format/names.js';
+import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { requireDir } from './config.js';
 import { DIRECTORY_LOCK_STALE_MS, withDirectoryLock, type DirectoryLock } from './directory-lock.js';
@@ -138,7 +138,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   const checkedKeys: CheckedKeys = new Map();
   const listFiles = (): Map<string, ListedFile[]> => {
     const byId = new Map<string, ListedFile[]>();
-    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
     for (const entry of entries) {
       const name = entry.name;
       const parsed = parseDbFileName(name);
@@ -234,9 +234,4 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 /** A file compaction cannot read: damaged bytes, or not a regular file. */
 function isUnreadable(err: unknown): err is FileFormatError | UnsafeFileError {
   return err instanceof FileFormatError || err instanceof UnsafeFileError;
-}
-
-/** Code-unit order, as a plain sort() of names gives. */
-function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

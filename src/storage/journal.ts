@@ -36,7 +36,7 @@ export interface Journal {
 }
 
 /** Steps a test can stop a compaction at (PROM_MULTIPROC_FAULT=compaction:<step> kills the process there). */
-export type CompactionStep = 'after-temporaries' | 'after-journal' | 'after-first-install' | 'after-first-remove' | 'before-done';
+type CompactionStep = 'after-temporaries' | 'after-journal' | 'after-first-install' | 'after-first-remove' | 'before-done';
 
 export function faultPoint(step: CompactionStep): void {
   if (process.env.PROM_MULTIPROC_FAULT === `compaction:${step}`) process.kill(process.pid, 'SIGKILL');

@@ -15,7 +15,7 @@ export interface Allocation {
 }
 
 /** How often a store whose file could not grow tries again. */
-export const GROWTH_RETRY_MS = 1000;
+const GROWTH_RETRY_MS = 1000;
 
 interface Pending {
   keys: readonly string[];

@@ -3,7 +3,7 @@ import type { GaugeChild } from '../../metrics/gauge.js';
 import type { Measurement, MetricMaker } from './measurement.js';
 
 /** Without a scrape for this long, the event-loop delay monitor stops sampling until the next one. */
-export const EVENT_LOOP_MONITOR_IDLE_MS = 5 * 60 * 1000;
+const EVENT_LOOP_MONITOR_IDLE_MS = 5 * 60 * 1000;
 
 const LAG_STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
 type LagStat = (typeof LAG_STATS)[number];
