@@ -58,6 +58,7 @@ function buildOperations(): Operation[] {
   const oursHistogram = new ours.Histogram({ name: 'hot_latency_seconds', help: 'Latency.', labelNames });
   const oursTimed = new ours.Histogram({ name: 'hot_timed_seconds', help: 'Timed.' });
   const oursGauge = new ours.Gauge({ name: 'hot_gauge', help: 'Gauge.' });
+  const oursRecent = new ours.Gauge({ name: 'hot_recent', help: 'Most recent.', multiprocessMode: 'mostrecent' });
 
   const registry = new prom.Registry();
   const registers = [registry];
@@ -66,6 +67,7 @@ function buildOperations(): Operation[] {
   const promHistogram = new prom.Histogram({ name: 'hot_latency_seconds', help: 'Latency.', labelNames, registers });
   const promTimed = new prom.Histogram({ name: 'hot_timed_seconds', help: 'Timed.', registers });
   const promGauge = new prom.Gauge({ name: 'hot_gauge', help: 'Gauge.', registers });
+  const promRecent = new prom.Gauge({ name: 'hot_recent', help: 'Most recent.', registers });
 
   const oursChild = oursCounter.labels('GET', '200');
   const promChild = promCounter.labels('GET', '200');
@@ -134,6 +136,16 @@ function buildOperations(): Operation[] {
       },
       promClient: (n) => {
         for (let i = 0; i < n; i++) promGauge.set(i);
+      },
+    },
+    {
+      id: 'mostrecent-set',
+      description: "unlabelled gauge.set(v), multiprocessMode 'mostrecent' (value and timestamp; prom-client: a plain set)",
+      ours: (n) => {
+        for (let i = 0; i < n; i++) oursRecent.set(i);
+      },
+      promClient: (n) => {
+        for (let i = 0; i < n; i++) promRecent.set(i);
       },
     },
     {

@@ -2,8 +2,9 @@ export { Counter, CounterChild, type CounterOptions } from './metrics/counter.js
 export { Gauge, GaugeChild, type GaugeOptions } from './metrics/gauge.js';
 export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramOptions } from './metrics/histogram.js';
 export { Summary, SummaryChild, type SummaryOptions } from './metrics/summary.js';
-export type { LabelValues, MetricObjectWithValues } from './metrics/metric.js';
-export { configure, DIR_ENV, type ConfigureOptions } from './storage/process-storage.js';
+export type { LabelValues } from './metrics/descriptor.js';
+export type { MetricObjectWithValues } from './metrics/metric.js';
+export { configure, DIR_ENV, type ConfigureOptions } from './storage/config.js';
 export { markProcessDead, clearMultiprocDir, type ClearResult } from './storage/directory.js';
 export { compact, type CompactionResult } from './storage/compaction.js';
 export {
@@ -18,13 +19,7 @@ export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError, UnsafeFileError } from './errors.js';
-export {
-  collectRuntimeMetrics,
-  DEFAULT_GC_DURATION_BUCKETS,
-  EVENT_LOOP_MONITOR_IDLE_MS,
-  type RuntimeMetricsOptions,
-} from './surfaces/runtime-metrics.js';
-export { SCRAPE_TRIGGER_FILE } from './storage/scrape-signal.js';
+export { collectRuntimeMetrics, DEFAULT_GC_DURATION_BUCKETS, type RuntimeMetricsOptions } from './surfaces/runtime-metrics/index.js';
 export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
 export {
   httpMetricsMiddleware,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { MultiprocessRegistry, markProcessDead } from '../src/index.js';
-import type { FileEntry } from '../src/collector/read.js';
+import type { FileEntry } from './helpers/read-entries.js';
 import { INITIAL_FILE_SIZE } from '../src/format/layout.js';
 import {
   ScrapeChecker,

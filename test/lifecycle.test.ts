@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MultiprocessRegistry, clearMultiprocDir, compact, markProcessDead, ConfigError } from '../src/index.js';
-import { readEntryFile } from '../src/collector/read.js';
+import { readEntryFile } from './helpers/read-entries.js';
 import type { LifecycleCommand } from './helpers/lifecycle-worker.js';
 import { tempDir } from './helpers/fixtures.js';
 import { currentLayoutFile, pythonKey } from './helpers/db-files.js';

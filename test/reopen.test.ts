@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readEntryFile } from '../src/collector/read.js';
+import { readEntryFile } from './helpers/read-entries.js';
 import { currentLayoutFile, pythonKey } from './helpers/db-files.js';
 import { tempDir } from './helpers/fixtures.js';
 import { runSnippet } from './helpers/run-script.js';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { readEntryFile, type FileEntry } from '../src/collector/read.js';
+import { readEntryFile, type FileEntry } from './helpers/read-entries.js';
 import { parseExposition, seriesKey } from './helpers/concurrency-checks.js';
 import { tempDir } from './helpers/fixtures.js';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippetLines } from './helpers/run-script.js';

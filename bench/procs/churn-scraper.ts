@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MultiprocessRegistry, SKIPPED_FILES_FAMILY } from '../../src/index.js';
-import { JOURNAL_NAME } from '../../src/storage/compaction.js';
+import { JOURNAL_NAME } from '../../src/format/directory-names.js';
 import { heartbeat } from '../lib/measure.js';
 import { median, percentile } from '../lib/stats.js';
 import type { CheckpointRecord, CheckpointRequest, DirectoryFiles, ScraperConfig, ScrapeSeries, ExportCheck, Expected, CompactionStats } from '../churn.js';

@@ -19,7 +19,7 @@ import type { ChurnSpec, LiveTotals } from '../churn.js';
 
 type CounterModule = typeof import('../../src/metrics/counter.js');
 type HistogramModule = typeof import('../../src/metrics/histogram.js');
-type StorageModule = typeof import('../../src/storage/process-storage.js');
+type StorageModule = typeof import('../../src/storage/config.js');
 
 const spec = JSON.parse(fs.readFileSync(process.env.CHURN_SPEC!, 'utf8')) as ChurnSpec;
 
@@ -49,7 +49,7 @@ function writerFor(dir: string, processId: string): Writer {
   for (const key of Object.keys(require.cache)) if (key.startsWith(spec.distDir)) delete require.cache[key];
   const { Counter } = require(path.join(spec.distDir, 'metrics', 'counter.js')) as CounterModule;
   const { Histogram } = require(path.join(spec.distDir, 'metrics', 'histogram.js')) as HistogramModule;
-  const { configure } = require(path.join(spec.distDir, 'storage', 'process-storage.js')) as StorageModule;
+  const { configure } = require(path.join(spec.distDir, 'storage', 'config.js')) as StorageModule;
   configure({ dir, processId, livenessTimeoutMs: spec.livenessTimeoutMs });
   const counter = new Counter({ name: spec.counter.name, help: spec.counter.help, labelNames: spec.counter.labelNames });
   const histogram = new Histogram({ name: spec.histogram.name, help: spec.histogram.help, labelNames: spec.histogram.labelNames, buckets: spec.histogram.buckets });

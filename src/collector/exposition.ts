@@ -1,4 +1,4 @@
-import { exposedNames, type MetricType } from '../format/names.js';
+import type { MetricType } from '../format/names.js';
 import { sortedNames, type Family } from './family.js';
 import type { TextWriter } from './text-writer.js';
 
@@ -29,37 +29,6 @@ export function renderLabels(labels: Record<string, string>, names = sortedNames
  */
 export function exposedFamilyName(family: string, type: MetricType, format: ExpositionFormat): string {
   return type === 'counter' && format === 'prometheus' ? `${family}_total` : family;
-}
-
-/** A family that holds an exposed name, and the name. */
-export interface NameHolder {
-  family: string;
-  type: MetricType;
-  name: string;
-}
-
-/** Which family holds each exposed name: the first that claimed it. */
-export class ExposedNameClaims {
-  private readonly holders = new Map<string, { family: string; type: MetricType }>();
-
-  /** The family that holds one of the names a new family `family` would expose, if one does. */
-  holder(family: string, type: MetricType): NameHolder | undefined {
-    for (const name of exposedNames(type, family)) {
-      const holder = this.holders.get(name);
-      if (holder) return { ...holder, name };
-    }
-    return undefined;
-  }
-
-  /** Gives `family` its names; call only when holder() found none. */
-  claim(family: string, type: MetricType): void {
-    for (const name of exposedNames(type, family)) this.holders.set(name, { family, type });
-  }
-
-  /** Takes back the names claim() gave `family`. */
-  release(family: string, type: MetricType): void {
-    for (const name of exposedNames(type, family)) this.holders.delete(name);
-  }
 }
 
 export function familyHeader(family: string, type: MetricType, help: string, format: ExpositionFormat): string {

@@ -15,10 +15,6 @@ export interface Family {
   samples: Sample[];
 }
 
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The label names of `labels`, sorted; sorting is skipped when they already are (Python writes keys sorted). */
 export function sortedNames(labels: Record<string, string>): string[] {
   const names = Object.keys(labels);

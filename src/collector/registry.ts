@@ -1,19 +1,19 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Registry, type RegistryContentType } from 'prom-client';
-import { FileFormatError, UnsafeFileError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
+import { dbFileName, parseDbFileName } from '../format/directory-names.js';
 import { readUsed } from '../format/layout.js';
-import { isPerLiveProcess, parseDbFileName, type MetricType } from '../format/names.js';
+import type { MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
-import { checkDirectory, existingProcessStorage, resolveDir } from '../storage/process-storage.js';
+import { resolveDir } from '../storage/config.js';
+import { existingProcessStorage } from '../storage/process-storage.js';
 import { announceScrape } from '../storage/scrape-signal.js';
-import { ExposedNameClaims, endOfExposition, exposedFamilyName, familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
-import { compareText, type Family } from './family.js';
+import { DirectoryScan } from './directory-scan.js';
+import { endOfExposition, exposedFamilyName, familyHeader, type ExpositionFormat } from './exposition.js';
+import { compareText } from '../format/names.js';
+import type { Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
+import { familiesOf, plainPart, servedBeside, type Part } from './registry-bridge.js';
 import { TextWriter } from './text-writer.js';
-import { FileImageReader, type FileImage } from '../storage/file-image.js';
-import { compact, JOURNAL_NAME, readJournal, type Journal } from '../storage/compaction.js';
-import { DEFAULT_LIVENESS_TIMEOUT_MS, lockState, markerTimeout, writerIds, type WriterState } from '../storage/liveness.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -51,13 +51,6 @@ export interface MetricJSON {
 
 const MAX_REMEMBERED_PROBLEMS = 10000;
 
-/** One family of a scrape's result: the merged ones render from the collector's cache. */
-interface Part {
-  name: string;
-  render(format: ExpositionFormat, out: TextWriter): void;
-  toFamily(): Family;
-}
-
 /**
  * Serves the merged metrics of every process that writes into the
  * multiprocess directory (or, without one, this process's own metrics).
@@ -71,19 +64,15 @@ export class MultiprocessRegistry {
   /** The collector's own family keeps its names: a file's family that would expose one of them is ignored. */
   private readonly collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }]);
   private readonly writer = new TextWriter();
-  private readonly files = new FileImageReader();
+  private readonly scan: DirectoryScan;
   private skippedFiles = 0;
-  /** Writers found dead at the last scrape. */
-  private deadWriters = 0;
-  private deadCountedAt = 0;
-  private lastCompaction = 0;
-  private readonly markerTimeouts = new Map<string, number>();
   private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
   private readonly memoryIdentities = new WeakMap<object, string>();
 
   constructor(private readonly options: MultiprocessRegistryOptions = {}) {
     // Messages name files of the directory, whose names its writers choose.
     this.logger = printableLogger(options.logger ?? consoleLogger);
+    this.scan = new DirectoryScan(this.collector, this.logger, (subject, message) => this.report(subject, message), options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD);
     if (options.contentType) this.setContentType(options.contentType);
   }
 
@@ -129,7 +118,7 @@ export class MultiprocessRegistry {
    * deleting the directory from this process; a later scrape opens them again.
    */
   close(): void {
-    this.files.close();
+    this.scan.close();
   }
 
   /** The merged metrics in prom-client's getMetricsAsJSON() shape. */
@@ -155,14 +144,14 @@ export class MultiprocessRegistry {
    * changes it.
    */
   private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
+    const dir = this.dir;
     // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
-    const trigger = announceScrape(this.dir);
+    const trigger = announceScrape(dir);
     if (trigger) this.report(trigger.file, trigger.message);
     const extra: Family[] = [];
     for (const registry of this.options.registries ?? []) extra.push(...(await familiesOf(registry)));
-    const dir = this.dir;
     this.collector.begin();
-    if (dir) this.addDirectory(dir);
+    if (dir) this.skippedFiles += this.scan.add(dir);
     else this.addThisProcess();
     const parts: Part[] = this.collector.familyNames().map((name) => {
       const family = this.collector.family(name)!;
@@ -175,18 +164,7 @@ export class MultiprocessRegistry {
         toFamily: () => this.collector.toFamily(family),
       };
     });
-    // Registries' families come after the files' ones (and the collector's own): one whose names
-    // meet a family's met before is not served.
-    const served = new ExposedNameClaims();
-    for (const family of extra) {
-      const holder = this.collector.nameHolder(family.name, family.type) ?? served.holder(family.name, family.type);
-      if (holder) {
-        this.report(`registry metric ${family.name}`, `exposes ${holder.name}, a name of the ${holder.type} family ${holder.family} served already; it is not served`);
-        continue;
-      }
-      served.claim(family.name, family.type);
-      parts.push(plainPart(family));
-    }
+    parts.push(...servedBeside(this.collector, extra, (subject, message) => this.report(subject, message)));
     parts.push(
       plainPart({
         name: SKIPPED_FILES_FAMILY,
@@ -198,117 +176,13 @@ export class MultiprocessRegistry {
     return produce(parts.sort((a, b) => compareText(a.name, b.name)));
   }
 
-  /**
-   * Adds every file of the directory. A compaction finishing meanwhile could
-   * make one scrape see both a dead writer's file and the accumulated file
-   * that absorbed it; the compaction journal, read before and after, tells,
-   * and the reads are done again.
-   */
-  private addDirectory(dir: string): void {
-    checkDirectory(dir, fs.constants.R_OK, this.logger);
-    for (let attempt = 1; ; attempt++) {
-      const before = readJournal(dir);
-      if (before.problem !== undefined) this.report(path.join(dir, JOURNAL_NAME), `${before.problem}: ignored (the next compaction sets it aside)`);
-      this.collector.begin();
-      const skipped = this.addDirectoryOnce(dir, before.journal?.phase === 'pending' ? before.journal : undefined);
-      const after = readJournal(dir);
-      if (before.journal?.id === after.journal?.id || attempt === 3) {
-        this.skippedFiles += skipped.length;
-        for (const [file, reason] of skipped) this.report(file, `skipped: ${reason}`);
-        this.compactIfDue(dir);
-        return;
-      }
-    }
-  }
-
-  /** Compaction runs after the scrape's response is on its way, at most once a second. */
-  private compactIfDue(dir: string): void {
-    const threshold = this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD;
-    if (threshold <= 0 || this.deadWriters < threshold || Date.now() - this.lastCompaction < 1000) return;
-    this.lastCompaction = Date.now();
-    this.deadWriters = 0; // counted afresh at a later scrape
-    setImmediate(() => {
-      try {
-        compact(dir, { logger: this.logger });
-      } catch (err) {
-        this.report(dir, `compaction failed: ${(err as Error).message}`);
-      }
-    });
-  }
-
-  /**
-   * A writer's liveness timeout, from its marker, read once per id: a scrape
-   * checks every writer, and reading each marker every time was most of a
-   * small scrape's system calls.
-   */
-  private timeoutOf(dir: string, id: string): number {
-    let timeout = this.markerTimeouts.get(id);
-    if (timeout === undefined) {
-      timeout = markerTimeout(dir, id) ?? DEFAULT_LIVENESS_TIMEOUT_MS;
-      if (this.markerTimeouts.size > MAX_REMEMBERED_PROBLEMS) this.markerTimeouts.clear();
-      this.markerTimeouts.set(id, timeout);
-    }
-    return timeout;
-  }
-
-  /** One pass over the directory; returns the files it skipped, with the reason. */
-  private addDirectoryOnce(dir: string, journal: Journal | undefined): Array<[file: string, reason: string]> {
-    const removed = new Set(journal?.remove);
-    const installing = new Map(journal?.install.map(({ from, to }) => [to, from]));
-    const liveness = new Map<string, WriterState>();
-    const skipped: Array<[string, string]> = [];
-    const skip = (file: string, reason: string): void => void skipped.push([file, reason]);
-    const listing = fs.readdirSync(dir);
-    const markers = new Set(writerIds(listing));
-    const stateOf = (id: string): WriterState => {
-      let state = liveness.get(id);
-      if (!state) {
-        state = markers.has(id) ? lockState(dir, id, this.timeoutOf(dir, id)) : 'foreign';
-        liveness.set(id, state);
-      }
-      return state;
-    };
-    // Counted only for compaction, which runs at most once a second: checking every writer's lock
-    // at every scrape was a stat per writer, a good part of a small scrape.
-    const compacting = (this.options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD) > 0;
-    if (compacting && Date.now() - this.deadCountedAt >= 1000) {
-      this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;
-      this.deadCountedAt = Date.now();
-    }
-    // Sorted names fix the order of float sums and which file's HELP text wins.
-    const names = listing.filter((name) => name.endsWith('.db') && !removed.has(name)).sort();
-    const present = new Set<string>();
-    for (const name of names) {
-      const file = path.join(dir, name);
-      const source = parseDbFileName(name);
-      if (!source) {
-        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
-        continue;
-      }
-      // Per-process gauges of a process that is gone describe nothing any more.
-      if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
-      try {
-        const pendingInstall = installing.get(name);
-        const image = readPreferring(this.files, pendingInstall ? path.join(dir, pendingInstall) : undefined, file);
-        present.add(file);
-        for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
-        skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : err instanceof UnsafeFileError ? err.reason : (err as Error).message);
-      }
-    }
-    this.collector.retainSources(present);
-    this.files.sweep();
-    return skipped;
-  }
-
   private addThisProcess(): void {
     const storage = existingProcessStorage();
     const present = new Set<string>();
     for (const [prefix, store] of storage?.memoryStores() ?? []) {
       const file = store.entryFile;
       if (!file) continue;
-      const source = parseDbFileName(`${prefix}_memory.db`)!;
+      const source = parseDbFileName(dbFileName(prefix, 'memory'))!;
       let identity = this.memoryIdentities.get(file);
       if (!identity) {
         identity = `memory:${prefix}`;
@@ -328,39 +202,4 @@ export class MultiprocessRegistry {
     this.reported.add(key);
     this.logger.warn(`${subject}: ${message}`);
   }
-}
-
-/** Reads `preferred` (an accumulated file not yet renamed into place), else `file`. */
-function readPreferring(files: FileImageReader, preferred: string | undefined, file: string): FileImage {
-  if (preferred) {
-    try {
-      return files.read(preferred);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  return files.read(file);
-}
-
-function plainPart(family: Family): Part {
-  return { name: family.name, render: (format, out) => renderFamily(family, format, out), toFamily: () => family };
-}
-
-/** A prom-client registry's metrics in our family model (counters named `<family>_total`, as ours). */
-async function familiesOf(registry: Registry): Promise<Family[]> {
-  return (await registry.getMetricsAsJSON()).map((metric) => {
-    const type = String(metric.type) as MetricType;
-    const name = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-    return {
-      name,
-      type,
-      help: metric.help,
-      samples: metric.values.map((v) => {
-        const labels: Record<string, string> = {};
-        for (const [k, value] of Object.entries(v.labels)) if (value !== undefined) labels[k] = String(value);
-        const sampleName = type === 'counter' ? `${name}_total` : ((v as { metricName?: string }).metricName ?? metric.name);
-        return { name: sampleName, labels, value: v.value };
-      }),
-    };
-  });
 }

@@ -69,7 +69,7 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
 }
 
 /**
- * The sample names a file of each type holds, per family (FORMAT.md: what
+ * The sample names a file of each type holds, per family (docs/format.md: what
  * Python writes): a counter's `_total`; a gauge's own name; a summary's
  * `_count` and `_sum` (never quantiles); a histogram's `_sum` and its
  * `_bucket`s, each with an `le` bound. In a histogram `le` belongs to the

@@ -1,7 +1,7 @@
 import { FileFormatError } from '../errors.js';
 
 /**
- * Byte layout of one multiprocess file (see FORMAT.md):
+ * Byte layout of one multiprocess file (see docs/format.md):
  *
  *   0  int32 used (bytes in use, header included)   4  four zero bytes
  *   8  entries: int32 keyLength, key, 1..8 spaces, float64 value, float64 timestamp
@@ -11,8 +11,6 @@ import { FileFormatError } from '../errors.js';
 
 export const HEADER_SIZE = 8;
 export const INITIAL_FILE_SIZE = 65536;
-/** Python's reader reads this much before it trusts `used`. */
-export const FIRST_READ_SIZE = 4096;
 
 const SPACE = 0x20;
 

@@ -18,93 +18,13 @@ export const LIVE_GAUGE_MODES: readonly GaugeMode[] = GAUGE_MODES.filter((m) => 
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
-/** `counter`, `histogram`, `summary`, or `gauge_<mode>`: the part of a file name before the id. */
-export type FilePrefix = 'counter' | 'histogram' | 'summary' | `gauge_${GaugeMode}`;
+/** Code-unit order, as a plain sort() of strings gives: how names and label sets are ordered everywhere. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export function isGaugeMode(mode: unknown): mode is GaugeMode {
   return typeof mode === 'string' && (GAUGE_MODES as readonly string[]).includes(mode);
-}
-
-export function isMostRecentMode(mode: GaugeMode): boolean {
-  return mode === 'mostrecent' || mode === 'livemostrecent';
-}
-
-/**
- * How the values of one series merge over processes (FORMAT.md, "What the
- * collector exports"); `per-process` series stay apart, told by a `pid` label.
- */
-export type MergeRule = 'sum' | 'min' | 'max' | 'mostrecent' | 'per-process';
-
-export function mergeRule(type: MetricType, mode?: GaugeMode): MergeRule {
-  if (type !== 'gauge') return 'sum';
-  switch (mode) {
-    case 'min':
-    case 'livemin':
-      return 'min';
-    case 'max':
-    case 'livemax':
-      return 'max';
-    case 'mostrecent':
-    case 'livemostrecent':
-      return 'mostrecent';
-    case 'sum':
-    case 'livesum':
-      return 'sum';
-    default:
-      return 'per-process';
-  }
-}
-
-/** Gauges whose series belong to one live process (`all` and the live* modes): a dead writer's values of these go. */
-export function isPerLiveProcess(mode: GaugeMode): boolean {
-  return mode === 'all' || mode.startsWith('live');
-}
-
-export function filePrefix(type: MetricType, mode?: GaugeMode): FilePrefix {
-  return type === 'gauge' ? `gauge_${mode ?? 'all'}` : type;
-}
-
-export function dbFileName(prefix: FilePrefix, id: string): string {
-  return `${prefix}_${id}.db`;
-}
-
-export interface ParsedFileName {
-  type: MetricType;
-  mode?: GaugeMode;
-  id: string;
-}
-
-/**
- * Whether `name` names an entry of the directory itself: not empty, not `.`
- * or `..`, no `/` (nor NUL). Names read from a file in the directory (the
- * compaction journal) must pass this before anything acts on them.
- */
-export function isPlainFileName(name: unknown): name is string {
-  return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
-}
-
-/**
- * Whether `id` can be a writer's file id: a plain name without `_` (file
- * names are split on `_`) or `\`. Says nothing of the reserved `compacted`.
- */
-export function isFileId(id: unknown): id is string {
-  return isPlainFileName(id) && !/[_\\]/.test(id);
-}
-
-/**
- * Reads a file name the way Python's collector does (split on `_`), and
- * returns undefined for anything that is not one of our metrics files.
- */
-export function parseDbFileName(name: string): ParsedFileName | undefined {
-  if (!name.endsWith('.db') || !isPlainFileName(name)) return undefined;
-  const parts = name.slice(0, -3).split('_');
-  if (parts[0] === 'gauge') {
-    if (parts.length !== 3 || !isGaugeMode(parts[1]) || parts[2] === '') return undefined;
-    return { type: 'gauge', mode: parts[1], id: parts[2] };
-  }
-  if (parts.length !== 2 || parts[1] === '') return undefined;
-  if (parts[0] === 'counter' || parts[0] === 'histogram' || parts[0] === 'summary') return { type: parts[0], id: parts[1] };
-  return undefined;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

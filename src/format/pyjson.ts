@@ -29,7 +29,7 @@ function escapeCodeUnit(c: number): string {
 }
 
 /** A JSON string literal exactly as Python's json.dumps with ensure_ascii=True writes it. */
-export function pythonJsonString(text: string): string {
+function pythonJsonString(text: string): string {
   let out = '"';
   let runStart = 0;
   for (let i = 0; i < text.length; i++) {

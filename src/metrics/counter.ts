@@ -1,5 +1,7 @@
 import type { CounterConfiguration } from 'prom-client';
-import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
+import { SingleSlotChild } from './child.js';
+import { valueRefused, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { Metric, type PromValue } from './metric.js';
 
 /**
  * What inc(amount) adds: 1 when omitted, else a finite number >= 0.
@@ -8,7 +10,7 @@ import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, ty
  * every sum over processes) for good, and '', false and null, which are not
  * numbers.
  */
-function increment(metric: Metric<string, Child>, amount: unknown): number {
+function increment(metric: MetricIdentity, amount: unknown): number {
   if (amount === undefined) return 1;
   if (typeof amount === 'number' && amount >= 0 && amount !== Infinity) return amount;
   throw valueRefused(metric, 'inc()', 'a finite number >= 0', amount);
@@ -29,9 +31,10 @@ export type CounterOptions<T extends string> = Omit<CounterConfiguration<T>, 'co
  */
 export class Counter<T extends string = string> extends Metric<T, CounterChild> {
   constructor(config: CounterOptions<T>) {
-    super('counter', config, []);
-    this.specs = [{ sampleName: `${this.family}_total` }];
-    this.initialize();
+    super('counter', config, [], (descriptor) => ({
+      specs: [{ sampleName: `${descriptor.family}_total` }],
+      newChild: (metric, labelValues) => new CounterChild(metric, labelValues),
+    }));
   }
 
   inc(labels: LabelValues<T>, value?: number): void;
@@ -43,10 +46,6 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
     } else {
       this.unlabelledChild().inc(labelsOrValue);
     }
-  }
-
-  protected createChild(labelValues: readonly string[]): CounterChild {
-    return new CounterChild(this, labelValues);
   }
 
   protected collectChild(child: CounterChild, into: PromValue[]): void {

@@ -1,8 +1,12 @@
 import type { GaugeConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
-import { filePrefix, isGaugeMode, isMostRecentMode, type FilePrefix, type GaugeMode } from '../format/names.js';
+import { filePrefix } from '../format/directory-names.js';
+import { isMostRecentMode } from '../format/merge.js';
+import { isGaugeMode, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
-import { Metric, SingleSlotChild, valueRefused, type Child, type LabelValues, type PromValue } from './metric.js';
+import { SingleSlotChild } from './child.js';
+import { valueRefused, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { Metric, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
 
 /**
@@ -11,42 +15,30 @@ import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
  * before it checks, so it takes dec('5') or dec(true); we take numbers only,
  * as its inc() and set() do.
  */
-function delta(metric: Metric<string, Child>, method: 'inc()' | 'dec()', amount: unknown): number {
+function delta(metric: MetricIdentity, method: 'inc()' | 'dec()', amount: unknown): number {
   if (amount === undefined) return 1;
   if (typeof amount === 'number') return amount;
   throw valueRefused(metric, method, 'a number', amount);
 }
 
 /** What set() takes: any number (NaN and infinities too, as in prom-client and Python). */
-function gaugeValue(metric: Metric<string, Child>, value: unknown): number {
+function gaugeValue(metric: MetricIdentity, value: unknown): number {
   if (typeof value === 'number') return value;
   throw valueRefused(metric, 'set()', 'a number', value);
 }
 
+/** A gauge's child in the modes without timestamps: inc(), dec() and set() on one value. */
 export class GaugeChild extends SingleSlotChild {
-  constructor(
-    metric: Gauge<string>,
-    labelValues: readonly string[],
-    /** Set for mostrecent modes: the timestamp written beside each value. */
-    private readonly clock: (() => number) | undefined,
-  ) {
-    super(metric, labelValues);
-  }
-
   inc(amount?: number): void {
-    if (this.clock) throw this.incDecRefused('inc');
     this.region.values[this.slot] += delta(this.metric, 'inc()', amount);
   }
 
   dec(amount?: number): void {
-    if (this.clock) throw this.incDecRefused('dec');
     this.region.values[this.slot] -= delta(this.metric, 'dec()', amount);
   }
 
   set(value: number): void {
-    const values = this.region.values;
-    values[this.slot] = gaugeValue(this.metric, value);
-    if (this.clock) values[this.slot + 1] = this.clock();
+    this.region.values[this.slot] = gaugeValue(this.metric, value);
   }
 
   setToCurrentTime(): void {
@@ -67,9 +59,31 @@ export class GaugeChild extends SingleSlotChild {
     this.set(0);
   }
 
-  /** Whether this child was ever set (mostrecent modes export only those). */
+  /** When this child was last set, in Unix seconds (mostrecent modes; 0: never, and not exported). */
   get timestamp(): number {
     return this.region.values[this.slot + 1];
+  }
+}
+
+/**
+ * A mostrecent/livemostrecent gauge's child: set() writes the time beside
+ * the value, and the merge keeps the latest. inc() and dec() are refused:
+ * an increment of one process's value says nothing of the latest value.
+ * The time is Date.now() written in place, with no clock closure in between.
+ */
+class MostRecentGaugeChild extends GaugeChild {
+  override inc(): void {
+    throw this.incDecRefused('inc');
+  }
+
+  override dec(): void {
+    throw this.incDecRefused('dec');
+  }
+
+  override set(value: number): void {
+    const values = this.region.values;
+    values[this.slot] = gaugeValue(this.metric, value);
+    values[this.slot + 1] = Date.now() / 1000;
   }
 
   private incDecRefused(op: string): ValidationError {
@@ -77,9 +91,35 @@ export class GaugeChild extends SingleSlotChild {
   }
 }
 
+/** A mostrecent gauge's child under configure()'s clock (tests, replays). */
+class ClockedGaugeChild extends MostRecentGaugeChild {
+  constructor(
+    metric: MetricIdentity,
+    labelValues: readonly string[],
+    private readonly clock: () => number,
+  ) {
+    super(metric, labelValues);
+  }
+
+  override set(value: number): void {
+    const values = this.region.values;
+    values[this.slot] = gaugeValue(this.metric, value);
+    values[this.slot + 1] = this.clock();
+  }
+}
+
 export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<T>, 'collect' | 'enableExemplars'> {
-  /** How the values of several processes merge (FORMAT.md); default `all`. */
+  /** How the values of several processes merge (docs/format.md); default `all`. */
   multiprocessMode?: GaugeMode;
+}
+
+/** The class of a gauge's children, chosen once per gauge: only mostrecent modes write a timestamp. */
+function childClass(mode: GaugeMode): (metric: MetricIdentity, labelValues: readonly string[]) => GaugeChild {
+  if (!isMostRecentMode(mode)) return (metric, labelValues) => new GaugeChild(metric, labelValues);
+  return (metric, labelValues) => {
+    const clock = processStorage().clock;
+    return clock ? new ClockedGaugeChild(metric, labelValues, clock) : new MostRecentGaugeChild(metric, labelValues);
+  };
 }
 
 /**
@@ -92,18 +132,16 @@ const GAUGE_RESERVED_LABELS = ['pid'];
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   readonly multiprocessMode: GaugeMode;
   constructor(config: GaugeOptions<T>) {
-    super('gauge', config, GAUGE_RESERVED_LABELS);
-    const mode = config.multiprocessMode ?? 'all';
-    if (!isGaugeMode(mode)) {
-      throw new ValidationError(`Gauge ${this.name}: unknown multiprocessMode ${showValue(mode)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
-    }
+    let mode: GaugeMode = 'all';
+    super('gauge', config, GAUGE_RESERVED_LABELS, ({ name }) => {
+      const given = config.multiprocessMode ?? 'all';
+      if (!isGaugeMode(given)) {
+        throw new ValidationError(`Gauge ${name}: unknown multiprocessMode ${showValue(given)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
+      }
+      mode = given;
+      return { specs: [{ sampleName: name }], prefix: filePrefix('gauge', given), newChild: childClass(given) };
+    });
     this.multiprocessMode = mode;
-    this.specs = [{ sampleName: this.name }];
-    this.initialize();
-  }
-
-  protected override storePrefix(): FilePrefix {
-    return filePrefix('gauge', this.multiprocessMode);
   }
 
   inc(labels: LabelValues<T>, value?: number): void;
@@ -145,11 +183,6 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
 
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
     return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).set(seconds));
-  }
-
-  protected createChild(labelValues: readonly string[]): GaugeChild {
-    const clock = isMostRecentMode(this.multiprocessMode) ? processStorage().clock : undefined;
-    return new GaugeChild(this, labelValues, clock);
   }
 
   protected collectChild(child: GaugeChild, into: PromValue[]): void {

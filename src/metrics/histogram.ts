@@ -2,7 +2,9 @@ import type { HistogramConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child, type EntrySpec, type PromValue } from './metric.js';
+import { Child } from './child.js';
+import type { EntrySpec, MetricIdentity } from './descriptor.js';
+import type { PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
@@ -15,7 +17,7 @@ export class HistogramChild extends Child {
   private readonly bucketSlots: Int32Array;
 
   constructor(
-    metric: Histogram<string>,
+    metric: MetricIdentity,
     labelValues: readonly string[],
     private readonly bounds: Float64Array,
   ) {
@@ -77,21 +79,20 @@ function checkedBounds(metric: string, buckets: unknown): number[] {
 
 export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild> {
   readonly buckets: readonly number[];
-  private readonly bounds: Float64Array;
   constructor(config: HistogramOptions<T>) {
-    super('histogram', config, ['le']);
-    const buckets = checkedBounds(this.name, config.buckets === undefined ? DEFAULT_BUCKETS : config.buckets);
+    let buckets: number[] = [];
+    super('histogram', config, ['le'], ({ name }) => {
+      buckets = checkedBounds(name, config.buckets === undefined ? DEFAULT_BUCKETS : config.buckets);
+      const bounds = Float64Array.from(buckets);
+      return {
+        specs: [
+          { sampleName: `${name}_sum` },
+          ...[...buckets, Infinity].map((b): EntrySpec => ({ sampleName: `${name}_bucket`, extraLabel: ['le', formatPrometheusFloat(b)] })),
+        ],
+        newChild: (metric, labelValues) => new HistogramChild(metric, labelValues, bounds),
+      };
+    });
     this.buckets = buckets;
-    this.bounds = Float64Array.from(buckets);
-    this.specs = [
-      { sampleName: `${this.name}_sum` },
-      ...[...buckets, Infinity].map((b): EntrySpec => ({ sampleName: `${this.name}_bucket`, extraLabel: ['le', formatPrometheusFloat(b)] })),
-    ];
-    this.initialize();
-  }
-
-  protected createChild(labelValues: readonly string[]): HistogramChild {
-    return new HistogramChild(this, labelValues, this.bounds);
   }
 
   protected collectChild(child: HistogramChild, into: PromValue[]): void {

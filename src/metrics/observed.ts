@@ -1,11 +1,13 @@
-import { Child, Metric, valueRefused, type LabelValues } from './metric.js';
+import type { Child } from './child.js';
+import { valueRefused, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { Metric } from './metric.js';
 import { labelledTimer } from './timer.js';
 
 /**
  * What observe() takes: a finite number, as prom-client requires. (Python
  * also takes infinities; one would make _sum infinite for good.)
  */
-export function observation(metric: Metric<string, Child>, value: unknown): number {
+export function observation(metric: MetricIdentity, value: unknown): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   throw valueRefused(metric, 'observe()', 'a finite number', value);
 }

@@ -1,7 +1,8 @@
 import type { SummaryConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child, type PromValue } from './metric.js';
+import { Child } from './child.js';
+import type { PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
@@ -44,18 +45,17 @@ export interface SummaryOptions<T extends string> extends Omit<SummaryConfigurat
 
 export class Summary<T extends string = string> extends ObservedMetric<T, SummaryChild> {
   constructor(config: SummaryOptions<T>) {
-    super('summary', config, ['quantile']);
-    // Not used yet (only _count and _sum are stored), but checked, so that a mistake shows now.
-    const percentiles: unknown = config.percentiles;
-    if (percentiles !== undefined && !(Array.isArray(percentiles) && percentiles.every((p) => typeof p === 'number' && p >= 0 && p <= 1))) {
-      throw new ValidationError(`Summary ${this.name}: percentiles must be an array of numbers in [0, 1], got ${showValue(percentiles)}`);
-    }
-    this.specs = [{ sampleName: `${this.name}_count` }, { sampleName: `${this.name}_sum` }];
-    this.initialize();
-  }
-
-  protected createChild(labelValues: readonly string[]): SummaryChild {
-    return new SummaryChild(this, labelValues);
+    super('summary', config, ['quantile'], ({ name }) => {
+      // Not used yet (only _count and _sum are stored), but checked, so that a mistake shows now.
+      const percentiles: unknown = config.percentiles;
+      if (percentiles !== undefined && !(Array.isArray(percentiles) && percentiles.every((p) => typeof p === 'number' && p >= 0 && p <= 1))) {
+        throw new ValidationError(`Summary ${name}: percentiles must be an array of numbers in [0, 1], got ${showValue(percentiles)}`);
+      }
+      return {
+        specs: [{ sampleName: `${name}_count` }, { sampleName: `${name}_sum` }],
+        newChild: (metric, labelValues) => new SummaryChild(metric, labelValues),
+      };
+    });
   }
 
   protected collectChild(child: SummaryChild, into: PromValue[]): void {

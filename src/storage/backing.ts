@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import { StorageError, UnsafeFileError } from '../errors.js';
 import { HEADER_SIZE, grownSize, readUsed } from '../format/layout.js';
+import { temporaryName } from '../format/directory-names.js';
 import { mapSharedReadWrite } from './mmap.js';
-import { createExclusive, discard, openOwnFileForWriting } from './safe-files.js';
+import { createExclusive, openOwnFileForWriting } from './safe-files.js';
+import { discard } from './safe-removal.js';
 
 /** The bytes behind one entry file: a shared mapping of a real file, or process memory. */
 export interface Backing {
@@ -84,7 +86,7 @@ function openExisting(path: string): number | undefined {
  * a file that appeared meanwhile.
  */
 function createComplete(path: string, initial: Buffer): void {
-  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const temporary = temporaryName(path, `${process.pid}.${Math.random().toString(36).slice(2)}`);
   try {
     createExclusive(temporary, initial);
     fs.linkSync(temporary, path);

@@ -1,308 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as lockfile from 'proper-lockfile';
-import { hostname } from 'node:os';
-import { ConfigError, FileFormatError, UnsafeFileError } from '../errors.js';
+import { FileFormatError, UnsafeFileError } from '../errors.js';
+import { COMPACTED_ID, dbFileName, filePrefix, installingName, parseDbFileName, prefixType, writerIds, type FilePrefix } from '../format/directory-names.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { dbFileName, filePrefix, isFileId, isPerLiveProcess, mergeRule, parseDbFileName, type FilePrefix, type GaugeMode, type MergeRule, type MetricType } from '../format/names.js';
+import { carryOver, mergeInto, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
+import { requireDir } from './config.js';
+import { DIRECTORY_LOCK_STALE_MS, withDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { readFileImage } from './file-image.js';
-import { COMPACTED_ID, forgetWriter, markerPath, notALock, writerIds, writerState } from './liveness.js';
-import { resolveDir } from './process-storage.js';
-import { createExclusive, discard, effectiveUid, entryKind, isRealDirectory, lockFileSystem, readSmallFile, removeRegularFile } from './safe-files.js';
+import { faultPoint, finishJournal, readJournal, setJournalAside, writeJournal, type Journal } from './journal.js';
+import { markerPath, writerState } from './liveness.js';
+import { createExclusive, entryKind } from './safe-files.js';
+import { removeRegularFile } from './safe-removal.js';
 
 /**
  * Compaction merges the files of dead writers into accumulated files
  * (`<prefix>_compacted.db`, readable by Python too) and removes them, so a
- * directory stays bounded however many workers come and go.
- *
- * Crash safety: the new accumulated files are written under temporary names
- * (not ending in `.db`), then a journal naming what to install and what to
- * remove is written atomically. From that moment the compaction counts as
- * done: collectors read the directory through the journal (skipping removed
- * files, reading an installed file's temporary while it exists), and whoever
- * next takes the directory lock finishes an interrupted one. Killed before
- * the journal, nothing visible has changed. The journal stays, marked done,
- * so a collector can tell that a compaction happened during its reads.
+ * directory stays bounded however many workers come and go. It is crash
+ * safe through the journal (journal.ts), and one runs at a time per
+ * directory (directory-lock.ts).
  */
 
-export const JOURNAL_NAME = '.compaction-journal.json';
-const DIRECTORY_LOCK = '.compaction';
-const DIRECTORY_LOCK_NAME = `${DIRECTORY_LOCK}.lock`;
-/** Who holds the directory lock (for the message of whoever finds it taken) and its token. */
-const LOCK_HOLDER_NAME = '.compaction.holder';
-/**
- * A lock not refreshed for this long is taken over: its holder died or
- * hangs. A compaction blocks its event loop, so it refreshes the lock
- * itself between steps, every DIRECTORY_LOCK_REFRESH_MS.
- */
-export const DIRECTORY_LOCK_STALE_MS = 10000;
-const DIRECTORY_LOCK_REFRESH_MS = 1000;
-/** A journal lists file names: a few MB for tens of thousands of dead writers. */
-const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
 /** A writer must be silent this many of its liveness timeouts before its files are compacted away. */
 export const COMPACTION_GRACE = 2;
 
-export interface Journal {
-  /** 16 hex digits, random per compaction. */
-  id: string;
-  phase: 'pending' | 'done';
-  /** Temporary name -> final name, both plain names in the directory. */
-  install: Array<{ from: string; to: string }>;
-  /** Files to delete. */
-  remove: string[];
-  /** Dead writer ids whose lock and marker go with their files. */
-  forget: string[];
-}
-
-/** Steps a test can stop a compaction at (PROM_MULTIPROC_FAULT=compaction:<step> kills the process there). */
-type CompactionStep = 'after-temporaries' | 'after-journal' | 'after-first-install' | 'after-first-remove' | 'before-done';
-
-function faultPoint(step: CompactionStep): void {
-  if (process.env.PROM_MULTIPROC_FAULT === `compaction:${step}`) process.kill(process.pid, 'SIGKILL');
-}
-
-const JOURNAL_ID = /^[0-9a-f]{16}$/;
-
-/**
- * Why `value` is not a journal this library wrote, or undefined. Every name
- * in it must be one compaction itself would write: whoever can write into
- * the directory can write a journal, and acting on `../` or a foreign name
- * would delete or replace files outside it.
- */
-function journalProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object') return 'not a JSON object';
-  const journal = value as Record<string, unknown>;
-  if (typeof journal.id !== 'string' || !JOURNAL_ID.test(journal.id)) return 'its id is not 16 hex digits';
-  if (journal.phase !== 'pending' && journal.phase !== 'done') return 'its phase is neither pending nor done';
-  const { install, remove, forget } = journal;
-  if (!Array.isArray(install) || !Array.isArray(remove) || !Array.isArray(forget)) return 'install, remove and forget must be arrays';
-  for (const step of install as unknown[]) {
-    const { from, to } = (step ?? {}) as Record<string, unknown>;
-    if (typeof to !== 'string' || parseDbFileName(to)?.id !== COMPACTED_ID || from !== `${to}.${journal.id}.next`) {
-      return `install step ${JSON.stringify(step)} is not <prefix>_${COMPACTED_ID}.db from its .next temporary`;
-    }
-  }
-  for (const name of remove as unknown[]) {
-    if (typeof name !== 'string' || parseDbFileName(name) === undefined || parseDbFileName(name)!.id === COMPACTED_ID) {
-      return `remove entry ${JSON.stringify(name)} is not a dead writer's metrics file`;
-    }
-  }
-  for (const id of forget as unknown[]) {
-    if (!isFileId(id) || id === COMPACTED_ID) return `forget entry ${JSON.stringify(id)} is not a writer id`;
-  }
-  return undefined;
-}
-
-/** A journal as read: `problem` says why one that is there is not used (and is set aside at the next compaction). */
-export interface JournalRead {
-  journal?: Journal;
-  problem?: string;
-}
-
-/**
- * The compaction journal of `dir`. Only a well-formed journal written by
- * this process's user or the directory's owner is used: any other user who
- * can write into the directory could otherwise make a compactor delete the
- * files of others.
- */
-export function readJournal(dir: string): JournalRead {
-  let content: Buffer;
-  try {
-    ({ content } = readSmallFile(path.join(dir, JOURNAL_NAME), MAX_JOURNAL_BYTES, (stat) => untrustedOwner(dir, stat)));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    return { problem: err instanceof UnsafeFileError ? err.reason : `cannot be read (${(err as Error).message})` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(content.toString('utf8'));
-  } catch {
-    return { problem: 'is not valid JSON' };
-  }
-  const problem = journalProblem(parsed);
-  return problem ? { problem } : { journal: parsed as Journal };
-}
-
-/** Why a journal with this stat is not trusted (another user wrote it), or undefined. */
-function untrustedOwner(dir: string, stat: fs.Stats): string | undefined {
-  const uid = effectiveUid();
-  if (uid === undefined || stat.uid === uid || stat.uid === directoryOwner(dir)) return undefined;
-  return `belongs to user ${stat.uid}, who is neither this process's user (${uid}) nor the directory's owner`;
-}
-
-function directoryOwner(dir: string): number | undefined {
-  try {
-    return fs.statSync(dir).uid;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeJournal(dir: string, journal: Journal): void {
-  const temporary = path.join(dir, `${JOURNAL_NAME}.${journal.id}.tmp`);
-  createExclusive(temporary, JSON.stringify(journal));
-  fs.renameSync(temporary, path.join(dir, JOURNAL_NAME));
-}
-
-/**
- * Moves a journal that is not used out of the way, so that compaction can
- * write its own. Returns false (and says why) when it cannot be moved.
- */
-function setJournalAside(dir: string, problem: string, logger: Logger): boolean {
-  const aside = `${JOURNAL_NAME}.rejected-${randomBytes(8).toString('hex')}`;
-  try {
-    fs.renameSync(path.join(dir, JOURNAL_NAME), path.join(dir, aside));
-  } catch (err) {
-    logger.warn(`compaction of ${dir} stopped: the journal ${JOURNAL_NAME} ${problem}, and cannot be set aside (${(err as Error).message}); remove it`);
-    return false;
-  }
-  logger.warn(`${path.join(dir, JOURNAL_NAME)} ${problem}: not acted on, set aside as ${aside}`);
-  return true;
-}
-
-/** What the holder of the directory lock wrote about itself. */
-interface LockHolder {
-  token: string;
-  pid: number;
-  hostname: string;
-  since: string;
-}
-
-/** Held by a compaction: keeps the directory lock fresh, and tells whether it is still held. */
-export interface DirectoryLock {
-  /** Refreshes the lock if the last refresh is a second old; call between steps. */
-  refresh(): void;
-  /** Whether the lock is still ours: false when a stale lock of ours was taken over. */
-  stillHeld(): boolean;
-}
-
-class HeldDirectoryLock implements DirectoryLock {
-  private refreshedAt = Date.now();
-  private readonly token = randomBytes(8).toString('hex');
-  /** False when the holder file could not be written (a full disk): then only the lock's presence tells. */
-  private readonly named: boolean;
-
-  constructor(private readonly dir: string) {
-    const holder: LockHolder = { token: this.token, pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
-    const temporary = path.join(dir, `${LOCK_HOLDER_NAME}.${this.token}.tmp`);
-    try {
-      createExclusive(temporary, JSON.stringify(holder));
-      fs.renameSync(temporary, path.join(dir, LOCK_HOLDER_NAME));
-      this.named = true;
-    } catch {
-      discard(temporary);
-      this.named = false;
-    }
-  }
-
-  refresh(): void {
-    const now = Date.now();
-    if (now - this.refreshedAt < DIRECTORY_LOCK_REFRESH_MS) return;
-    this.refreshedAt = now;
-    try {
-      fs.lutimesSync(path.join(this.dir, DIRECTORY_LOCK_NAME), now / 1000, now / 1000);
-    } catch {
-      // Gone: stillHeld() tells before anything is committed.
-    }
-  }
-
-  stillHeld(): boolean {
-    return isRealDirectory(path.join(this.dir, DIRECTORY_LOCK_NAME)) && (!this.named || readLockHolder(this.dir)?.token === this.token);
-  }
-}
-
-function readLockHolder(dir: string): LockHolder | undefined {
-  try {
-    return JSON.parse(readSmallFile(path.join(dir, LOCK_HOLDER_NAME), 4096).content.toString('utf8')) as LockHolder;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Who holds the directory lock of `dir`, for a message: process, host, since when, last refresh. */
-export function describeDirectoryLock(dir: string): string {
-  const planted = notALock(path.join(dir, DIRECTORY_LOCK_NAME));
-  if (planted) return `${path.join(dir, DIRECTORY_LOCK_NAME)} is a ${planted}, not a lock directory: remove it`;
-  let refreshed = '';
-  try {
-    // proper-lockfile sets a new lock's time up to a second ahead (to probe the precision).
-    const age = Math.max(0, Date.now() - fs.lstatSync(path.join(dir, DIRECTORY_LOCK_NAME)).mtimeMs) / 1000;
-    refreshed = `, refreshed ${age.toFixed(1)} s ago`;
-  } catch {
-    return 'the lock is free now';
-  }
-  const holder = readLockHolder(dir);
-  const who = holder ? `process ${holder.pid} on ${holder.hostname}, holding it since ${holder.since}` : 'a holder that left no name';
-  return `${path.join(dir, DIRECTORY_LOCK_NAME)} is held by ${who}${refreshed}; it is taken over once not refreshed for ${DIRECTORY_LOCK_STALE_MS / 1000} s`;
-}
-
-/** Runs `work` holding the directory lock, or returns undefined at once when someone else holds it. */
-export function withDirectoryLock<T>(dir: string, work: (lock: DirectoryLock) => T): T | undefined {
-  let release: () => void;
-  try {
-    release = lockfile.lockSync(path.join(dir, DIRECTORY_LOCK), {
-      lockfilePath: path.join(dir, DIRECTORY_LOCK_NAME),
-      fs: lockFileSystem,
-      realpath: false,
-      stale: DIRECTORY_LOCK_STALE_MS,
-      onCompromised: () => {},
-    });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // ENOTDIR: a file or link planted under the lock's name, which no compaction will take away.
-    if (code === 'ELOCKED' || code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-  try {
-    return work(new HeldDirectoryLock(dir));
-  } finally {
-    try {
-      release();
-    } catch {
-      // Taken over meanwhile: the lock is someone else's now.
-    }
-  }
-}
-
-/** Completes an interrupted compaction. Call with the directory lock held. */
-function finishJournal(dir: string, journal: Journal, logger: Logger): void {
-  let first = true;
-  for (const { from, to } of journal.install) {
-    const kind = entryKind(path.join(dir, from));
-    if (kind === 'regular file') fs.renameSync(path.join(dir, from), path.join(dir, to));
-    else if (kind !== undefined) logger.warn(`compaction did not install ${path.join(dir, from)}: it is a ${kind}`);
-    // Missing: installed already.
-    if (first) faultPoint('after-first-install');
-    first = false;
-  }
-  first = true;
-  for (const name of journal.remove) {
-    const outcome = removeRegularFile(path.join(dir, name));
-    if (typeof outcome === 'object') logger.warn(`compaction could not remove ${path.join(dir, name)}: ${outcome.left}`);
-    if (first) faultPoint('after-first-remove');
-    first = false;
-  }
-  for (const id of journal.forget) forgetWriter(dir, id);
-  faultPoint('before-done');
-  writeJournal(dir, { ...journal, phase: 'done' });
-}
-
-/** A rule by which a dead writer's values carry over into the accumulated file. */
-export type CarriedRule = Exclude<MergeRule, 'per-process'>;
-
-/** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
-export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
-  if (type === 'gauge' && isPerLiveProcess(mode!)) return undefined;
-  return mergeRule(type, mode) as CarriedRule;
-}
-
-interface Accumulated {
+interface Accumulated extends StoredValue {
   key: Buffer;
-  value: number;
-  timestamp: number;
 }
 
 /**
@@ -338,14 +64,7 @@ function entriesOf(file: string, type: MetricType, checked: CheckedKeys): Array<
 function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule): void {
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
-  else if (rule === 'sum') known.value += entry.value;
-  else if (rule === 'min') known.value = Math.min(known.value, entry.value);
-  else if (rule === 'max') known.value = Math.max(known.value, entry.value);
-  else if (entry.timestamp !== 0 && (known.timestamp === 0 || entry.timestamp > known.timestamp)) {
-    // mostrecent: a never-set entry (timestamp 0) never wins.
-    known.value = entry.value;
-    known.timestamp = entry.timestamp;
-  }
+  else mergeInto(known, entry, rule);
 }
 
 function fileImage(entries: Iterable<Accumulated>): Buffer {
@@ -392,8 +111,7 @@ export interface CompactOptions {
  * differ in their last digits (another order of additions).
  */
 export function compact(dir?: string, options: CompactOptions = {}): CompactionResult | undefined {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('compact: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'compact');
   return withDirectoryLock(where, (lock) => compactLocked(where, lock, options));
 }
 
@@ -420,7 +138,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   const checkedKeys: CheckedKeys = new Map();
   const listFiles = (): Map<string, ListedFile[]> => {
     const byId = new Map<string, ListedFile[]>();
-    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
     for (const entry of entries) {
       const name = entry.name;
       const parsed = parseDbFileName(name);
@@ -473,7 +191,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         const existing = path.join(dir, dbFileName(prefix, COMPACTED_ID));
         if (entryKind(existing) !== undefined) {
           try {
-            for (const [rawKey, entry] of entriesOf(existing, parseDbFileName(path.basename(existing))!.type, checkedKeys)) combine(into, rawKey, entry, rule);
+            for (const [rawKey, entry] of entriesOf(existing, prefixType(prefix), checkedKeys)) combine(into, rawKey, entry, rule);
           } catch (err) {
             if (!isUnreadable(err)) throw err;
             logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
@@ -494,7 +212,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   for (const [prefix, entries] of merged) {
     lock.refresh();
     const to = dbFileName(prefix, COMPACTED_ID);
-    const from = `${to}.${journalId}.next`;
+    const from = installingName(to, journalId);
     createExclusive(path.join(dir, from), fileImage(entries.values()));
     install.push({ from, to });
   }
@@ -516,9 +234,4 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 /** A file compaction cannot read: damaged bytes, or not a regular file. */
 function isUnreadable(err: unknown): err is FileFormatError | UnsafeFileError {
   return err instanceof FileFormatError || err instanceof UnsafeFileError;
-}
-
-/** Code-unit order, as a plain sort() of names gives. */
-function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LIVE_GAUGE_MODES, parseDbFileName } from '../format/names.js';
+import { LIVE_GAUGE_MODES } from '../format/names.js';
+import { isLockName, isOurs, parseDbFileName, writerIds } from '../format/directory-names.js';
 import { ConfigError } from '../errors.js';
-import { SCRAPE_TRIGGER_FILE } from './scrape-signal.js';
-import { writerIds, writerState } from './liveness.js';
-import { resolveDir, warnIfExposed } from './process-storage.js';
-import { removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { writerState } from './liveness.js';
+import { requireDir, warnIfExposed } from './config.js';
+import { removeLockDirectory, removeRegularFile } from './safe-removal.js';
 import { consoleLogger, type Logger } from '../log.js';
 
 /**
@@ -14,8 +14,7 @@ import { consoleLogger, type Logger } from '../log.js';
  * Returns the files removed.
  */
 export function markProcessDead(pid: string | number, dir?: string): string[] {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('markProcessDead: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'markProcessDead');
   const id = String(pid);
   const removed: string[] = [];
   let names: string[];
@@ -44,19 +43,6 @@ export interface ClearResult {
   skipped: Array<{ name: string; reason: string }>;
 }
 
-/** What this library (or Python's client) keeps in a multiprocess directory. */
-function isOurs(name: string): boolean {
-  return (
-    parseDbFileName(name) !== undefined ||
-    name.endsWith('.writer') ||
-    name.endsWith('.lock') ||
-    name.endsWith('.tmp') ||
-    name.endsWith('.next') ||
-    name.startsWith('.compaction') || // the journal, its temporary and the directory lock
-    name === SCRAPE_TRIGGER_FILE
-  );
-}
-
 /**
  * Empties a multiprocess directory before a service starts: removes this
  * project's files (metrics files, liveness locks and markers, compaction
@@ -66,8 +52,7 @@ function isOurs(name: string): boolean {
  * while live writers hold their locks, unless `force`.
  */
 export function clearMultiprocDir(dir?: string, options: { force?: boolean; logger?: Logger } = {}): ClearResult {
-  const where = resolveDir(dir);
-  if (!where) throw new ConfigError('clearMultiprocDir: no directory given and PROMETHEUS_MULTIPROC_DIR is not set');
+  const where = requireDir(dir, 'clearMultiprocDir');
   if (!fs.existsSync(where)) {
     fs.mkdirSync(where, { recursive: true, mode: 0o755 });
     return { dir: where, removed: [], liveWriters: [], skipped: [] };
@@ -87,7 +72,7 @@ export function clearMultiprocDir(dir?: string, options: { force?: boolean; logg
   for (const name of names.filter(isOurs)) {
     // Lock directories are ours to remove whole; everything else only as a regular file.
     const file = path.join(where, name);
-    const outcome = name.endsWith('.lock') ? removeLockDirectory(file) : removeRegularFile(file);
+    const outcome = isLockName(name) ? removeLockDirectory(file) : removeRegularFile(file);
     if (outcome === 'removed') removed.push(name);
     else if (typeof outcome === 'object') skipped.push({ name, reason: outcome.left });
   }

@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
-import { parseDbFileName } from '../format/names.js';
+import { COMPACTED_ID, lockName, markerName, parseDbFileName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
-import { createExclusive, discard, entryKind, lockFileSystem, readSmallFile, removeLockDirectory, removeRegularFile } from './safe-files.js';
+import { createExclusive, entryKind, lockFileSystem, readSmallFile } from './safe-files.js';
+import { discard, removeLockDirectory, removeRegularFile } from './safe-removal.js';
 
 /**
  * Liveness of writers. Every writing process holds a lock for its file id
@@ -19,22 +20,13 @@ import { createExclusive, discard, entryKind, lockFileSystem, readSmallFile, rem
  */
 
 export const DEFAULT_LIVENESS_TIMEOUT_MS = 10000;
-/** Ids whose files hold what compaction accumulated. */
-export const COMPACTED_ID = 'compacted';
 
 export function lockPath(dir: string, id: string): string {
-  return path.join(dir, `${id}.lock`);
+  return path.join(dir, lockName(id));
 }
-
-const MARKER_SUFFIX = '.writer';
 
 export function markerPath(dir: string, id: string): string {
-  return path.join(dir, `${id}${MARKER_SUFFIX}`);
-}
-
-/** The ids of the writers whose markers are among `names` (a directory listing). */
-export function writerIds(names: readonly string[]): string[] {
-  return names.filter((name) => name.endsWith(MARKER_SUFFIX)).map((name) => name.slice(0, -MARKER_SUFFIX.length));
+  return path.join(dir, markerName(id));
 }
 
 interface WriterMarker {
@@ -174,7 +166,7 @@ export function writeMarker(dir: string, id: string, timeoutMs: number): void {
     startedAt: new Date().toISOString(),
     livenessTimeoutMs: timeoutMs,
   };
-  const temporary = `${markerPath(dir, id)}.${marker.instance}.tmp`;
+  const temporary = path.join(dir, temporaryName(markerName(id), marker.instance));
   try {
     createExclusive(temporary, JSON.stringify(marker));
     fs.renameSync(temporary, markerPath(dir, id));

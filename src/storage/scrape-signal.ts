@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SCRAPE_TRIGGER_FILE } from '../format/directory-names.js';
 import { ensureRegularFile, overwriteExisting } from './safe-files.js';
 
 /**
@@ -11,7 +12,6 @@ import { ensureRegularFile, overwriteExisting } from './safe-files.js';
  * never gets the file. The name does not end in `.db`, so no collector (ours
  * or Python's) reads it as metrics.
  */
-export const SCRAPE_TRIGGER_FILE = '.scrape-requested';
 
 type ScrapeListener = () => void;
 

@@ -15,7 +15,7 @@ export interface Allocation {
 }
 
 /** How often a store whose file could not grow tries again. */
-export const GROWTH_RETRY_MS = 1000;
+const GROWTH_RETRY_MS = 1000;
 
 interface Pending {
   keys: readonly string[];
@@ -49,7 +49,7 @@ export class SeriesStore {
     private readonly logger: Logger,
     /** In-process mode: removed series must vanish from collection, as in prom-client. */
     private readonly hideForgotten = false,
-    /** Counters, histograms and summaries: values of one key from two places add up. */
+    /** Values of one key from two places add up (format/merge.ts accumulates()); else the later one replaces the earlier. */
     private readonly additive = true,
   ) {}
 

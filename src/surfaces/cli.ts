@@ -2,9 +2,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
 import { PromMultiprocError } from '../errors.js';
-import { compact, describeDirectoryLock } from '../storage/compaction.js';
+import { compact } from '../storage/compaction.js';
+import { describeDirectoryLock } from '../storage/directory-lock.js';
 import { clearMultiprocDir } from '../storage/directory.js';
-import { checkDirectory } from '../storage/process-storage.js';
+import { checkDirectory, requireDir } from '../storage/config.js';
 import { printable, type Logger } from '../log.js';
 import { DEFAULT_EXPORTER_HOST, DEFAULT_EXPORTER_PORT, DEFAULT_METRICS_PATH, HEALTH_PATH, startExporter } from './exporter.js';
 import { formatInspection, inspectFile } from './inspect.js';
@@ -100,10 +101,9 @@ class UsageError extends Error {}
 
 const stderrLogger: Logger = { warn: (message) => process.stderr.write(`prom-multiproc: ${message}\n`) };
 
-function directoryOption(dir: unknown): string {
-  const resolved = (dir as string | undefined) ?? process.env.PROMETHEUS_MULTIPROC_DIR;
-  if (!resolved) throw new UsageError('no directory: pass --dir DIR or set PROMETHEUS_MULTIPROC_DIR');
-  return resolved;
+/** --dir, else the directory every part of the library finds (configure() has none here, so the environment's). */
+function directoryOption(command: string, dir: unknown): string {
+  return requireDir(dir as string | undefined, command, 'pass --dir DIR');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'metrics':
       if (rest.length > 0) break;
-      return printMetrics(directoryOption(values.dir), values.openmetrics === true);
+      return printMetrics(directoryOption(command, values.dir), values.openmetrics === true);
     case 'serve':
       if (rest.length > 0) break;
       return serve(values);
@@ -141,10 +141,10 @@ async function main(argv: string[]): Promise<number> {
       return inspect(rest);
     case 'compact':
       if (rest.length > 0) break;
-      return compactCommand(directoryOption(values.dir));
+      return compactCommand(directoryOption(command, values.dir));
     case 'clear':
       if (rest.length > 0) break;
-      return clearCommand(directoryOption(values.dir), values.force === true);
+      return clearCommand(directoryOption(command, values.dir), values.force === true);
     case undefined:
       process.stderr.write(USAGE);
       return 2;
@@ -191,7 +191,7 @@ function parsePort(text: string | undefined): number {
 }
 
 async function serve(values: Record<string, unknown>): Promise<number> {
-  const dir = directoryOption(values.dir);
+  const dir = directoryOption('serve', values.dir);
   const path = (values.path as string | undefined) ?? DEFAULT_METRICS_PATH;
   if (!path.startsWith('/')) throw new UsageError(`--path must start with /, got "${path}"`);
   const host = (values.host as string | undefined) ?? DEFAULT_EXPORTER_HOST;

@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MultiprocessRegistry } from '../collector/registry.js';
-import { ConfigError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { consoleLogger, type Logger } from '../log.js';
-import { checkDirectory, DIR_ENV, resolveDir } from '../storage/process-storage.js';
-import { metricsHandler, plainResponse, writeResponse } from './handler.js';
-import { pathOf } from './middleware.js';
+import { checkDirectory, requireDir } from '../storage/config.js';
+import { metricsHandler } from './handler.js';
+import { isReadMethod, methodNotAllowed, pathOf, plainResponse, writeResponse } from './http.js';
 
 export const DEFAULT_EXPORTER_HOST = '127.0.0.1';
 export const DEFAULT_EXPORTER_PORT = 9464;
@@ -53,8 +53,7 @@ function urlHost(host: string): string {
  * parses process.argv when loaded) is never loaded here.
  */
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
-  const dir = resolveDir(options.dir);
-  if (!dir) throw new ConfigError(`no multiprocess directory: pass dir or set ${DIR_ENV}`);
+  const dir = requireDir(options.dir, 'startExporter');
   checkDirectory(dir, fs.constants.R_OK);
   const host = options.host ?? DEFAULT_EXPORTER_HOST;
   const port = options.port ?? DEFAULT_EXPORTER_PORT;
@@ -72,8 +71,8 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
     if (pathname === metricsPath) {
       serveMetrics(req, res);
     } else if (pathname === HEALTH_PATH) {
-      if (req.method === 'GET' || req.method === 'HEAD') plain(200, 'ok');
-      else plain(405, 'Method Not Allowed: use GET', { Allow: 'GET, HEAD' });
+      if (isReadMethod(req.method)) plain(200, 'ok');
+      else writeResponse(req, res, methodNotAllowed({ 'Cache-Control': 'no-store' }));
     } else {
       plain(404, `Not Found: metrics are at ${metricsPath}, health at ${HEALTH_PATH}`);
     }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
-import { parseDbFileName, type ParsedFileName } from '../format/names.js';
+import { parseDbFileName, type ParsedFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
 
 export interface InspectedEntry {

@@ -7,6 +7,7 @@ import { consoleLogger, type Logger } from '../log.js';
 import { Counter } from '../metrics/counter.js';
 import { DEFAULT_BUCKETS, Histogram } from '../metrics/histogram.js';
 import type { FastifyInstanceLike, FastifyPluginLike, FastifyReplyLike, FastifyRequestLike } from './fastify-types.js';
+import { pathOf } from './http.js';
 
 /** The `route` label of requests that matched no route (and of plain node:http without a `route` option). */
 export const UNMATCHED_ROUTE = '<unmatched>';
@@ -93,12 +94,6 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
   const created = { requests, duration, extraLabelNames, signature };
   metricsByPrefix.set(prefix, created);
   return created;
-}
-
-export function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }
 
 /** Express's route template: the mount path(s) so far and the matched route's path. */

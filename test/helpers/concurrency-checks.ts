@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import type { MultiprocessRegistry } from '../../src/index.js';
-import { readEntryFile, type FileEntry } from '../../src/collector/read.js';
+import { readEntryFile, type FileEntry } from './read-entries.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, walkEntries } from '../../src/format/layout.js';
 import { paddingFor, pythonKey } from './db-files.js';
 

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { decodeEntryKey, type DecodedKey } from '../format/key.js';
-import { walkEntries } from '../format/layout.js';
-import { parseDbFileName } from '../format/names.js';
-import { readFileImage } from '../storage/file-image.js';
+import { decodeEntryKey, type DecodedKey } from '../../src/format/key.js';
+import { walkEntries } from '../../src/format/layout.js';
+import { parseDbFileName } from '../../src/format/directory-names.js';
+import { readFileImage } from '../../src/storage/file-image.js';
 
 export interface FileEntry extends DecodedKey {
   value: number;
@@ -10,7 +10,7 @@ export interface FileEntry extends DecodedKey {
 }
 
 /**
- * Every entry of one file as plain objects (for tools and tests; scrapes use
+ * Every entry of one file as plain objects (scrapes use the library's
  * IncrementalCollector), checked as a scrape checks them: by the type its
  * name gives, when it is a metrics file name. Throws FileFormatError.
  */

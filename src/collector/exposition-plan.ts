@@ -1,0 +1,98 @@
+import { parseBound } from '../format/float.js';
+import { renderLabels } from './exposition.js';
+import { compareText } from '../format/names.js';
+import { labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from './family.js';
+import type { FamilyState, HistogramGroup, Line } from './family-state.js';
+import type { SeriesTable } from './series-table.js';
+import type { TextWriter } from './text-writer.js';
+
+/**
+ * The exposition of a family from the series table: in which order its
+ * series are written (planned again only when series were added), the
+ * lines a histogram computes (cumulative buckets, _count), and the walk over
+ * them that rendering and collect() share.
+ */
+
+/** Calls `emit` for every sample of `family` in this scrape, in exposition order. */
+function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Line, value: number) => void): void {
+  if (family.dirty) plan(table, family);
+  const { value, seenIn, scrape, seriesInfo } = table;
+  if (family.type !== 'histogram') {
+    const ordered = family.ordered;
+    for (let i = 0; i < ordered.length; i++) {
+      const s = ordered[i];
+      // timestamp 0 marks a mostrecent series no source has set: not exported.
+      if (seenIn[s] === scrape && table.timestamp[s] !== 0) emit(seriesInfo[s], value[s]);
+    }
+    return;
+  }
+  const groups = family.groups;
+  for (let g = 0; g < groups.length; g++) {
+    const { buckets, sum, sumLine, countLine } = groups[g];
+    const sumSeen = sum >= 0 && seenIn[sum] === scrape;
+    let anySeen = sumSeen;
+    for (let b = 0; b < buckets.length && !anySeen; b++) anySeen = seenIn[buckets[b].series] === scrape;
+    if (!anySeen) continue;
+    let cumulative = 0;
+    for (let b = 0; b < buckets.length; b++) {
+      const series = buckets[b].series;
+      if (seenIn[series] === scrape) cumulative += value[series];
+      emit(seriesInfo[series], cumulative);
+    }
+    emit(sumLine, sumSeen ? value[sum] : 0);
+    emit(countLine, cumulative);
+  }
+}
+
+/** Writes the exposition lines of one family's samples. */
+export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter): void {
+  const prefixes = table.linePrefixes;
+  forEachSample(table, family, (line, value) => {
+    out.copy(prefixes, line.prefixStart, line.prefixEnd);
+    out.valueLine(value);
+  });
+}
+
+/** One family as plain objects (for JSON). */
+export function toFamily(table: SeriesTable, family: FamilyState): Family {
+  const samples: Sample[] = [];
+  forEachSample(table, family, (line, value) => samples.push({ name: line.sampleName, labels: labelsFromKey(line.labelsKey), value }));
+  return { name: family.name, type: family.type, help: family.help, samples };
+}
+
+/** Orders a family's series: by label set, then (summaries) _sum before _count; histograms by group and bound. */
+function plan(table: SeriesTable, family: FamilyState): void {
+  family.dirty = false;
+  const infos = family.members.map((series) => ({ series, info: table.seriesInfo[series], key: table.seriesInfo[series].labelsKey }));
+  if (family.type !== 'histogram') {
+    const rank = (name: string): number => (name.endsWith('_count') ? 1 : 0);
+    infos.sort((a, b) => compareText(a.key, b.key) || rank(a.info.sampleName) - rank(b.info.sampleName) || compareText(a.info.sampleName, b.info.sampleName));
+    family.ordered = infos.map((i) => i.series);
+    return;
+  }
+  const groups = new Map<string, HistogramGroup>();
+  const sumName = `${family.name}_sum`;
+  const countName = `${family.name}_count`;
+  const bucketName = `${family.name}_bucket`;
+  for (const { series, info } of infos) {
+    const { le, ...labels } = labelsFromKey(info.labelsKey);
+    const names = sortedNames(labels);
+    const key = labelsKey(labels, names);
+    let group = groups.get(key);
+    if (!group) {
+      // A group's _sum and _count lines are made once: plan() runs again whenever series are added.
+      let lines = family.groupLines.get(key);
+      if (!lines) {
+        const rendered = renderLabels(labels, names);
+        lines = [table.line(sumName, key, rendered), table.line(countName, key, rendered)];
+        family.groupLines.set(key, lines);
+      }
+      group = { buckets: [], sum: -1, sumLine: lines[0], countLine: lines[1] };
+      groups.set(key, group);
+    }
+    if (info.sampleName === sumName) group.sum = series;
+    else if (info.sampleName === bucketName && le !== undefined) group.buckets.push({ series, bound: parseBound(le) });
+  }
+  family.groups = [...groups.entries()].sort((a, b) => compareText(a[0], b[0])).map(([, group]) => group);
+  for (const group of family.groups) group.buckets.sort((a, b) => a.bound - b.bound);
+}

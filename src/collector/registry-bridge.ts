@@ -1,0 +1,64 @@
+import type { Registry } from 'prom-client';
+import type { MetricType } from '../format/names.js';
+import { renderFamily, type ExpositionFormat } from './exposition.js';
+import type { Family } from './family.js';
+import type { IncrementalCollector } from './incremental.js';
+import { ExposedNameClaims } from './name-claims.js';
+import type { TextWriter } from './text-writer.js';
+
+/**
+ * prom-client registries served beside the merged files (per-process
+ * metrics a service keeps in prom-client): their families in our model,
+ * and which of them may be served.
+ */
+
+/** One family of a scrape's result: the merged ones render from the collector's cache. */
+export interface Part {
+  name: string;
+  render(format: ExpositionFormat, out: TextWriter): void;
+  toFamily(): Family;
+}
+
+/** A family given as plain objects (a registry's, the collector's own counter). */
+export function plainPart(family: Family): Part {
+  return { name: family.name, render: (format, out) => renderFamily(family, format, out), toFamily: () => family };
+}
+
+/** A prom-client registry's metrics in our family model (counters named `<family>_total`, as ours). */
+export async function familiesOf(registry: Registry): Promise<Family[]> {
+  return (await registry.getMetricsAsJSON()).map((metric) => {
+    const type = String(metric.type) as MetricType;
+    const name = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
+    return {
+      name,
+      type,
+      help: metric.help,
+      samples: metric.values.map((v) => {
+        const labels: Record<string, string> = {};
+        for (const [k, value] of Object.entries(v.labels)) if (value !== undefined) labels[k] = String(value);
+        const sampleName = type === 'counter' ? `${name}_total` : ((v as { metricName?: string }).metricName ?? metric.name);
+        return { name: sampleName, labels, value: v.value };
+      }),
+    };
+  });
+}
+
+/**
+ * The registries' families that can be served: they come after the files'
+ * ones (and the collector's own), so one whose names meet a family's met
+ * before is not served, and is reported.
+ */
+export function servedBeside(collector: IncrementalCollector, extra: readonly Family[], report: (subject: string, message: string) => void): Part[] {
+  const served = new ExposedNameClaims();
+  const parts: Part[] = [];
+  for (const family of extra) {
+    const holder = collector.nameHolder(family.name, family.type) ?? served.holder(family.name, family.type);
+    if (holder) {
+      report(`registry metric ${family.name}`, `exposes ${holder.name}, a name of the ${holder.type} family ${holder.family} served already; it is not served`);
+      continue;
+    }
+    served.claim(family.name, family.type);
+    parts.push(plainPart(family));
+  }
+  return parts;
+}

@@ -1,0 +1,85 @@
+import type { GaugeMode, MetricType } from './names.js';
+
+/**
+ * How the values of one series combine: over processes at a scrape, into the
+ * accumulated files at compaction, and within one process when series kept
+ * in memory move into its file. This module owns the rule. Scrape and
+ * compaction must never disagree (a compaction must not change what a
+ * scrape exports), so the collector's merge loop, which keeps its own
+ * inlined switch for speed, takes its rule from mergeRule() here.
+ */
+
+/**
+ * How the values of one series merge over processes (docs/format.md, "What
+ * the collector exports"); `per-process` series stay apart, told by a `pid` label.
+ */
+export type MergeRule = 'sum' | 'min' | 'max' | 'mostrecent' | 'per-process';
+
+export function mergeRule(type: MetricType, mode?: GaugeMode): MergeRule {
+  if (type !== 'gauge') return 'sum';
+  switch (mode) {
+    case 'min':
+    case 'livemin':
+      return 'min';
+    case 'max':
+    case 'livemax':
+      return 'max';
+    case 'mostrecent':
+    case 'livemostrecent':
+      return 'mostrecent';
+    case 'sum':
+    case 'livesum':
+      return 'sum';
+    default:
+      return 'per-process';
+  }
+}
+
+/** Gauges whose series belong to one live process (`all` and the live* modes): a dead writer's values of these go. */
+export function isPerLiveProcess(mode: GaugeMode): boolean {
+  return mode === 'all' || mode.startsWith('live');
+}
+
+/** Gauges that write a timestamp beside each value: the merge picks the latest. */
+export function isMostRecentMode(mode: GaugeMode): boolean {
+  return mergeRule('gauge', mode) === 'mostrecent';
+}
+
+/** A rule by which a dead writer's values carry over into the accumulated file. */
+export type CarriedRule = Exclude<MergeRule, 'per-process'>;
+
+/** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
+export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
+  if (type === 'gauge' && isPerLiveProcess(mode!)) return undefined;
+  return mergeRule(type, mode) as CarriedRule;
+}
+
+/** One entry's value and timestamp (0: a mostrecent entry never set). */
+export interface StoredValue {
+  value: number;
+  timestamp: number;
+}
+
+/**
+ * Merges `entry` into `into` by `rule`, as a scrape does: `into` holds what
+ * sources read before gave. For `mostrecent`, a never-set entry (timestamp
+ * 0) is never chosen, and on a tie the source read first wins.
+ */
+export function mergeInto(into: StoredValue, entry: StoredValue, rule: CarriedRule): void {
+  if (rule === 'sum') into.value += entry.value;
+  else if (rule === 'min') into.value = Math.min(into.value, entry.value);
+  else if (rule === 'max') into.value = Math.max(into.value, entry.value);
+  else if (entry.timestamp !== 0 && (into.timestamp === 0 || entry.timestamp > into.timestamp)) {
+    into.value = entry.value;
+    into.timestamp = entry.timestamp;
+  }
+}
+
+/**
+ * Whether values of one key that one process wrote in two places (its file,
+ * and memory while the file could not grow) add up: counts do (counters,
+ * histograms, summaries); a gauge's later value replaces the earlier one.
+ */
+export function accumulates(type: MetricType): boolean {
+  return type !== 'gauge';
+}

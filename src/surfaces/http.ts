@@ -1,0 +1,111 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+
+/**
+ * The HTTP side of every surface (metricsHandler, the Fastify plugin, the
+ * exporter, the request middleware): reading Accept and Accept-Encoding,
+ * the request path, and the responses, built whole before they are written.
+ */
+
+const gzip = promisify(zlib.gzip);
+
+/** A finished response, before it is written to a framework's reply. */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  body: Buffer;
+}
+
+const TEXT_PLAIN = 'text/plain; charset=utf-8';
+
+interface MediaRange {
+  name: string;
+  q: number;
+}
+
+/** `a;q=0.5, b` as names (lower-cased) with their quality; ranges with an unreadable q count as q=0. */
+function parseQualityList(header: string | string[] | undefined): MediaRange[] {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (!text) return [];
+  return text.split(',').map((part) => {
+    const [name, ...params] = part.split(';');
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split('=');
+      if (key.trim().toLowerCase() === 'q') q = Number(value?.trim());
+    }
+    return { name: name.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0 };
+  });
+}
+
+/**
+ * OpenMetrics only when the client names it and likes it at least as much as
+ * the text format (Prometheus asks for OpenMetrics first, text with q=0.5);
+ * anything else, a bare `*\/*` included, gets the text format 0.0.4.
+ */
+export function wantsOpenMetrics(accept: string | string[] | undefined): boolean {
+  let openMetrics = 0;
+  let text = 0;
+  for (const { name, q } of parseQualityList(accept)) {
+    if (name === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
+    else if (name === 'text/plain' || name === 'text/*' || name === '*/*') text = Math.max(text, q);
+  }
+  return openMetrics > 0 && openMetrics >= text;
+}
+
+/** gzip unless the client does not list it (or `*`), or refuses it with q=0. */
+function acceptsGzip(acceptEncoding: string | string[] | undefined): boolean {
+  let gzipQuality: number | undefined;
+  let anyQuality: number | undefined;
+  for (const { name, q } of parseQualityList(acceptEncoding)) {
+    if (name === 'gzip' || name === 'x-gzip') gzipQuality = Math.max(gzipQuality ?? 0, q);
+    else if (name === '*') anyQuality = q;
+  }
+  return (gzipQuality ?? anyQuality ?? 0) > 0;
+}
+
+/** The path of a request URL, without its query. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/** Whether a read-only endpoint serves this method (GET, and HEAD without a body). */
+export function isReadMethod(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+export function plainResponse(status: number, message: string, extra: Record<string, string> = {}): HttpResponse {
+  const body = Buffer.from(`${message}\n`);
+  return { status, headers: { 'Content-Type': TEXT_PLAIN, 'Content-Length': body.length, ...extra }, body };
+}
+
+/** The 405 of a read-only endpoint. */
+export function methodNotAllowed(extra: Record<string, string> = {}): HttpResponse {
+  return plainResponse(405, 'Method Not Allowed: use GET', { Allow: 'GET, HEAD', ...extra });
+}
+
+/** An exposition as a response: never cached, gzipped when `acceptEncoding` allows. */
+export async function expositionResponse(text: string, contentType: string, acceptEncoding: string | string[] | undefined): Promise<HttpResponse> {
+  let body = Buffer.from(text, 'utf8');
+  const headers: Record<string, string | number> = {
+    'Content-Type': contentType,
+    'Cache-Control': 'no-store',
+    Vary: 'Accept, Accept-Encoding',
+  };
+  if (acceptsGzip(acceptEncoding)) {
+    body = await gzip(body);
+    headers['Content-Encoding'] = 'gzip';
+  }
+  headers['Content-Length'] = body.length;
+  return { status: 200, headers, body };
+}
+
+export function writeResponse(req: IncomingMessage, res: ServerResponse, response: HttpResponse): void {
+  // The client may have gone while we scraped: nothing to answer then.
+  if (res.headersSent || res.destroyed || res.writableEnded) return;
+  res.writeHead(response.status, response.headers);
+  res.end(req.method === 'HEAD' ? undefined : response.body);
+}
