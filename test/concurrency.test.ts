@@ -1,7 +1,7 @@
 // Real processes and threads count into one multiprocess directory while a
 // scraper merges it: every scrape must parse, skip no file and never see a
 // counter go down; afterwards the merged totals must be exact and every file
-// byte-valid per FORMAT.md.
+// byte-valid per docs/format.md.
 import * as assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

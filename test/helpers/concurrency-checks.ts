@@ -1,6 +1,6 @@
 // Checks shared by the concurrency tests and their cluster primary: a strict
 // parser of the text exposition, the invariants every scrape must keep while
-// writers count, and the byte rules of FORMAT.md for a finished file.
+// writers count, and the byte rules of docs/format.md for a finished file.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -221,9 +221,9 @@ export class ScrapeLoop {
 }
 
 /**
- * Checks one finished file against FORMAT.md beyond what readEntryFile
+ * Checks one finished file against docs/format.md beyond what readEntryFile
  * checks: the size is 64 KiB doubled, the header's spare bytes and everything
- * past `used` are zero, entries are 8-byte aligned with FORMAT.md's 1..8
+ * past `used` are zero, entries are 8-byte aligned with docs/format.md's 1..8
  * spaces of padding, keys are byte for byte Python's json.dumps, and no timestamp is
  * set (no mostrecent gauge here). Returns the entries.
  */

@@ -1,6 +1,6 @@
 /**
  * Builds the bytes of multiprocess .db files by hand, straight from
- * FORMAT.md, so that tests of the reader do not depend on the writer under
+ * docs/format.md, so that tests of the reader do not depend on the writer under
  * test. Every builder returns a plain Buffer that the test writes to disk,
  * damaged or not.
  */
@@ -24,7 +24,7 @@ export interface LayoutOptions {
   usedField?: number;
 }
 
-/** 1..8 spaces: the padding after a key of `keyLength` bytes (never 0, FORMAT.md's quirk). */
+/** 1..8 spaces: the padding after a key of `keyLength` bytes (never 0, docs/format.md's quirk). */
 export function paddingFor(keyLength: number): number {
   return 8 - ((keyLength + 4) % 8);
 }
