@@ -7,7 +7,7 @@ import type { SeriesStore } from '../storage/series-store.js';
 import type { Child } from './child.js';
 import { Descriptor, metricTitle, type BaseConfiguration, type EntrySpec, type LabelValues } from './descriptor.js';
 import { LabelTree } from './label-tree.js';
-import { claimNames, releaseNames } from './registry.js';
+import { claimNames, releaseNames } from './claimed-names.js';
 
 /** What get() resolves to: prom-client's metric object with this process's values. */
 export type MetricObjectWithValues = Awaited<ReturnType<PromCounter['get']>>;

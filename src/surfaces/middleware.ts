@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ValidationError, showValue } from '../errors.js';
 import { exposedNames } from '../format/names.js';
-import { releaseNames } from '../metrics/registry.js';
+import { releaseNames } from '../metrics/claimed-names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { Counter } from '../metrics/counter.js';
 import { DEFAULT_BUCKETS, Histogram } from '../metrics/histogram.js';
