@@ -1,6 +1,6 @@
 // A writer process appends entries through the library's EntryFile (dist build) while this
 // process scrapes the directory with MultiprocessRegistry (counting skipped files) and also
-// parses the newest file in full with readEntryFile (counting failures).
+// parses the newest file in full with inspectFile (counting failures).
 // Each round writes a fresh file (3000 entries, the default, grow it twice: 64 -> 256 KiB;
 // 300 entries stay within 64 KiB) so reads stay short. usage: [NN_PER_ROUND=300] node append-race.js [seconds]
 const fs = require('fs');
@@ -28,7 +28,7 @@ if (process.env.NN_CHILD) {
 } else {
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'append-race-'));
   const { MultiprocessRegistry } = require('../../dist/index.js');
-  const { readEntryFile } = require('../../dist/collector/read.js');
+  const { inspectFile } = require('../../dist/index.js');
   const reasons = {};
   const logger = { warn: (m) => { const r = m.replace(/\d+/g, 'N'); reasons[r] = (reasons[r] ?? 0) + 1; } };
   const registry = new MultiprocessRegistry({ dir, logger });
@@ -43,8 +43,11 @@ if (process.env.NN_CHILD) {
       // A full strict parse of the newest file, as tools and tests do.
       let round = 0;
       try { round = Number(fs.readFileSync(path.join(dir, 'current'), 'utf8')) + 1; } catch {}
-      try { readEntryFile(path.join(dir, `counter_r${round}.db`)); plainReads++; }
-      catch (e) { if (e.code !== 'ENOENT') { plainReads++; plainFailed++; logger.warn(`readEntryFile: ${e.reason ?? e.message}`); } }
+      const inspection = inspectFile(path.join(dir, `counter_r${round}.db`));
+      if (inspection.size !== undefined) {
+        plainReads++;
+        if (inspection.problems.length > 0) { plainFailed++; logger.warn(`inspectFile: ${inspection.problems[0].reason}`); }
+      }
     }
     const skipped = Number(/^prom_multiproc_skipped_files_total (\S+)$/m.exec(await registry.metrics())[1]);
     child.once('message', (m) => {

@@ -61,8 +61,8 @@ if (which === 'sigbus' || which === 'write') {
   c.inc();
   release();
   setTimeout(async () => {
-    const { readEntryFile } = require('../../dist/collector/read.js');
-    console.log('entries in the file:', JSON.stringify(readEntryFile(file).map((e) => [e.sampleName, e.value])));
+    const { inspectFile } = require('../../dist/index.js');
+    console.log('entries in the file:', JSON.stringify(inspectFile(file).entries.map((e) => [e.sampleName, e.value])));
     console.log('exported:', (await new MultiprocessRegistry({ dir }).metrics()).split('\n').filter((l) => l.startsWith('jobs_total')).join(' | '));
     cleanup();
   }, 1200);
