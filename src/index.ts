@@ -2,6 +2,8 @@ export { Counter, CounterChild, type CounterOptions } from './metrics/counter.js
 export { Gauge, GaugeChild, type GaugeOptions } from './metrics/gauge.js';
 export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramOptions } from './metrics/histogram.js';
 export { Summary, SummaryChild, type SummaryOptions } from './metrics/summary.js';
+export { linearBuckets, exponentialBuckets } from './metrics/bucket-generators.js';
+export { validateMetricName } from './format/names.js';
 export type { LabelValues } from './metrics/descriptor.js';
 export type { MetricObjectWithValues } from './metrics/metric.js';
 export { configure, DIR_ENV, type ConfigureOptions } from './storage/config.js';

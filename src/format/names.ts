@@ -94,3 +94,8 @@ const EXPOSED_SUFFIXES: Record<MetricType, readonly string[]> = {
   histogram: ['_bucket', '_count', '_sum', '_created'],
   summary: ['_count', '_sum', '_created'],
 };
+
+/** prom-client's validateMetricName: whether `name` may name a metric. */
+export function validateMetricName(name: unknown): boolean {
+  return typeof name === 'string' && isMetricName(name);
+}
