@@ -13,6 +13,8 @@ export {
   MultiprocessRegistry,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
+  openMetricsContentType,
+  prometheusContentType,
   SKIPPED_FILES_FAMILY,
   type MetricJSON,
   type MultiprocessRegistryOptions,

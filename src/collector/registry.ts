@@ -17,6 +17,9 @@ import { TextWriter } from './text-writer.js';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+/** prom-client's names for the same two content types. */
+export const prometheusContentType = PROMETHEUS_CONTENT_TYPE;
+export const openMetricsContentType = OPENMETRICS_CONTENT_TYPE;
 
 /** The family the collector exports about itself. */
 export const SKIPPED_FILES_FAMILY = 'prom_multiproc_skipped_files';

@@ -1,10 +1,11 @@
-// prom-client's bucket generators and validateMetricName, as prom-client's
-// own tests (15.1.3, test/bucketGeneratorsTest.js) expect them, checked
-// against prom-client itself in the same run; and what they refuse.
+// prom-client's helpers (bucket generators, validateMetricName, the content
+// type constants), as prom-client's own tests (15.1.3,
+// test/bucketGeneratorsTest.js) expect them, checked against prom-client
+// itself in the same run; and what they refuse.
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as prom from 'prom-client';
-import { exponentialBuckets, Histogram, linearBuckets, validateMetricName, ValidationError } from '../src/index.js';
+import { exponentialBuckets, Histogram, linearBuckets, openMetricsContentType, prometheusContentType, validateMetricName, ValidationError } from '../src/index.js';
 
 describe('linearBuckets and exponentialBuckets', () => {
   test('give the bounds prom-client gives, to the last bit', () => {
@@ -50,5 +51,12 @@ describe('validateMetricName', () => {
       assert.equal(validateMetricName(name), prom.validateMetricName(name), name);
     }
     assert.equal(validateMetricName(undefined), false);
+  });
+});
+
+describe('prometheusContentType and openMetricsContentType', () => {
+  test('are prom-client\'s', () => {
+    assert.equal(prometheusContentType, prom.prometheusContentType);
+    assert.equal(openMetricsContentType, prom.openMetricsContentType);
   });
 });
