@@ -190,22 +190,23 @@ export function openOwnFileForWriting(path: string): number | undefined {
   }
 }
 
+/** entryKind, or undefined for any name that cannot be looked at (for yes-or-no questions). */
+function kindIfVisible(path: string): string | undefined {
+  try {
+    return entryKind(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `path` is a regular file (not a link to one); false when missing. */
 export function isRegularFile(path: string): boolean {
-  try {
-    return fs.lstatSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return kindIfVisible(path) === 'regular file';
 }
 
 /** Whether `path` is a real directory (not a link to one); false when missing. */
 export function isRealDirectory(path: string): boolean {
-  try {
-    return fs.lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+  return kindIfVisible(path) === 'directory';
 }
 
 /**
