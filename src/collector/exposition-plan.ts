@@ -44,20 +44,37 @@ function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Lin
   }
 }
 
-/** Writes the exposition lines of one family's samples. */
-export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter): void {
+/**
+ * Writes the exposition lines of one family's samples. `bare`: a counter's
+ * samples are named by the family alone (`jobs`, the text format of a
+ * counter declared without `_total`): each stored `jobs_total{...} ` prefix
+ * is written without its `_total`.
+ */
+export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter, bare = false): void {
   const prefixes = table.linePrefixes;
+  if (bare) {
+    const nameEnd = Buffer.byteLength(family.name);
+    const skip = nameEnd + '_total'.length;
+    forEachSample(table, family, (line, value) => {
+      out.copy(prefixes, line.prefixStart, line.prefixStart + nameEnd);
+      out.copy(prefixes, line.prefixStart + skip, line.prefixEnd);
+      out.valueLine(value);
+    });
+    return;
+  }
   forEachSample(table, family, (line, value) => {
     out.copy(prefixes, line.prefixStart, line.prefixEnd);
     out.valueLine(value);
   });
 }
 
-/** One family as plain objects (for JSON). */
-export function toFamily(table: SeriesTable, family: FamilyState): Family {
+/** One family as plain objects (for JSON); `bare` as for renderSamples(). */
+export function toFamily(table: SeriesTable, family: FamilyState, bare = false): Family {
   const samples: Sample[] = [];
-  forEachSample(table, family, (line, value) => samples.push({ name: line.sampleName, labels: labelsFromKey(line.labelsKey), value }));
-  return { name: family.name, type: family.type, help: family.help, samples };
+  forEachSample(table, family, (line, value) =>
+    samples.push({ name: bare ? family.name : line.sampleName, labels: labelsFromKey(line.labelsKey), value }),
+  );
+  return { name: family.name, type: family.type, help: family.help, samples, ...(bare ? { bare } : {}) };
 }
 
 /** Orders a family's series: by label set, then (summaries) _sum before _count; histograms by group and bound. */

@@ -25,24 +25,33 @@ export function renderLabels(labels: Record<string, string>, names = sortedNames
 
 /**
  * The name on a family's HELP and TYPE lines. The 0.0.4 text format names a
- * counter by its sample (`jobs_total`); OpenMetrics by its family (`jobs`).
+ * counter by its sample (`jobs_total`, or `jobs` for a `bare` one: declared
+ * so under prom-client's naming); OpenMetrics by its family (`jobs`).
  */
-export function exposedFamilyName(family: string, type: MetricType, format: ExpositionFormat): string {
-  return type === 'counter' && format === 'prometheus' ? `${family}_total` : family;
+export function exposedFamilyName(family: string, type: MetricType, format: ExpositionFormat, bare = false): string {
+  return type === 'counter' && format === 'prometheus' && !bare ? `${family}_total` : family;
 }
 
-export function familyHeader(family: string, type: MetricType, help: string, format: ExpositionFormat): string {
-  const name = exposedFamilyName(family, type, format);
+export function familyHeader(family: string, type: MetricType, help: string, format: ExpositionFormat, bare = false): string {
+  const name = exposedFamilyName(family, type, format, bare);
   return `# HELP ${name} ${escapeHelp(help, format)}\n# TYPE ${name} ${type}\n`;
 }
 
 /** A whole family given as plain objects (registries served alongside, the collector's own counter). */
-export function renderFamily(family: Family, format: ExpositionFormat, out: TextWriter): void {
-  out.text(familyHeader(family.name, family.type, family.help, format));
+export function renderFamily(family: Family, format: ExpositionFormat, out: TextWriter, extraLabels?: Readonly<Record<string, string>>): void {
+  const bare = family.bare === true && format === 'prometheus';
+  out.text(familyHeader(family.name, family.type, family.help, format, bare));
   for (const sample of family.samples) {
-    out.text(`${sample.name}${renderLabels(sample.labels)} `);
+    const name = family.bare && !bare ? `${family.name}_total` : sample.name;
+    const labels = extraLabels ? withDefaults(sample.labels, extraLabels) : sample.labels;
+    out.text(`${name}${renderLabels(labels)} `);
     out.valueLine(sample.value);
   }
+}
+
+/** A sample's labels with `defaults` for the names it lacks (prom-client's default labels never override a series' own). */
+export function withDefaults(labels: Readonly<Record<string, string>>, defaults: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...defaults, ...labels };
 }
 
 export function endOfExposition(format: ExpositionFormat): string {

@@ -39,6 +39,12 @@ export class FamilyState {
   dirty = true;
   ordered: number[] = [];
   groups: HistogramGroup[] = [];
+  /**
+   * A counter written with its bare family name as sample name (declared
+   * without `_total` under prom-client's naming): the text format names it
+   * so, as prom-client does. Its series are kept under `<family>_total`.
+   */
+  bareCounter = false;
   /** Histograms: the _sum and _count lines of each label set (without `le`). */
   readonly groupLines = new Map<string, [sum: Line, count: Line]>();
 

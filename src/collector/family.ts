@@ -13,6 +13,8 @@ export interface Family {
   help: string;
   /** Grouped per label set (a histogram's buckets, sum and count together), in a stable order. */
   samples: Sample[];
+  /** A counter whose samples are named by the family alone (`jobs`), as prom-client's text format names a counter declared without `_total`. */
+  bare?: boolean;
 }
 
 /** The label names of `labels`, sorted; sorting is skipped when they already are (Python writes keys sorted). */

@@ -169,7 +169,6 @@ export class IncrementalCollector {
     const entries = state.entries;
     const count = entries.length >> 1;
     const rule = state.rule;
-    const hidden = image.hidden && image.hidden.size > 0 ? image.hidden : undefined;
     const table = this.table;
     const value = table.value;
     const timestamp = table.timestamp;
@@ -179,7 +178,6 @@ export class IncrementalCollector {
       const series = entries[i * 2 + 1];
       if (series < 0) continue;
       const slot = entries[i * 2];
-      if (hidden?.has(slot)) continue;
       const v = values[slot];
       if (seenIn[series] !== scrape) {
         seenIn[series] = scrape;
@@ -227,12 +225,12 @@ export class IncrementalCollector {
   }
 
   /** Writes the exposition lines of one family's samples. */
-  renderSamples(family: FamilyState, out: TextWriter): void {
-    renderSamples(this.table, family, out);
+  renderSamples(family: FamilyState, out: TextWriter, bare = false): void {
+    renderSamples(this.table, family, out, bare);
   }
 
   /** One family as plain objects (for JSON). */
-  toFamily(family: FamilyState): Family {
-    return toFamily(this.table, family);
+  toFamily(family: FamilyState, bare = false): Family {
+    return toFamily(this.table, family, bare);
   }
 }

@@ -1,10 +1,10 @@
-import type { Registry } from 'prom-client';
 import type { MetricType } from '../format/names.js';
 import { renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
 import type { IncrementalCollector } from './incremental.js';
 import { ExposedNameClaims } from './name-claims.js';
 import type { TextWriter } from './text-writer.js';
+import type { MetricSnapshot } from './metric-text.js';
 
 /**
  * prom-client registries served beside the merged files (per-process
@@ -24,23 +24,32 @@ export function plainPart(family: Family): Part {
   return { name: family.name, render: (format, out) => renderFamily(family, format, out), toFamily: () => family };
 }
 
-/** A prom-client registry's metrics in our family model (counters named `<family>_total`, as ours). */
-export async function familiesOf(registry: Registry): Promise<Family[]> {
-  return (await registry.getMetricsAsJSON()).map((metric) => {
-    const type = String(metric.type) as MetricType;
-    const name = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-    return {
-      name,
-      type,
-      help: metric.help,
-      samples: metric.values.map((v) => {
-        const labels: Record<string, string> = {};
-        for (const [k, value] of Object.entries(v.labels)) if (value !== undefined) labels[k] = String(value);
-        const sampleName = type === 'counter' ? `${name}_total` : ((v as { metricName?: string }).metricName ?? metric.name);
-        return { name: sampleName, labels, value: v.value };
-      }),
-    };
-  });
+/** A prom-client registry's metrics in our family model. */
+export async function familiesOf(registry: { getMetricsAsJSON(): Promise<MetricSnapshot[]> | MetricSnapshot[] }): Promise<Family[]> {
+  return (await registry.getMetricsAsJSON()).map(familyOfSnapshot);
+}
+
+/**
+ * A metric's get() result in our family model: a counter declared `jobs`
+ * is the bare family `jobs` (exported as `jobs` in the text format), one
+ * declared `jobs_total` the family `jobs` with samples `jobs_total`.
+ */
+export function familyOfSnapshot(metric: MetricSnapshot): Family {
+  const type = String(metric.type) as MetricType;
+  const bare = type === 'counter' && !metric.name.endsWith('_total');
+  const name = type === 'counter' && !bare ? metric.name.slice(0, -'_total'.length) : metric.name;
+  return {
+    name,
+    type,
+    help: metric.help,
+    ...(bare ? { bare } : {}),
+    samples: (metric.values ?? []).map((v) => {
+      const labels: Record<string, string> = {};
+      for (const [k, value] of Object.entries(v.labels ?? {})) if (value !== undefined) labels[k] = String(value);
+      const sampleName = type === 'counter' ? metric.name : (v.metricName ?? metric.name);
+      return { name: sampleName, labels, value: v.value };
+    }),
+  };
 }
 
 /**

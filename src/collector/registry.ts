@@ -1,113 +1,195 @@
-import { Registry, type RegistryContentType } from 'prom-client';
 import { ValidationError } from '../errors.js';
-import { dbFileName, parseDbFileName } from '../format/directory-names.js';
-import { readUsed } from '../format/layout.js';
-import type { MetricType } from '../format/names.js';
-import { consoleLogger, printableLogger, type Logger } from '../log.js';
-import { resolveDir } from '../storage/config.js';
-import { existingProcessStorage } from '../storage/process-storage.js';
+import { exposedNames, type MetricType } from '../format/names.js';
+import { consoleLogger } from '../log.js';
+import { Metric } from '../metrics/metric.js';
+import { installDefaultRegistry } from '../metrics/registries.js';
+import { configuredOptions, counterNaming, resolveDir, type Naming } from '../storage/config.js';
 import { announceScrape } from '../storage/scrape-signal.js';
-import { DirectoryScan } from './directory-scan.js';
-import { endOfExposition, exposedFamilyName, familyHeader, type ExpositionFormat } from './exposition.js';
-import { compareText } from '../format/names.js';
+import { DirectoryMerge } from './directory-merge.js';
+import { endOfExposition, exposedFamilyName, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
-import { IncrementalCollector } from './incremental.js';
-import { familiesOf, plainPart, servedBeside, type Part } from './registry-bridge.js';
-import { TextWriter } from './text-writer.js';
+import { joinMetricTexts, metricText, type MetricSnapshot } from './metric-text.js';
+import type { Part } from './registry-bridge.js';
+import { familyOfSnapshot } from './registry-bridge.js';
 
-export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type PrometheusContentType = typeof PROMETHEUS_CONTENT_TYPE;
+export type OpenMetricsContentType = typeof OPENMETRICS_CONTENT_TYPE;
+export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
 /** prom-client's names for the same two content types. */
 export const prometheusContentType = PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = OPENMETRICS_CONTENT_TYPE;
 
-/** The family the collector exports about itself. */
-export const SKIPPED_FILES_FAMILY = 'prom_multiproc_skipped_files';
-const SKIPPED_FILES_TYPE = 'counter';
-
-export interface MultiprocessRegistryOptions {
-  /** The directory to merge; default configure()'s dir or PROMETHEUS_MULTIPROC_DIR, read at the first scrape. */
-  dir?: string;
-  /** Where skipped files are reported (once per file and reason); default console.warn. */
-  logger?: Logger;
-  /** prom-client registries whose per-process metrics are served alongside the merged ones. */
-  registries?: Registry[];
-  contentType?: RegistryContentType;
-  /**
-   * Compact the directory (merge dead writers' files into accumulated ones)
-   * after a scrape that found at least this many dead writers; 0 never does.
-   * Default 4.
-   */
-  compactThreshold?: number;
+/** What a registry takes (prom-client takes any object with a name and get()). */
+export interface RegistrableMetric {
+  name: string;
+  get(): MetricSnapshot | Promise<MetricSnapshot>;
+  getForPromString?(): MetricSnapshot | Promise<MetricSnapshot>;
+  reset?(): void;
 }
 
-const DEFAULT_COMPACT_THRESHOLD = 4;
-
-/** prom-client's JSON shape for one metric. */
+/** One metric in prom-client's getMetricsAsJSON() shape. */
 export interface MetricJSON {
   name: string;
   help: string;
   type: MetricType;
-  aggregator: 'sum';
-  values: Array<{ value: number; labels: Record<string, string>; metricName: string }>;
+  aggregator: string;
+  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
 
-const MAX_REMEMBERED_PROBLEMS = 10000;
+function formatOf(contentType: unknown, error: (message: string) => Error): ExpositionFormat {
+  if (contentType === PROMETHEUS_CONTENT_TYPE) return 'prometheus';
+  if (contentType === OPENMETRICS_CONTENT_TYPE) return 'openmetrics';
+  throw error(`Content type ${String(contentType)} is unsupported; use ${PROMETHEUS_CONTENT_TYPE} or ${OPENMETRICS_CONTENT_TYPE}`);
+}
+
+/** The registries each metric is in: one leaving its last in multiprocess mode gives up its series. */
+const membership = new WeakMap<object, Set<AnyRegistry>>();
+type AnyRegistry = Registry<RegistryContentType>;
+
+/** The merge the registries of this process share (one parse of the directory, kept between scrapes). */
+let sharedMerge: DirectoryMerge | undefined;
 
 /**
- * Serves the merged metrics of every process that writes into the
- * multiprocess directory (or, without one, this process's own metrics).
- * Keep one instance per process: it remembers what it parsed, so a scrape
- * only parses entries that are new since the previous one.
+ * prom-client's Registry. In-process (no multiprocess directory) it is
+ * prom-client's: it serves the metrics registered in it, byte for byte as
+ * prom-client does. With a directory, it serves the merged values of every
+ * process for the families registered in it (`register` and
+ * MultiprocessRegistry: the whole directory), after running the collect()
+ * of its metrics in this process and asking the other writers for theirs.
  */
-export class MultiprocessRegistry {
-  private format: ExpositionFormat = 'prometheus';
-  private readonly logger: Logger;
-  private readonly reported = new Set<string>();
-  /** The collector's own family keeps its names: a file's family that would expose one of them is ignored. */
-  private readonly collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }]);
-  private readonly writer = new TextWriter();
-  private readonly scan: DirectoryScan;
-  private skippedFiles = 0;
+export class Registry<BoundContentType extends RegistryContentType = PrometheusContentType> {
+  static get PROMETHEUS_CONTENT_TYPE(): PrometheusContentType {
+    return PROMETHEUS_CONTENT_TYPE;
+  }
+
+  static get OPENMETRICS_CONTENT_TYPE(): OpenMetricsContentType {
+    return OPENMETRICS_CONTENT_TYPE;
+  }
+
+  /** prom-client's `Registry.globalRegistry`: the default registry, `register`. */
+  static get globalRegistry(): Registry {
+    return register;
+  }
+
+  private readonly byName = new Map<string, RegistrableMetric>();
+  /** Which metric of this registry exports each name (as "Counter jobs"). */
+  private readonly exporters = new Map<string, string>();
+  private defaultLabelSet: Record<string, string | number> = {};
+  private format: ExpositionFormat;
   private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
-  private readonly memoryIdentities = new WeakMap<object, string>();
 
-  constructor(private readonly options: MultiprocessRegistryOptions = {}) {
-    // Messages name files of the directory, whose names its writers choose.
-    this.logger = printableLogger(options.logger ?? consoleLogger);
-    this.scan = new DirectoryScan(this.collector, this.logger, (subject, message) => this.report(subject, message), options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD);
-    if (options.contentType) this.setContentType(options.contentType);
+  constructor(contentType: BoundContentType = PROMETHEUS_CONTENT_TYPE as BoundContentType) {
+    this.format = formatOf(contentType, (message) => new ValidationError(message));
   }
 
-  get contentType(): RegistryContentType {
-    return this.format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+  get contentType(): BoundContentType {
+    return (this.format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE) as BoundContentType;
   }
 
-  setContentType(contentType: RegistryContentType): void {
-    if (contentType === OPENMETRICS_CONTENT_TYPE) this.format = 'openmetrics';
-    else if (contentType === PROMETHEUS_CONTENT_TYPE) this.format = 'prometheus';
-    else throw new ValidationError(`Content type ${String(contentType)} is not supported; use ${PROMETHEUS_CONTENT_TYPE} or ${OPENMETRICS_CONTENT_TYPE}`);
+  setContentType(contentType: BoundContentType): void {
+    this.format = formatOf(contentType, (message) => new ValidationError(message));
+  }
+
+  /** Whether this registry serves every family of the directory, not only those registered in it. */
+  protected servesWholeDirectory(): boolean {
+    return false;
   }
 
   /** The directory this registry merges, or undefined for in-process mode. */
   get dir(): string | undefined {
-    return resolveDir(this.options.dir);
+    return resolveDir();
+  }
+
+  protected naming(): Naming {
+    return counterNaming();
+  }
+
+  protected merge(): DirectoryMerge {
+    return (sharedMerge ??= new DirectoryMerge(configuredOptions().logger ?? consoleLogger));
+  }
+
+  /** The metrics served in-process, in registration order. */
+  protected inProcessMetrics(): RegistrableMetric[] {
+    return [...this.byName.values()];
+  }
+
+  /** prom-client's registerMetric(): a second metric of one name is refused, and (ours) one that would export a name another exports. */
+  registerMetric(metric: RegistrableMetric): void {
+    const existing = this.byName.get(metric.name);
+    if (existing === metric) return;
+    if (existing) throw new ValidationError(`A metric with the name ${metric.name} has already been registered.`);
+    let names: string[] = [];
+    if (metric instanceof Metric) {
+      if (metric.enableExemplars && this.format === 'prometheus') {
+        throw new ValidationError(`Metric ${metric.name}: Exemplars are supported only on OpenMetrics registries`);
+      }
+      const title = `${metric.type[0].toUpperCase()}${metric.type.slice(1)} ${metric.name}`;
+      names = exposedNames(metric.type, metric.family);
+      for (const name of names) {
+        const holder = this.exporters.get(name);
+        if (holder !== undefined) throw new ValidationError(`${title}: the name ${name} is already exported by ${holder} in this registry`);
+      }
+      for (const name of names) this.exporters.set(name, title);
+    }
+    this.byName.set(metric.name, metric);
+    let registries = membership.get(metric);
+    if (!registries) membership.set(metric, (registries = new Set()));
+    registries.add(this as unknown as AnyRegistry);
+  }
+
+  getMetricsAsArray(): RegistrableMetric[] {
+    return [...this.byName.values()];
+  }
+
+  getSingleMetric(name: string): RegistrableMetric | undefined {
+    return this.byName.get(name);
+  }
+
+  removeSingleMetric(name: string): void {
+    const metric = this.byName.get(name);
+    if (metric) this.unregister(metric);
+  }
+
+  /** prom-client's clear(): no metrics, no default labels. */
+  clear(): void {
+    for (const metric of [...this.byName.values()]) this.unregister(metric);
+    this.defaultLabelSet = {};
   }
 
   /**
-   * The merged exposition in this registry's content type. Calls made while
-   * one is under way share its result.
+   * Takes `metric` out. In multiprocess mode a metric of ours that is then
+   * in no registry gives up this process's series (they go to 0 in its
+   * files), so a metric of that name made again starts from 0, as in
+   * prom-client.
    */
+  private unregister(metric: RegistrableMetric): void {
+    this.byName.delete(metric.name);
+    if (metric instanceof Metric) for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
+    const registries = membership.get(metric);
+    registries?.delete(this as unknown as AnyRegistry);
+    if (metric instanceof Metric && registries?.size === 0 && this.dir) metric.reset();
+  }
+
+  resetMetrics(): void {
+    for (const metric of this.byName.values()) metric.reset?.();
+  }
+
+  setDefaultLabels(labels: Record<string, string | number>): void {
+    if (labels === null || typeof labels !== 'object') throw new ValidationError('setDefaultLabels() needs an object of label names and values');
+    this.defaultLabelSet = labels;
+  }
+
+  /** The exposition in this registry's content type. */
   metrics(): Promise<string> {
     const format = this.format;
+    const dir = this.dir;
+    if (!dir) return this.inProcessText(format);
+    // Scrapes of the directory at the same time share one result.
     let pending = this.inflight.get(format);
     if (!pending) {
-      pending = this.scrape((parts) => {
-        this.writer.reserve(this.collector.renderedSizeBound());
-        for (const part of parts) part.render(format, this.writer);
-        this.writer.text(endOfExposition(format));
-        return this.writer.take();
-      });
+      pending = this.mergedText(dir, format);
       const forget = (): void => void this.inflight.delete(format);
       pending.then(forget, forget);
       this.inflight.set(format, pending);
@@ -115,94 +197,118 @@ export class MultiprocessRegistry {
     return pending;
   }
 
-  /**
-   * Closes the files this registry keeps open between scrapes (it holds one
-   * descriptor per file it reads, up to 256). Call it before unmounting or
-   * deleting the directory from this process; a later scrape opens them again.
-   */
-  close(): void {
-    this.scan.close();
-  }
-
-  /** The merged metrics in prom-client's getMetricsAsJSON() shape. */
-  async getMetricsAsJSON(): Promise<MetricJSON[]> {
-    return (await this.collect()).map((family) => ({
-      name: exposedFamilyName(family.name, family.type, 'prometheus'),
-      help: family.help,
-      type: family.type,
-      aggregator: 'sum',
-      values: family.samples.map((s) => ({ value: s.value, labels: s.labels, metricName: s.name })),
-    }));
-  }
-
-  /** The merged families, sorted by name, this registry's own error counter included. */
-  async collect(): Promise<Family[]> {
-    return this.scrape((parts) => parts.map((part) => part.toFamily()));
-  }
-
-  /**
-   * Reads every source and hands the families of this scrape to `produce`.
-   * Everything after the registries' await runs synchronously, so parts,
-   * which render from the collector's state, are used before another scrape
-   * changes it.
-   */
-  private async scrape<T>(produce: (parts: Part[]) => T): Promise<T> {
+  /** One metric's lines (prom-client's getSingleMetricAsString); in multiprocess mode, its merged family. */
+  async getSingleMetricAsString(name: string): Promise<string> {
+    const metric = this.byName.get(name);
+    if (!metric) throw new ValidationError(`No metric named ${name} is registered`);
     const dir = this.dir;
-    // First of all: this process refreshes its runtime values now, other writers when they see the trigger.
-    const trigger = announceScrape(dir);
-    if (trigger) this.report(trigger.file, trigger.message);
-    const extra: Family[] = [];
-    for (const registry of this.options.registries ?? []) extra.push(...(await familiesOf(registry)));
-    this.collector.begin();
-    if (dir) this.skippedFiles += this.scan.add(dir);
-    else this.addThisProcess();
-    const parts: Part[] = this.collector.familyNames().map((name) => {
-      const family = this.collector.family(name)!;
+    if (!dir || !(metric instanceof Metric)) return this.getMetricsAsString(metric);
+    const parts = await this.scrape(dir, [metric]);
+    return this.merge().render(parts, this.format, '').replace(/\n$/, '');
+  }
+
+  /** One metric's lines from its get() (or getForPromString()), as prom-client writes them. */
+  async getMetricsAsString(metric: RegistrableMetric): Promise<string> {
+    const snapshot = metric.getForPromString ? await metric.getForPromString() : await metric.get();
+    return metricText(snapshot, { format: this.format, defaultLabels: this.defaultLabelSet, pythonNaming: this.naming() === 'python' });
+  }
+
+  /** prom-client's getMetricsAsJSON(); in multiprocess mode, the merged families. */
+  async getMetricsAsJSON(): Promise<MetricJSON[]> {
+    const dir = this.dir;
+    if (!dir) {
+      const defaults = Object.entries(this.defaultLabelSet);
+      const all = await Promise.all(this.inProcessMetrics().map((metric) => metric.get()));
+      return all.map((item) => {
+        if (item.values && defaults.length > 0) {
+          for (const value of item.values) {
+            const labels: Record<string, unknown> = { ...value.labels };
+            for (const [name, fallback] of defaults) labels[name] = labels[name] || fallback;
+            value.labels = labels;
+          }
+        }
+        return item as unknown as MetricJSON;
+      });
+    }
+    const aggregators = new Map<string, string>();
+    for (const metric of this.byName.values()) if (metric instanceof Metric) aggregators.set(metric.family, metric.aggregator);
+    const parts = await this.scrape(dir, this.ownMetrics());
+    return parts.map((part) => {
+      const family = part.toFamily();
+      const named = family.type === 'histogram' || family.type === 'summary';
       return {
-        name,
-        render: (format, out) => {
-          out.text(familyHeader(family.name, family.type, family.help, format));
-          this.collector.renderSamples(family, out);
-        },
-        toFamily: () => this.collector.toFamily(family),
+        name: exposedFamilyName(family.name, family.type, 'prometheus', family.bare),
+        help: family.help,
+        type: family.type,
+        aggregator: aggregators.get(family.name) ?? 'sum',
+        values: family.samples.map((s) => (named ? { value: s.value, labels: s.labels, metricName: s.name } : { value: s.value, labels: s.labels })),
       };
     });
-    parts.push(...servedBeside(this.collector, extra, (subject, message) => this.report(subject, message)));
-    parts.push(
-      plainPart({
-        name: SKIPPED_FILES_FAMILY,
-        type: SKIPPED_FILES_TYPE,
-        help: 'Multiprocess files the collector could not read and skipped, counted at every scrape that skipped them.',
-        samples: [{ name: `${SKIPPED_FILES_FAMILY}_total`, labels: {}, value: this.skippedFiles }],
-      }),
-    );
-    return produce(parts.sort((a, b) => compareText(a.name, b.name)));
   }
 
-  private addThisProcess(): void {
-    const storage = existingProcessStorage();
-    const present = new Set<string>();
-    for (const [prefix, store] of storage?.memoryStores() ?? []) {
-      const file = store.entryFile;
-      if (!file) continue;
-      const source = parseDbFileName(dbFileName(prefix, 'memory'))!;
-      let identity = this.memoryIdentities.get(file);
-      if (!identity) {
-        identity = `memory:${prefix}`;
-        this.memoryIdentities.set(file, identity);
+  /** prom-client's Registry.merge(): one registry holding the metrics of all of `registries` (which must share a content type). */
+  static merge(registries: Registry<RegistryContentType>[]): Registry<RegistryContentType> {
+    const contentType = registries[0].contentType;
+    if (registries.some((r) => r.contentType !== contentType)) throw new ValidationError('Registers can only be merged if they have the same content type');
+    const merged = new Registry<RegistryContentType>(contentType);
+    for (const registry of registries) for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
+    return merged;
+  }
+
+  private ownMetrics(): RegistrableMetric[] | undefined {
+    return this.servesWholeDirectory() ? undefined : [...this.byName.values()];
+  }
+
+  private async inProcessText(format: ExpositionFormat): Promise<string> {
+    announceScrape(undefined);
+    const texts = await Promise.all(this.inProcessMetrics().map((metric) => this.getMetricsAsString(metric)));
+    return joinMetricTexts(texts, format);
+  }
+
+  private async mergedText(dir: string, format: ExpositionFormat): Promise<string> {
+    const parts = await this.scrape(dir, this.ownMetrics());
+    return this.merge().render(parts, format, endOfExposition(format));
+  }
+
+  /** Families other than the files' to serve beside them: metric objects that are not ours, and (MultiprocessRegistry) prom-client registries. */
+  protected async besideFamilies(metrics: readonly RegistrableMetric[]): Promise<Family[]> {
+    const foreign = metrics.filter((metric) => !(metric instanceof Metric));
+    return Promise.all(foreign.map(async (metric) => familyOfSnapshot(await metric.get())));
+  }
+
+  /**
+   * A scrape of the directory: this process's collect() callbacks run first
+   * (the other writers are asked for theirs through the directory), then
+   * the families of `metrics` (all of the directory's when undefined) are read.
+   */
+  protected async scrape(dir: string, metrics: RegistrableMetric[] | undefined): Promise<Part[]> {
+    const trigger = announceScrape(dir);
+    const merge = this.merge();
+    if (trigger) merge.report(trigger.file, trigger.message);
+    const local = metrics ?? [...register.getMetricsAsArray(), ...this.byName.values()];
+    for (const metric of local) {
+      if (!(metric instanceof Metric) || !metric.collect) continue;
+      try {
+        await metric.runCollect();
+      } catch (err) {
+        merge.report(`collect() of metric ${metric.name}`, `failed: ${(err as Error)?.message ?? String(err)}; its values are served as they were`);
       }
-      const buf = file.buffer;
-      present.add(identity);
-      this.collector.add({ name: identity, identity, buf, used: readUsed(buf), type: source.type, mode: source.mode, hidden: file.hidden });
     }
-    this.collector.retainSources(present);
-  }
-
-  private report(subject: string, message: string): void {
-    const key = `${subject}\u0000${message}`;
-    if (this.reported.has(key)) return;
-    if (this.reported.size >= MAX_REMEMBERED_PROBLEMS) this.reported.clear();
-    this.reported.add(key);
-    this.logger.warn(`${subject}: ${message}`);
+    const beside = await this.besideFamilies(metrics ?? [...this.byName.values()]);
+    const families = metrics && new Set(metrics.flatMap((m) => (m instanceof Metric ? [m.family] : [])));
+    const defaults: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
+    // Everything from here on is synchronous: the parts render from the merge's state.
+    return merge.scrape(dir, { families, beside, defaultLabels: defaults, naming: this.naming() });
   }
 }
+
+/** The registry every metric joins unless its `registers` say otherwise; with a directory, it serves all of it. */
+class DefaultRegistry extends Registry {
+  protected override servesWholeDirectory(): boolean {
+    return true;
+  }
+}
+
+export const register: Registry = new DefaultRegistry();
+installDefaultRegistry(register);

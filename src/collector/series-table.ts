@@ -120,9 +120,14 @@ export class SeriesTable {
         delete labels.pid;
       }
     }
-    let sample = family.samples.get(key.sampleName);
+    let sampleName = key.sampleName;
+    if (type === 'counter' && sampleName === key.family) {
+      family.bareCounter = true;
+      sampleName = `${sampleName}_total`;
+    }
+    let sample = family.samples.get(sampleName);
     if (!sample) {
-      sample = { name: key.sampleName, byLabels: new Map() };
+      sample = { name: sampleName, byLabels: new Map() };
       family.samples.set(sample.name, sample);
     }
     const names = sortedNames(labels);

@@ -19,8 +19,6 @@ export interface SourceImage {
   mode?: GaugeMode;
   /** The file id, exported as `pid` for all/liveall gauges; undefined for this process's own store. */
   id?: string;
-  /** Value slots to leave out (series removed in-process). */
-  hidden?: ReadonlySet<number>;
 }
 
 /** What we remember of a source between scrapes: its entries never move, so only new ones are parsed. */

@@ -70,7 +70,8 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
 
 /**
  * The sample names a file of each type holds, per family (docs/format.md: what
- * Python writes): a counter's `_total`; a gauge's own name; a summary's
+ * Python writes): a counter's `_total` (or the family's own name: a counter
+ * declared without `_total` under prom-client's naming); a gauge's own name; a summary's
  * `_count` and `_sum` (never quantiles); a histogram's `_sum` and its
  * `_bucket`s, each with an `le` bound. In a histogram `le` belongs to the
  * buckets only: on its `_sum` the collector's grouping would misread it.
@@ -97,7 +98,7 @@ function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): v
 }
 
 const SAMPLE_SUFFIXES: Record<MetricType, readonly string[]> = {
-  counter: ['_total'],
+  counter: ['_total', ''],
   gauge: [''],
   summary: ['_count', '_sum'],
   histogram: ['_sum', '_bucket'],

@@ -67,13 +67,17 @@ export class EntryKeyTemplate {
     this.extraValue = extraLabel ? pythonJsonString(extraLabel[1]) : '';
   }
 
-  /** The key for `labelValues`, given in the order of the label names passed to the constructor. */
-  key(labelValues: readonly string[]): string {
+  /** The key for `labelValues`, given in the order of the label names passed to the constructor; an undefined value leaves its label out. */
+  key(labelValues: readonly (string | undefined)[]): string {
     let out = this.head;
+    let first = true;
     for (let i = 0; i < this.names.length; i++) {
-      if (i > 0) out += ', ';
       const source = this.sources[i];
-      out += this.names[i] + (source < 0 ? this.extraValue : pythonJsonString(labelValues[source]));
+      const value = source < 0 ? undefined : labelValues[source];
+      if (source >= 0 && value === undefined) continue;
+      if (!first) out += ', ';
+      first = false;
+      out += this.names[i] + (source < 0 ? this.extraValue : pythonJsonString(value!));
     }
     return out + this.tail;
   }

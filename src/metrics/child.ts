@@ -8,10 +8,13 @@ import type { MetricIdentity } from './descriptor.js';
  */
 export abstract class Child implements SlotOwner {
   region!: Region;
+  /** The label set as it was first given (its key order and value types), as prom-client's get() shows it. */
+  labels: Record<string, string | number> = {};
 
   constructor(
     protected readonly metric: MetricIdentity,
-    readonly labelValues: readonly string[],
+    /** In label name order; undefined for a label left out. */
+    readonly labelValues: readonly (string | undefined)[],
   ) {}
 
   abstract rebind(region: Region, slots: readonly number[]): void;

@@ -1,6 +1,6 @@
-import type { CounterConfiguration } from 'prom-client';
 import { SingleSlotChild } from './child.js';
-import { valueRefused, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { valueRefused, type BaseConfiguration, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { checkExemplarLabels, newExemplar, type Exemplar } from './exemplars.js';
 import { Metric, type PromValue } from './metric.js';
 
 /**
@@ -17,38 +17,60 @@ function increment(metric: MetricIdentity, amount: unknown): number {
 }
 
 export class CounterChild extends SingleSlotChild {
+  exemplar: Exemplar | undefined;
+
   inc(amount?: number): void {
     this.region.values[this.slot] += increment(this.metric, amount);
   }
 }
 
-export type CounterOptions<T extends string> = Omit<CounterConfiguration<T>, 'collect' | 'enableExemplars'>;
+/** prom-client's counter configuration. */
+export interface CounterConfiguration<T extends string> extends BaseConfiguration<T, Counter<T>> {}
+
+/** prom-client's inc() of a counter with exemplars: one object. */
+export interface IncrementWithExemplar<T extends string> {
+  labels?: LabelValues<T>;
+  value?: number;
+  exemplarLabels?: Record<string, string | number>;
+}
 
 /**
- * prom-client's Counter. The sample is always named `<family>_total`: a
- * counter declared `jobs` is exported as `jobs_total` (as in Python and
- * OpenMetrics), where prom-client would export `jobs`.
+ * prom-client's Counter. Its sample is named as declared (`jobs` is
+ * exported as `jobs` in the text format, `jobs_total` in OpenMetrics), or
+ * `<name>_total` under configure({ naming: 'python' }).
  */
 export class Counter<T extends string = string> extends Metric<T, CounterChild> {
-  constructor(config: CounterOptions<T>) {
-    super('counter', config, [], (descriptor) => ({
-      specs: [{ sampleName: `${descriptor.family}_total` }],
+  constructor(config: CounterConfiguration<T>) {
+    super('counter', config as never, [], (descriptor) => ({
+      specs: [{ sampleName: descriptor.counterSample }],
       newChild: (metric, labelValues) => new CounterChild(metric, labelValues),
     }));
+    if (this.enableExemplars) this.inc = this.incWithExemplar as unknown as Counter<T>['inc'];
   }
 
   inc(labels: LabelValues<T>, value?: number): void;
   inc(value?: number): void;
-  inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') {
+  inc(options: IncrementWithExemplar<T>): void;
+  inc(labelsOrValue?: LabelValues<T> | number | IncrementWithExemplar<T>, value?: number): void {
+    if (typeof labelsOrValue === 'object' && labelsOrValue !== null) {
       const amount = increment(this, value); // before childFor: a refused call creates no series
-      this.childFor(labelsOrValue).inc(amount);
+      this.childFor(labelsOrValue as LabelValues<T>).inc(amount);
     } else {
-      this.unlabelledChild().inc(labelsOrValue);
+      this.unlabelledChild().inc(labelsOrValue as number | undefined);
     }
   }
 
+  /** inc() of a counter made with enableExemplars: prom-client's one-object form. */
+  private incWithExemplar(options: IncrementWithExemplar<T> = {}): void {
+    const { labels = {} as LabelValues<T>, value, exemplarLabels } = options;
+    const amount = increment(this, value);
+    const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(this, exemplarLabels);
+    const child = this.childFor(labels);
+    child.inc(amount);
+    if (exemplar) child.exemplar = newExemplar(exemplar, amount);
+  }
+
   protected collectChild(child: CounterChild, into: PromValue[]): void {
-    into.push({ value: child.value, labels: this.labelsObject(child) });
+    into.push(child.exemplar ? { value: child.value, labels: child.labels, exemplar: child.exemplar } : { value: child.value, labels: child.labels });
   }
 }

@@ -1,11 +1,10 @@
-import type { GaugeConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { filePrefix } from '../format/directory-names.js';
 import { isMostRecentMode } from '../format/merge.js';
 import { isGaugeMode, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import { SingleSlotChild } from './child.js';
-import { valueRefused, type LabelValues, type MetricIdentity } from './descriptor.js';
+import { valueRefused, type Aggregator, type BaseConfiguration, type LabelValues, type MetricIdentity } from './descriptor.js';
 import { Metric, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
 
@@ -108,10 +107,28 @@ class ClockedGaugeChild extends MostRecentGaugeChild {
   }
 }
 
-export interface GaugeOptions<T extends string> extends Omit<GaugeConfiguration<T>, 'collect' | 'enableExemplars'> {
-  /** How the values of several processes merge (docs/format.md); default `all`. */
+/** prom-client's gauge configuration, and how the values of several processes merge. */
+export interface GaugeConfiguration<T extends string> extends BaseConfiguration<T, Gauge<T>> {
+  /** How the values of several processes merge (docs/format.md); default: from `aggregator` if given, else `all`. */
   multiprocessMode?: GaugeMode;
 }
+
+/**
+ * The multiprocess mode a prom-client aggregator stands for: its cluster mode
+ * merged the live workers' values, so sum, min and max are the live modes;
+ * `first` (any one worker's value) is the most recent one set; `average`
+ * keeps one series per process (`avg without (pid)` gives prom-client's
+ * number: files cannot hold a mean Python could read); `omit` writes no file
+ * (the gauge stays in this process's own registries).
+ */
+const MODE_OF_AGGREGATOR: Record<Aggregator, GaugeMode | 'omit'> = {
+  sum: 'livesum',
+  min: 'livemin',
+  max: 'livemax',
+  first: 'livemostrecent',
+  average: 'liveall',
+  omit: 'omit',
+};
 
 /** The class of a gauge's children, chosen once per gauge: only mostrecent modes write a timestamp. */
 function childClass(mode: GaugeMode): (metric: MetricIdentity, labelValues: readonly string[]) => GaugeChild {
@@ -129,17 +146,27 @@ function childClass(mode: GaugeMode): (metric: MetricIdentity, labelValues: read
  */
 const GAUGE_RESERVED_LABELS = ['pid'];
 
+/** The mode from the configuration: multiprocessMode, else the aggregator's, else `all`. */
+function modeOf<T extends string>(config: GaugeConfiguration<T>): GaugeMode | 'omit' {
+  const given = config.multiprocessMode;
+  if (given === undefined) return config.aggregator === undefined ? 'all' : (MODE_OF_AGGREGATOR[config.aggregator] ?? 'all');
+  if (!isGaugeMode(given)) {
+    throw new ValidationError(`Gauge ${config.name}: unknown multiprocessMode ${showValue(given)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
+  }
+  return given;
+}
+
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
-  readonly multiprocessMode: GaugeMode;
-  constructor(config: GaugeOptions<T>) {
-    let mode: GaugeMode = 'all';
-    super('gauge', config, GAUGE_RESERVED_LABELS, ({ name }) => {
-      const given = config.multiprocessMode ?? 'all';
-      if (!isGaugeMode(given)) {
-        throw new ValidationError(`Gauge ${name}: unknown multiprocessMode ${showValue(given)}; one of all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent`);
-      }
-      mode = given;
-      return { specs: [{ sampleName: name }], prefix: filePrefix('gauge', given), newChild: childClass(given) };
+  /** How this gauge's values merge over processes; `omit`: they stay in this process (aggregator 'omit'). */
+  readonly multiprocessMode: GaugeMode | 'omit';
+  constructor(config: GaugeConfiguration<T>) {
+    let mode: GaugeMode | 'omit' = 'all';
+    // pid is the collector's in multiprocess mode only; in-process a gauge may have it, as in prom-client.
+    const reserved = processStorage().dir ? GAUGE_RESERVED_LABELS : [];
+    super('gauge', config as never, reserved, ({ name }) => {
+      mode = modeOf(config);
+      if (mode === 'omit') return { specs: [{ sampleName: name }], inMemory: true, newChild: childClass('all') };
+      return { specs: [{ sampleName: name }], prefix: filePrefix('gauge', mode), newChild: childClass(mode) };
     });
     this.multiprocessMode = mode;
   }
@@ -186,6 +213,6 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   }
 
   protected collectChild(child: GaugeChild, into: PromValue[]): void {
-    into.push({ value: child.value, labels: this.labelsObject(child) });
+    into.push({ value: child.value, labels: child.labels });
   }
 }

@@ -1,10 +1,10 @@
-import type { HistogramConfiguration } from 'prom-client';
 import { showValue, ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
 import { Child } from './child.js';
-import type { EntrySpec, MetricIdentity } from './descriptor.js';
-import type { PromValue } from './metric.js';
+import type { BaseConfiguration, EntrySpec, LabelValues, MetricIdentity } from './descriptor.js';
+import { checkExemplarLabels, newExemplar, type Exemplar } from './exemplars.js';
+import type { MetricObjectWithValues, PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { labelledTimer } from './timer.js';
 
@@ -12,13 +12,15 @@ import { labelledTimer } from './timer.js';
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class HistogramChild extends Child {
+  /** With enableExemplars: the latest exemplar of each bucket (+Inf last). */
+  exemplars: Array<Exemplar | null> | undefined;
   private sumSlot = 0;
   /** One slot per bound, +Inf last. Entries hold non-cumulative counts. */
   private readonly bucketSlots: Int32Array;
 
   constructor(
     metric: MetricIdentity,
-    labelValues: readonly string[],
+    labelValues: readonly (string | undefined)[],
     private readonly bounds: Float64Array,
   ) {
     super(metric, labelValues);
@@ -45,6 +47,15 @@ export class HistogramChild extends Child {
     values[this.sumSlot] += observed;
   }
 
+  /** Records an exemplar for the bucket `value` falls in. */
+  recordExemplar(value: number, labels: Record<string, string | number>): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    this.exemplars ??= new Array<Exemplar | null>(bounds.length + 1).fill(null);
+    this.exemplars[i] = newExemplar(labels, value);
+  }
+
   startTimer(): () => number {
     return labelledTimer(undefined, (_labels, seconds) => this.observe(seconds));
   }
@@ -59,7 +70,17 @@ export class HistogramChild extends Child {
   }
 }
 
-export interface HistogramOptions<T extends string> extends Omit<HistogramConfiguration<T>, 'collect' | 'enableExemplars'> {}
+/** prom-client's histogram configuration. */
+export interface HistogramConfiguration<T extends string> extends BaseConfiguration<T, Histogram<T>> {
+  buckets?: number[];
+}
+
+/** observe() of a histogram made with enableExemplars: prom-client's one-object form. */
+export interface ObserveWithExemplar<T extends string> {
+  labels?: LabelValues<T>;
+  value: number;
+  exemplarLabels?: Record<string, string | number>;
+}
 
 /** The upper bounds of `buckets`: finite numbers in increasing order; a last +Inf is dropped (that bucket is always there). */
 function checkedBounds(metric: string, buckets: unknown): number[] {
@@ -79,9 +100,9 @@ function checkedBounds(metric: string, buckets: unknown): number[] {
 
 export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild> {
   readonly buckets: readonly number[];
-  constructor(config: HistogramOptions<T>) {
+  constructor(config: HistogramConfiguration<T>) {
     let buckets: number[] = [];
-    super('histogram', config, ['le'], ({ name }) => {
+    super('histogram', config as never, ['le'], ({ name }) => {
       buckets = checkedBounds(name, config.buckets === undefined ? DEFAULT_BUCKETS : config.buckets);
       const bounds = Float64Array.from(buckets);
       return {
@@ -93,17 +114,61 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
       };
     });
     this.buckets = buckets;
+    if (this.enableExemplars) this.observe = this.observeWithExemplar as unknown as Histogram<T>['observe'];
   }
 
+  /** observe() of a histogram made with enableExemplars: prom-client's one-object form. */
+  private observeWithExemplar(options: ObserveWithExemplar<T>): void {
+    const { labels = {} as LabelValues<T>, value, exemplarLabels } = options ?? ({} as ObserveWithExemplar<T>);
+    const observed = observation(this, value);
+    const exemplar = exemplarLabels === undefined || Object.keys(exemplarLabels).length === 0 ? undefined : checkExemplarLabels(this, exemplarLabels);
+    const child = this.childFor(labels);
+    child.observe(observed);
+    this.showUnlabelled();
+    if (exemplar) child.recordExemplar(observed, exemplar);
+  }
+
+  /** As prom-client: after reset() an unlabelled histogram has no series until it observes again. */
+  protected override resetHidesUnlabelled(): boolean {
+    return true;
+  }
+
+  /**
+   * prom-client's shape: each bucket's labels start with `le` (a number,
+   * `+Inf` for the last), then the series' own; then _sum and _count.
+   */
   protected collectChild(child: HistogramChild, into: PromValue[]): void {
-    const labels = this.labelsObject(child);
+    for (const value of this.valuesOf(child)) {
+      const { sharedLabels, labels, ...rest } = value;
+      into.push({ ...rest, labels: { ...labels, ...sharedLabels } }); // prom-client's key order: labels last
+    }
+  }
+
+  /**
+   * get() as the text format reads it (prom-client's getForPromString()):
+   * a bucket's `le` in `labels`, the series' own in `sharedLabels`, so a
+   * registry's default labels come between them, as prom-client writes them.
+   */
+  async getForPromString(): Promise<MetricObjectWithValues<PromValue>> {
+    await this.runCollect();
+    const values: PromValue[] = [];
+    for (const child of this.liveChildren()) values.push(...this.valuesOf(child));
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  private valuesOf(child: HistogramChild): PromValue[] {
+    const labels = child.labels;
+    const bucketName = `${this.name}_bucket`;
+    const out: PromValue[] = [];
     let cumulative = 0;
-    const bounds = [...this.buckets, Infinity];
-    bounds.forEach((bound, i) => {
+    const bounds = this.buckets;
+    for (let i = 0; i <= bounds.length; i++) {
       cumulative += child.bucketCount(i);
-      into.push({ value: cumulative, labels: { ...labels, le: bound === Infinity ? '+Inf' : bound }, metricName: `${this.name}_bucket` });
-    });
-    into.push({ value: child.sum, labels, metricName: `${this.name}_sum` });
-    into.push({ value: cumulative, labels, metricName: `${this.name}_count` });
+      const le = i < bounds.length ? bounds[i] : '+Inf';
+      out.push({ value: cumulative, metricName: bucketName, exemplar: child.exemplars?.[i] ?? null, labels: { le }, sharedLabels: labels });
+    }
+    out.push({ value: child.sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: {}, sharedLabels: labels });
+    out.push({ value: cumulative, metricName: `${this.name}_count`, exemplar: undefined, labels: {}, sharedLabels: labels });
+    return out;
   }
 }

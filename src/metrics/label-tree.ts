@@ -2,10 +2,17 @@ import { labelText } from './descriptor.js';
 
 /**
  * A metric's children by label values, one level per label name in
- * declaration order: a path of exact strings, so two different label sets
- * never share a child. Every walk of the tree is here.
+ * declaration order: a path of exact strings (undefined for a label left
+ * out), so two different label sets never share a child. Every walk of the
+ * tree is here.
  */
-type Node<C> = Map<string, Node<C> | C>;
+type Node<C> = Map<string | undefined, Node<C> | C>;
+
+/** A label value as the tree's key: its text, undefined for a label left out, null for a value no label can have. */
+function keyOf(raw: unknown): string | undefined | null {
+  if (typeof raw === 'string' || raw === undefined) return raw;
+  return labelText(raw) ?? null;
+}
 
 export class LabelTree<C> {
   private readonly root: Node<C> = new Map();
@@ -16,9 +23,8 @@ export class LabelTree<C> {
   find(values: readonly unknown[]): C | undefined {
     let node: Node<C> | C | undefined = this.root;
     for (let i = 0; i < values.length && node !== undefined; i++) {
-      const raw = values[i];
-      const text = typeof raw === 'string' ? raw : labelText(raw);
-      node = text === undefined ? undefined : (node as Node<C>).get(text);
+      const key = keyOf(values[i]);
+      node = key === null ? undefined : (node as Node<C>).get(key);
     }
     return node as C | undefined;
   }
@@ -31,13 +37,14 @@ export class LabelTree<C> {
     let node: Node<C> | C | undefined = this.root;
     for (let i = 0; i < names.length && node !== undefined; i++) {
       const raw = labels[names[i]];
-      node = (node as Node<C>).get(typeof raw === 'string' ? raw : (labelText(raw) as string));
+      const key = typeof raw === 'string' ? raw : keyOf(raw);
+      node = key === null ? undefined : (node as Node<C>).get(key);
     }
     return node as C | undefined;
   }
 
   /** Puts `child` at `texts` (checked label values), making the path to it. */
-  add(texts: readonly string[], child: C): void {
+  add(texts: readonly (string | undefined)[], child: C): void {
     let node = this.root;
     const last = texts.length - 1;
     for (let i = 0; i < last; i++) {
@@ -52,7 +59,7 @@ export class LabelTree<C> {
   }
 
   /** Takes the child at `texts` out, and every node it leaves empty (the tree holds only paths to children); returns it. */
-  remove(texts: readonly string[]): C | undefined {
+  remove(texts: readonly (string | undefined)[]): C | undefined {
     const path: Array<Node<C>> = [this.root];
     const last = texts.length - 1;
     for (let i = 0; i < last; i++) {

@@ -1,17 +1,37 @@
-import type { Counter as PromCounter } from 'prom-client';
 import { ValidationError } from '../errors.js';
 import { filePrefix, type FilePrefix } from '../format/directory-names.js';
-import { exposedNames, type MetricType } from '../format/names.js';
+import { type MetricType } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore } from '../storage/series-store.js';
 import type { Child } from './child.js';
-import { Descriptor, metricTitle, type BaseConfiguration, type EntrySpec, type LabelValues } from './descriptor.js';
+import { Descriptor, metricTitle, type Aggregator, type BaseConfiguration, type EntrySpec, type LabelValues } from './descriptor.js';
+
+export type { Aggregator } from './descriptor.js';
 import { LabelTree } from './label-tree.js';
-import { claimNames, releaseNames } from './claimed-names.js';
+import { defaultRegistries, type MetricRegistry } from './registries.js';
+import { watchCollect } from './collect-callbacks.js';
+import type { Exemplar } from './exemplars.js';
+
+
+/** One sample of get(), in prom-client's shape. */
+export interface MetricValue<T extends string = string> {
+  value: number;
+  labels: Partial<Record<T, string | number>>;
+  metricName?: string;
+  exemplar?: Exemplar | null;
+}
 
 /** What get() resolves to: prom-client's metric object with this process's values. */
-export type MetricObjectWithValues = Awaited<ReturnType<PromCounter['get']>>;
-export type PromValue = MetricObjectWithValues['values'][number] & { metricName?: string };
+export interface MetricObjectWithValues<V = MetricValue> {
+  name: string;
+  help: string;
+  type: MetricType;
+  aggregator: Aggregator;
+  values: V[];
+}
+
+/** A sample as the metric types build it: a histogram's bucket also carries the series' labels apart (sharedLabels, for the text format). */
+export type PromValue = MetricValue & { sharedLabels?: Record<string, string | number> };
 
 /** What a metric type decides once its own options are checked: its entries, its file, and the class of its children. */
 export interface MetricShape<C extends Child> {
@@ -19,13 +39,18 @@ export interface MetricShape<C extends Child> {
   specs: readonly EntrySpec[];
   /** The file prefix of the metric's series; default the type's (a gauge's depends on its mode). */
   prefix?: FilePrefix;
+  /** Keep the series in memory even in multiprocess mode: in no file, they reach no other process (a gauge with aggregator 'omit'). */
+  inMemory?: boolean;
   /** Makes a child, of the class chosen for these options (a mostrecent gauge's writes a timestamp). */
-  newChild(metric: Metric<string, C>, labelValues: readonly string[]): C;
+  newChild(metric: Metric<string, C>, labelValues: readonly (string | undefined)[]): C;
 }
+
+const AGGREGATORS: readonly string[] = ['omit', 'sum', 'first', 'min', 'max', 'average'];
 
 /**
  * What every metric type shares: its descriptor, its children by label
- * values, their slots in this process's files, and prom-client's
+ * values (in the order they were made, as prom-client exports them), their
+ * slots in this process's files, the registries it joined, and prom-client's
  * label-handling methods.
  */
 export abstract class Metric<T extends string, C extends Child> {
@@ -34,48 +59,57 @@ export abstract class Metric<T extends string, C extends Child> {
   readonly labelNames: readonly T[];
   /** Family name in the file keys (a counter's name without `_total`). */
   readonly family: string;
+  readonly aggregator: Aggregator;
+  readonly registers: readonly MetricRegistry[];
+  readonly enableExemplars: boolean;
+  /** prom-client's `collect`: called before this metric's values are read, with the metric as `this`. */
+  readonly collect?: (this: never) => void | Promise<void>;
   private readonly descriptor: Descriptor<T>;
   private readonly shape: MetricShape<C>;
   private readonly children: LabelTree<C>;
+  /** Every child, in creation order: get() and expositions list series in this order. */
+  private readonly ordered = new Set<C>();
   private unlabelled: C | undefined;
+  /** Set by a reset() that took the unlabelled series out of get() (resetHidesUnlabelled). */
+  private unlabelledHidden = false;
   private seriesStore: SeriesStore | undefined;
 
   /**
    * Checks the configuration every metric shares, then `shape` checks the
-   * type's own options and says what its children are. The metric then
-   * claims the names it exports, and an unlabelled one creates its entries.
-   * A metric that fails on the way claims nothing.
+   * type's own options and says what its children are. An unlabelled metric
+   * then creates its entries, and the metric joins its registries (which
+   * refuse a second metric of the same name).
    */
   protected constructor(
     readonly type: MetricType,
-    config: BaseConfiguration<T>,
+    config: BaseConfiguration<T, never>,
     reservedLabels: readonly string[],
     shape: (descriptor: Descriptor<T>) => MetricShape<C>,
   ) {
     this.descriptor = new Descriptor(type, config, reservedLabels);
     ({ name: this.name, help: this.help, labelNames: this.labelNames, family: this.family } = this.descriptor);
+    const aggregator = config.aggregator ?? 'sum';
+    if (!AGGREGATORS.includes(aggregator)) {
+      throw new ValidationError(`${metricTitle(this)}: unknown aggregator ${JSON.stringify(aggregator)}; one of ${AGGREGATORS.join(', ')}`);
+    }
+    this.aggregator = aggregator as Aggregator;
+    if (config.collect !== undefined && typeof config.collect !== 'function') {
+      throw new ValidationError(`${metricTitle(this)}: collect must be a function`);
+    }
+    this.collect = config.collect;
+    this.enableExemplars = config.enableExemplars === true;
+    const registers = config.registers ?? defaultRegistries();
+    if (!Array.isArray(registers)) throw new ValidationError(`${metricTitle(this)}: registers must be an array of registries`);
+    this.registers = registers as MetricRegistry[];
     this.shape = shape(this.descriptor);
     this.children = new LabelTree(this.labelNames.length);
-    const names = exposedNames(this.type, this.family);
-    claimNames(metricTitle(this), names);
-    try {
-      if (this.labelNames.length === 0) this.unlabelled = this.newChild([]);
-    } catch (err) {
-      releaseNames(names);
-      throw err;
-    }
+    if (this.labelNames.length === 0) this.unlabelled = this.addChild([], {});
+    for (const registry of this.registers) (registry.registerMetric as (metric: unknown) => void)(this);
+    if (this.collect) watchCollect(this);
   }
 
   protected get store(): SeriesStore {
-    return (this.seriesStore ??= processStorage().store(this.shape.prefix ?? filePrefix(this.type)));
-  }
-
-  /** A new child bound to its slots, reusing the entries if this process wrote them before. */
-  private newChild(labelValues: readonly string[]): C {
-    const child = this.shape.newChild(this, labelValues);
-    const { region, slots } = this.store.allocate(this.descriptor.keysFor(this.shape.specs, labelValues), child);
-    child.rebind(region, slots);
-    return child;
+    return (this.seriesStore ??= processStorage().storeFor(this.shape.prefix ?? filePrefix(this.type), this.shape.inMemory));
   }
 
   /** The child for positional label values (prom-client's labels('GET', '200')). */
@@ -85,35 +119,42 @@ export abstract class Metric<T extends string, C extends Child> {
         `Metric ${this.name}: expected ${this.labelNames.length} label values [${this.labelNames.join(', ')}], got ${values.length}`,
       );
     }
-    if (values.length === 0) return this.unlabelledChild();
-    return this.children.find(values) ?? this.addChild(values);
+    if (values.length === 0) return this.unlabelled!;
+    return this.children.find(values) ?? this.addChild(values, undefined);
   }
 
-  /** Checks the values of a new label set, then creates its child and the path to it. */
-  private addChild(values: readonly unknown[]): C {
+  /** Checks the values of a new label set, then creates its child, its entries and the path to it. */
+  private addChild(values: readonly unknown[], labels: Readonly<Record<string, unknown>> | undefined): C {
     const texts = this.descriptor.checkedValues(values);
-    const child = this.newChild(texts);
-    this.children.add(texts, child);
+    const child = this.shape.newChild(this, texts);
+    child.labels = (labels ? { ...labels } : this.descriptor.labelsOf(values)) as Record<string, string | number>;
+    const { region, slots } = this.store.allocate(this.descriptor.keysFor(this.shape.specs, texts), child);
+    child.rebind(region, slots);
+    if (texts.length > 0) this.children.add(texts, child);
+    this.ordered.add(child);
     return child;
   }
 
-  /** The child for a labels object; the fast path walks the tree without allocating. */
+  /** The child for a labels object (some labels may be left out, as prom-client allows); the fast path walks the tree without allocating. */
   protected childFor(labels: LabelValues<T>): C {
     const names = this.labelNames;
+    if (names.length === 0) {
+      for (const key in labels) throw this.descriptor.unknownLabel(key);
+      return this.unlabelled!;
+    }
     let count = 0;
     for (const _ in labels) count++;
-    if (count === names.length && count > 0) {
+    if (count === names.length) {
       const child = this.children.findByNames(labels, names);
       if (child !== undefined) return child;
     }
-    return this.childForValues(this.descriptor.valuesOf(labels));
+    const values = this.descriptor.valuesOf(labels);
+    return this.children.find(values) ?? this.addChild(values, labels);
   }
 
+  /** The series without labels: an unlabelled metric's one child, else the labelled metric's series with every label left out. */
   protected unlabelledChild(): C {
-    if (!this.unlabelled) {
-      throw new ValidationError(`Metric ${this.name} has labels [${this.labelNames.join(', ')}]: pass their values`);
-    }
-    return this.unlabelled;
+    return this.unlabelled ?? this.childFor({});
   }
 
   /** prom-client's labels(): positional values or one object. The child is the fastest path: keep it. */
@@ -130,55 +171,81 @@ export abstract class Metric<T extends string, C extends Child> {
   }
 
   /**
-   * Forgets a child of this process. In multiprocess mode its entries stay in
-   * the file with their values (the format cannot delete an entry), so the
-   * merged series remains; in-process, the series disappears as in prom-client.
+   * Removes a series, as prom-client does: its values go to 0 and it leaves
+   * get() and the expositions of this process; made again, it starts from 0.
+   * In multiprocess mode the entries stay in the file (the format cannot
+   * delete one), at 0.
    */
   remove(...args: unknown[]): void {
-    const values = args.length === 1 && args[0] !== null && typeof args[0] === 'object' ? this.descriptor.valuesOf(args[0] as LabelValues<T>) : args;
-    if (values.length !== this.labelNames.length || values.length === 0) {
+    const object = args.length === 1 && args[0] !== null && typeof args[0] === 'object';
+    const values = object ? this.descriptor.valuesOf(args[0] as LabelValues<T>) : args;
+    if (values.length !== this.labelNames.length) {
       throw new ValidationError(`Metric ${this.name}: remove() needs the ${this.labelNames.length} label values [${this.labelNames.join(', ')}]`);
     }
+    if (values.length === 0) return;
     const child = this.children.remove(this.descriptor.checkedValues(values));
-    if (child) this.store.forget(child.region, child.slots());
+    if (child) this.drop(child);
+  }
+
+  private drop(child: C): void {
+    child.zeroSlots();
+    this.ordered.delete(child);
   }
 
   /**
-   * Sets every value of this process's series of this metric to 0. Labelled
-   * children are forgotten (in-process they disappear, as in prom-client);
-   * an unlabelled series stays at 0.
+   * prom-client's reset(): every series of this process back to 0; labelled
+   * ones are dropped (an unlabelled series stays, at 0, except where the
+   * type says otherwise).
    */
   reset(): void {
-    for (const child of this.children.all()) {
-      child.zeroSlots();
-      this.store.forget(child.region, child.slots());
-    }
+    for (const child of this.ordered) if (child !== this.unlabelled) this.drop(child);
     this.children.clear();
-    this.unlabelled?.zeroSlots();
+    if (this.unlabelled) {
+      this.unlabelled.zeroSlots();
+      if (this.resetHidesUnlabelled()) {
+        this.ordered.delete(this.unlabelled);
+        this.unlabelledHidden = true;
+      }
+    }
   }
 
-  /** This process's children, the unlabelled one included. */
-  protected liveChildren(): C[] {
-    return this.unlabelled ? [this.unlabelled] : this.children.all();
+  /** Whether reset() takes the unlabelled series out of get() until it is used again (a histogram's, as in prom-client). */
+  protected resetHidesUnlabelled(): boolean {
+    return false;
   }
 
-  /** prom-client's get(): this process's own values (the merged ones come from MultiprocessRegistry). */
+  /** Puts the unlabelled series back into get() when it is used after a reset that hid it. */
+  protected showUnlabelled(): void {
+    if (!this.unlabelledHidden) return;
+    this.unlabelledHidden = false;
+    this.ordered.add(this.unlabelled!);
+  }
+
+  /** This process's children in creation order, the unlabelled one included. */
+  protected liveChildren(): Iterable<C> {
+    return this.ordered;
+  }
+
+  /** Runs collect() (prom-client's: before the values are read). */
+  async runCollect(): Promise<void> {
+    if (!this.collect) return;
+    const result = (this.collect as (this: unknown) => void | Promise<void>).call(this);
+    if (result instanceof Promise) await result;
+  }
+
+  /** prom-client's get(): collect() first, then this process's own values (the merged ones come from a registry in multiprocess mode). */
   async get(): Promise<MetricObjectWithValues> {
+    await this.runCollect();
+    return this.snapshot();
+  }
+
+  /** get() without collect(): this process's values now. */
+  snapshot(): MetricObjectWithValues {
     const values: PromValue[] = [];
     for (const child of this.liveChildren()) this.collectChild(child, values);
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type as unknown as MetricObjectWithValues['type'],
-      aggregator: 'sum',
-      values,
-    } as MetricObjectWithValues;
-  }
-
-  protected labelsObject(child: Child): Record<string, string> {
-    const labels: Record<string, string> = {};
-    this.labelNames.forEach((name, i) => (labels[name] = child.labelValues[i]));
-    return labels;
+    return this.type === 'counter' || this.type === 'gauge'
+      ? { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator }
+      : { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
   protected abstract collectChild(child: C, into: PromValue[]): void;

@@ -22,15 +22,16 @@ export abstract class ObservedMetric<T extends string, C extends ObservingChild>
   observe(labels: LabelValues<T>, value: number): void;
   observe(value: number): void;
   observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') {
+    if (typeof labelsOrValue === 'object' && labelsOrValue !== null) {
       const observed = observation(this, value); // before childFor: a refused call creates no series
       this.childFor(labelsOrValue).observe(observed);
     } else {
       this.unlabelledChild().observe(labelsOrValue);
     }
+    this.showUnlabelled();
   }
 
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    return labelledTimer(labels, (all, seconds) => (all ? this.childFor(all) : this.unlabelledChild()).observe(seconds));
+    return labelledTimer(labels, (all, seconds) => this.observe((all ?? {}) as LabelValues<T>, seconds));
   }
 }

@@ -1,24 +1,26 @@
-import { performance } from 'node:perf_hooks';
-
-export function startClock(): number {
-  return performance.now();
-}
-
-export function elapsedSeconds(start: number): number {
-  return (performance.now() - start) / 1000;
-}
-
 /**
  * prom-client's startTimer(): the returned function records the seconds
- * since now under the start labels merged with the end labels.
+ * since now under the start labels merged with the end labels. Time comes
+ * from process.hrtime(), as in prom-client, so test suites that fake it
+ * (jest's modern timers) time our metrics as they time prom-client's.
  */
+
+export function startClock(): [number, number] {
+  return process.hrtime();
+}
+
+export function elapsedSeconds(start: [number, number]): number {
+  const [seconds, nanoseconds] = process.hrtime(start);
+  return seconds + nanoseconds / 1e9;
+}
+
 export function labelledTimer<L extends object>(
   startLabels: L | undefined,
   record: (labels: L | undefined, seconds: number) => void,
 ): (endLabels?: L) => number {
-  const start = performance.now();
+  const start = process.hrtime();
   return (endLabels?: L) => {
-    const seconds = (performance.now() - start) / 1000;
+    const seconds = elapsedSeconds(start);
     record(startLabels && endLabels ? { ...startLabels, ...endLabels } : (endLabels ?? startLabels), seconds);
     return seconds;
   };

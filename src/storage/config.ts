@@ -26,7 +26,18 @@ export interface ConfigureOptions {
    * 10000 ms, at least 2000.
    */
   livenessTimeoutMs?: number;
+  /**
+   * How counters are named. `prom-client` (default): as declared, so a
+   * counter `jobs` is exported as `jobs` in the text format and `jobs_total`
+   * in OpenMetrics, as prom-client does. `python`: every counter sample is
+   * `<name>_total` in both, as Python's client writes and exports them (for
+   * directories shared with Python processes).
+   */
+  naming?: Naming;
 }
+
+export type Naming = 'prom-client' | 'python';
+const NAMINGS: readonly string[] = ['prom-client', 'python'];
 
 export const DIR_ENV = 'PROMETHEUS_MULTIPROC_DIR';
 /** The name Python's client read before 0.10; still honoured, with a deprecation warning. */
@@ -38,11 +49,19 @@ let frozen = false;
 
 /** Call before the first metric is used; later calls are refused because files are already open. */
 export function configure(options: ConfigureOptions): void {
+  if (options.naming !== undefined && !NAMINGS.includes(options.naming)) {
+    throw new ConfigError(`naming must be 'prom-client' or 'python', got ${JSON.stringify(options.naming)}`);
+  }
   if (options.processId !== undefined && typeof options.processId !== 'function') checkProcessId(options.processId);
   if (frozen) {
     throw new ConfigError('configure() must be called before the first metric is used: this process already writes its values');
   }
   settings = { ...settings, ...options };
+}
+
+/** How counters are named (configure()'s naming, default prom-client's). */
+export function counterNaming(): Naming {
+  return settings.naming ?? 'prom-client';
 }
 
 /** The options given to configure() so far. */

@@ -26,8 +26,6 @@ export function emptyFileImage(): Buffer {
 /** The entries of one file (or one in-memory image of a file), indexed by exact key text. */
 export class EntryFile implements Region {
   values: Float64Array;
-  /** Value slots of removed series, skipped by in-process collection. */
-  readonly hidden = new Set<number>();
   private used: number;
   private readonly slotByKey = new Map<string, number>();
 

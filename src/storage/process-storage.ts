@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
-import { INITIAL_FILE_SIZE } from '../format/layout.js';
 import { dbFileName, parseDbFileName, prefixType, type FilePrefix } from '../format/directory-names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
@@ -118,28 +117,33 @@ export class ProcessStorage {
     }
   }
 
-  store(prefix: FilePrefix): SeriesStore {
+  /**
+   * Where a new metric's series go. With a directory: the one file of this
+   * process for `prefix`, shared by every metric of that prefix. Without
+   * one (or `inMemory`): a store of the metric's own in memory, so that two
+   * metrics of one name (in two registries, or made again after
+   * register.clear()) keep separate values, as in prom-client.
+   */
+  storeFor(prefix: FilePrefix, inMemory = false): SeriesStore {
+    if (!this.dir || inMemory) {
+      return new SeriesStore(`in-memory ${prefix} store`, () => new EntryFile(new HeapBacking(MEMORY_STORE_SIZE)), this.logger, accumulates(prefixType(prefix)));
+    }
     let store = this.stores.get(prefix);
     if (!store) {
-      const dir = this.dir;
-      const file = dir ? path.join(dir, dbFileName(prefix, this.id)) : undefined;
-      const open = file
-        ? () => {
-            const { backing, existing } = MappedFileBacking.open(file, emptyFileImage());
-            return new EntryFile(backing, existing);
-          }
-        : () => new EntryFile(new HeapBacking(INITIAL_FILE_SIZE));
-      store = new SeriesStore(file ?? `in-memory ${prefix} store`, open, this.logger, !file, accumulates(prefixType(prefix)));
+      const file = path.join(this.dir, dbFileName(prefix, this.id));
+      const open = (): EntryFile => {
+        const { backing, existing } = MappedFileBacking.open(file, emptyFileImage());
+        return new EntryFile(backing, existing);
+      };
+      store = new SeriesStore(file, open, this.logger, accumulates(prefixType(prefix)));
       this.stores.set(prefix, store);
     }
     return store;
   }
-
-  /** The in-memory stores of a process without a directory, for in-process collection. */
-  memoryStores(): Array<[FilePrefix, SeriesStore]> {
-    return this.dir ? [] : [...this.stores];
-  }
 }
+
+/** A metric's own in-memory store starts small (one unlabelled counter takes about 100 bytes) and grows as a file would. */
+const MEMORY_STORE_SIZE = 1024;
 
 /** The storage of this process, set up at the first metric use from configure() and the environment. */
 export function processStorage(): ProcessStorage {

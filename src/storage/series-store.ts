@@ -47,20 +47,9 @@ export class SeriesStore {
     readonly description: string,
     private readonly openFile: () => EntryFile,
     private readonly logger: Logger,
-    /** In-process mode: removed series must vanish from collection, as in prom-client. */
-    private readonly hideForgotten = false,
     /** Values of one key from two places add up (format/merge.ts accumulates()); else the later one replaces the earlier. */
     private readonly additive = true,
   ) {}
-
-  /**
-   * A child was removed. Files cannot delete entries, so in multiprocess mode
-   * the entries stay; in memory they are hidden until the child is made again.
-   */
-  forget(region: Region, slots: readonly number[]): void {
-    if (!this.hideForgotten || !(region instanceof EntryFile)) return;
-    for (const slot of slots) region.hidden.add(slot);
-  }
 
   /** Slots for `keys` (all entries of one child), reusing entries that exist. */
   allocate(keys: readonly string[], owner: SlotOwner): Allocation {
@@ -100,14 +89,6 @@ export class SeriesStore {
       if (first === undefined) continue;
       const slots = keys.map((k) => source.slotOf(k));
       if (!slots.every((s): s is number => s !== undefined)) continue;
-      if (source.hidden.size > 0 && source.hidden.has(slots[0])) {
-        // A removed series made again starts from zero, as in prom-client.
-        for (const slot of slots) {
-          source.hidden.delete(slot);
-          source.values[slot] = 0;
-          source.values[slot + 1] = 0;
-        }
-      }
       return { region: source, slots };
     }
     return undefined;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
+import { MultiprocessRegistry } from '../collector/multiprocess-registry.js';
+import { OPENMETRICS_CONTENT_TYPE } from '../collector/registry.js';
 import { PromMultiprocError } from '../errors.js';
 import { compact } from '../storage/compaction.js';
 import { describeDirectoryLock } from '../storage/directory-lock.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MultiprocessRegistry } from '../collector/registry.js';
+import { MultiprocessRegistry } from '../collector/multiprocess-registry.js';
 import { ValidationError } from '../errors.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkDirectory, requireDir } from '../storage/config.js';

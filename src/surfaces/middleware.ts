@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ValidationError, showValue } from '../errors.js';
-import { exposedNames } from '../format/names.js';
-import { releaseNames } from '../metrics/claimed-names.js';
+import { register } from '../collector/registry.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { Counter } from '../metrics/counter.js';
 import { DEFAULT_BUCKETS, Histogram } from '../metrics/histogram.js';
@@ -87,8 +86,8 @@ function requestMetrics(prefix: string, buckets: readonly number[], extraLabelNa
       buckets: Array.isArray(buckets) ? [...(buckets as readonly number[])] : (buckets as unknown as number[]),
     });
   } catch (err) {
-    // Refused buckets leave no name claimed: a corrected call makes both metrics.
-    releaseNames(exposedNames('counter', requests.family));
+    // Refused buckets leave no name registered: a corrected call makes both metrics.
+    register.removeSingleMetric(requests.name);
     throw err;
   }
   const created = { requests, duration, extraLabelNames, signature };

@@ -1,0 +1,119 @@
+import type { Naming } from '../storage/config.js';
+import { consoleLogger, printableLogger, type Logger } from '../log.js';
+import { compareText } from '../format/names.js';
+import { DirectoryScan } from './directory-scan.js';
+import { familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
+import type { Family } from './family.js';
+import { IncrementalCollector } from './incremental.js';
+import { plainPart, servedBeside, type Part } from './registry-bridge.js';
+import { TextWriter } from './text-writer.js';
+
+/**
+ * One process's merge of a multiprocess directory, kept between scrapes (it
+ * remembers what it parsed, so a scrape parses only new entries): what the
+ * registries serving the directory (register, custom registries,
+ * MultiprocessRegistry) have in common.
+ */
+
+/** The family the collector exports about itself. */
+export const SKIPPED_FILES_FAMILY = 'prom_multiproc_skipped_files';
+const SKIPPED_FILES_TYPE = 'counter';
+
+const MAX_REMEMBERED_PROBLEMS = 10000;
+export const DEFAULT_COMPACT_THRESHOLD = 4;
+
+/** Which part of the directory a scrape serves, and what comes with it. */
+export interface MergeSelection {
+  /** The families to serve, by name; undefined: all of them, and the collector's own counter. */
+  families?: ReadonlySet<string>;
+  /** Families from elsewhere served beside the files' (metric objects that are not ours, prom-client registries). */
+  beside: readonly Family[];
+  /** Labels added to every series that lacks them (a registry's default labels). */
+  defaultLabels?: Readonly<Record<string, string>>;
+  naming: Naming;
+}
+
+export class DirectoryMerge {
+  readonly logger: Logger;
+  private readonly reported = new Set<string>();
+  /** The collector's own family keeps its names: a file's family that would expose one of them is ignored. */
+  private readonly collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }]);
+  private readonly writer = new TextWriter();
+  private readonly scan: DirectoryScan;
+  private skippedFiles = 0;
+
+  constructor(logger: Logger = consoleLogger, compactThreshold = DEFAULT_COMPACT_THRESHOLD) {
+    // Messages name files of the directory, whose names its writers choose.
+    this.logger = printableLogger(logger);
+    this.scan = new DirectoryScan(this.collector, this.logger, (subject, message) => this.report(subject, message), compactThreshold);
+  }
+
+  /**
+   * Reads the directory and returns the families of this scrape, sorted.
+   * Synchronous: parts render from the collector's state, so they must be
+   * used before another scrape changes it.
+   */
+  scrape(dir: string, selection: MergeSelection): Part[] {
+    this.skippedFiles += this.scan.add(dir);
+    const pythonNaming = selection.naming === 'python';
+    const defaults = selection.defaultLabels && Object.keys(selection.defaultLabels).length > 0 ? selection.defaultLabels : undefined;
+    const names = this.collector.familyNames().filter((name) => !selection.families || selection.families.has(name));
+    const parts: Part[] = names.map((name) => {
+      const family = this.collector.family(name)!;
+      const bare = family.bareCounter && !pythonNaming;
+      if (defaults) {
+        return {
+          name,
+          render: (format, out) => renderFamily(this.collector.toFamily(family, bare), format, out, defaults),
+          toFamily: () => withDefaultLabels(this.collector.toFamily(family, bare), defaults),
+        };
+      }
+      return {
+        name,
+        render: (format, out) => {
+          const bareNames = bare && format === 'prometheus';
+          out.text(familyHeader(family.name, family.type, family.help, format, bareNames));
+          this.collector.renderSamples(family, out, bareNames);
+        },
+        toFamily: () => this.collector.toFamily(family, bare),
+      };
+    });
+    parts.push(...servedBeside(this.collector, selection.beside, (subject, message) => this.report(subject, message)));
+    if (!selection.families) parts.push(plainPart(this.skippedFilesFamily()));
+    return parts.sort((a, b) => compareText(a.name, b.name));
+  }
+
+  /** The exposition of `parts`, in one buffer. */
+  render(parts: readonly Part[], format: ExpositionFormat, end: string): string {
+    this.writer.reserve(this.collector.renderedSizeBound());
+    for (const part of parts) part.render(format, this.writer);
+    this.writer.text(end);
+    return this.writer.take();
+  }
+
+  private skippedFilesFamily(): Family {
+    return {
+      name: SKIPPED_FILES_FAMILY,
+      type: SKIPPED_FILES_TYPE,
+      help: 'Multiprocess files the collector could not read and skipped, counted at every scrape that skipped them.',
+      samples: [{ name: `${SKIPPED_FILES_FAMILY}_total`, labels: {}, value: this.skippedFiles }],
+    };
+  }
+
+  /** Closes the files kept open between scrapes. */
+  close(): void {
+    this.scan.close();
+  }
+
+  report(subject: string, message: string): void {
+    const key = `${subject}\u0000${message}`;
+    if (this.reported.has(key)) return;
+    if (this.reported.size >= MAX_REMEMBERED_PROBLEMS) this.reported.clear();
+    this.reported.add(key);
+    this.logger.warn(`${subject}: ${message}`);
+  }
+}
+
+function withDefaultLabels(family: Family, defaults: Readonly<Record<string, string>>): Family {
+  return { ...family, samples: family.samples.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } })) };
+}
