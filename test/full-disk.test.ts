@@ -79,12 +79,13 @@ async function scrape(registry: MultiprocessRegistry): Promise<Scrape> {
   const result: Scrape = { jobs: new Map(), latency: new Map() };
   for (const metric of await registry.getMetricsAsJSON()) {
     for (const sample of metric.values) {
-      if (sample.metricName === 'jobs_total') result.jobs.set(sample.labels.kind, sample.value);
+      if (metric.name === 'jobs_total') result.jobs.set(String(sample.labels.kind), sample.value);
       if (sample.metricName === 'latency_count' || sample.metricName === 'latency_sum') {
-        const entry = result.latency.get(sample.labels.route) ?? { count: 0, sum: 0 };
+        const route = String(sample.labels.route);
+        const entry = result.latency.get(route) ?? { count: 0, sum: 0 };
         if (sample.metricName === 'latency_count') entry.count = sample.value;
         else entry.sum = sample.value;
-        result.latency.set(sample.labels.route, entry);
+        result.latency.set(route, entry);
       }
     }
   }

@@ -23,7 +23,8 @@ export interface MetricSample {
 export interface MetricSnapshot {
   name: string;
   help: string;
-  type: string;
+  /** 'counter', 'gauge', 'histogram' or 'summary' (prom-client's d.ts types it as its MetricType enum). */
+  type: unknown;
   values?: MetricSample[];
 }
 
