@@ -31,7 +31,7 @@ const PROJECT_ROOT = path.join(__dirname, '..');
 const SPEC: WorkloadSpec = { increments: 20000, growthSeries: 3000, growthRoutes: 200, batch: 100 };
 const PREFIXES = ['counter', 'histogram', 'gauge_livesum'];
 const PROCESSED_KEY = seriesKey(PROCESSED.name, {});
-const HELD_KEY = seriesKey(`${JOBS.name}_total`, { kind: HELD_KINDS[0] });
+const HELD_KEY = seriesKey(JOBS.name, { kind: HELD_KINDS[0] });
 
 interface Launched {
   child: ChildProcess;

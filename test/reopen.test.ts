@@ -9,7 +9,7 @@ import { runSnippet } from './helpers/run-script.js';
 import { fillDisk, mountTmpfs, unmountTmpfs } from './helpers/tmpfs.js';
 
 const jobsKey = (kind: string): string => pythonKey('jobs', 'jobs_total', { kind }, 'Jobs.');
-const INCREMENT = `const jobs = new lib.Counter({ name: 'jobs', help: 'Jobs.', labelNames: ['kind'] });`;
+const INCREMENT = `const jobs = new lib.Counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['kind'] });`;
 
 test('an existing 0-byte file (its writer died while creating it) is initialised and used', () => {
   const { dir, cleanup } = tempDir();

@@ -35,7 +35,7 @@ if (process.env.LIVENESS_TIMEOUT_MS) configure({ livenessTimeoutMs: Number(proce
 // CPU, memory, heap, event-loop delay and GC of this worker, written only when someone scrapes.
 collectRuntimeMetrics();
 
-const usersLookedUp = new Counter({ name: 'app_users_looked_up', help: 'User records looked up.' });
+const usersLookedUp = new Counter({ name: 'app_users_looked_up_total', help: 'User records looked up.' });
 // livesum: the requests in flight in all live workers; a dead worker's share leaves the sum.
 const inFlight = new Gauge({ name: 'app_requests_in_flight', help: 'Requests being handled.', multiprocessMode: 'livesum' });
 

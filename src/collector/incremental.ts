@@ -1,6 +1,6 @@
 import { decodeEntryKey } from '../format/key.js';
 import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
-import { mergeRule, type MergeRule } from '../format/merge.js';
+import { mergeRule, WITHDRAWN, type MergeRule } from '../format/merge.js';
 import type { MetricType } from '../format/names.js';
 import { renderSamples, toFamily } from './exposition-plan.js';
 import type { Family } from './family.js';
@@ -178,6 +178,7 @@ export class IncrementalCollector {
       const series = entries[i * 2 + 1];
       if (series < 0) continue;
       const slot = entries[i * 2];
+      if (values[slot + 1] === WITHDRAWN) continue;
       const v = values[slot];
       if (seenIn[series] !== scrape) {
         seenIn[series] = scrape;

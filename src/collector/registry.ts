@@ -160,16 +160,16 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
 
   /**
    * Takes `metric` out. In multiprocess mode a metric of ours that is then
-   * in no registry gives up this process's series (they go to 0 in its
-   * files), so a metric of that name made again starts from 0, as in
-   * prom-client.
+   * in no registry withdraws this process's series from the files (they
+   * leave the merged view unless another process holds them), so a metric
+   * of that name made again starts from 0, as in prom-client.
    */
   private unregister(metric: RegistrableMetric): void {
     this.byName.delete(metric.name);
     if (metric instanceof Metric) for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
     const registries = membership.get(metric);
     registries?.delete(this as unknown as AnyRegistry);
-    if (metric instanceof Metric && registries?.size === 0 && this.dir) metric.reset();
+    if (metric instanceof Metric && registries?.size === 0 && this.dir) metric.withdraw();
   }
 
   resetMetrics(): void {

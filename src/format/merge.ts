@@ -54,7 +54,16 @@ export function carryOver(type: MetricType, mode: GaugeMode | undefined): Carrie
   return mergeRule(type, mode) as CarriedRule;
 }
 
-/** One entry's value and timestamp (0: a mostrecent entry never set). */
+/**
+ * The timestamp of an entry its writer withdrew (its series was removed or
+ * reset, or its metric left the registries): the value is 0 and readers skip
+ * the entry, so a series withdrawn by every writer that held it leaves the
+ * merged view. Python's collector ignores timestamps except in mostrecent
+ * modes, where -1 loses to every real time: it reads such an entry as 0.
+ */
+export const WITHDRAWN = -1;
+
+/** One entry's value and timestamp (0: a mostrecent entry never set; WITHDRAWN: skipped). */
 export interface StoredValue {
   value: number;
   timestamp: number;

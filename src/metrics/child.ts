@@ -1,6 +1,7 @@
 import type { Region } from '../storage/entry-file.js';
 import type { SlotOwner } from '../storage/series-store.js';
 import type { MetricIdentity } from './descriptor.js';
+import { WITHDRAWN } from '../format/merge.js';
 
 /**
  * The value slots of one label set. Subclasses read and write
@@ -27,6 +28,21 @@ export abstract class Child implements SlotOwner {
       values[slot] = 0;
       values[slot + 1] = 0;
     }
+  }
+
+  /** Takes this child's series out of every scrape: values 0, entries marked withdrawn (format/merge.ts). */
+  withdraw(): void {
+    const values = this.region.values;
+    for (const slot of this.slots()) {
+      values[slot] = 0;
+      values[slot + 1] = WITHDRAWN;
+    }
+  }
+
+  /** Undoes withdraw() for a series made again (its values are 0 already). */
+  restore(): void {
+    const values = this.region.values;
+    for (const slot of this.slots()) if (values[slot + 1] === WITHDRAWN) values[slot + 1] = 0;
   }
 
   /** What zero() does to this child: its values to 0. */

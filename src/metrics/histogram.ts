@@ -124,7 +124,6 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     const exemplar = exemplarLabels === undefined || Object.keys(exemplarLabels).length === 0 ? undefined : checkExemplarLabels(this, exemplarLabels);
     const child = this.childFor(labels);
     child.observe(observed);
-    this.showUnlabelled();
     if (exemplar) child.recordExemplar(observed, exemplar);
   }
 

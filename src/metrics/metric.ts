@@ -130,6 +130,7 @@ export abstract class Metric<T extends string, C extends Child> {
     child.labels = (labels ? { ...labels } : this.descriptor.labelsOf(values)) as Record<string, string | number>;
     const { region, slots } = this.store.allocate(this.descriptor.keysFor(this.shape.specs, texts), child);
     child.rebind(region, slots);
+    child.restore();
     if (texts.length > 0) this.children.add(texts, child);
     this.ordered.add(child);
     return child;
@@ -140,7 +141,7 @@ export abstract class Metric<T extends string, C extends Child> {
     const names = this.labelNames;
     if (names.length === 0) {
       for (const key in labels) throw this.descriptor.unknownLabel(key);
-      return this.unlabelled!;
+      return this.unlabelledChild();
     }
     let count = 0;
     for (const _ in labels) count++;
@@ -154,6 +155,7 @@ export abstract class Metric<T extends string, C extends Child> {
 
   /** The series without labels: an unlabelled metric's one child, else the labelled metric's series with every label left out. */
   protected unlabelledChild(): C {
+    if (this.unlabelledHidden) this.showUnlabelled();
     return this.unlabelled ?? this.childFor({});
   }
 
@@ -187,8 +189,9 @@ export abstract class Metric<T extends string, C extends Child> {
     if (child) this.drop(child);
   }
 
+  /** Takes a child out: its entries are withdrawn (no scrape counts them) and it leaves get(). */
   private drop(child: C): void {
-    child.zeroSlots();
+    child.withdraw();
     this.ordered.delete(child);
   }
 
@@ -198,14 +201,26 @@ export abstract class Metric<T extends string, C extends Child> {
    * type says otherwise).
    */
   reset(): void {
+    if (this.resetHidesUnlabelled()) {
+      this.withdraw();
+      return;
+    }
     for (const child of this.ordered) if (child !== this.unlabelled) this.drop(child);
     this.children.clear();
-    if (this.unlabelled) {
-      this.unlabelled.zeroSlots();
-      if (this.resetHidesUnlabelled()) {
-        this.ordered.delete(this.unlabelled);
-        this.unlabelledHidden = true;
-      }
+    this.unlabelled?.zeroSlots();
+  }
+
+  /**
+   * Takes every series of this process out of the scrapes (a metric that
+   * left its last registry): labelled children are dropped, the unlabelled
+   * one is hidden until the metric is used again.
+   */
+  withdraw(): void {
+    for (const child of this.ordered) if (child !== this.unlabelled) this.drop(child);
+    this.children.clear();
+    if (this.unlabelled && !this.unlabelledHidden) {
+      this.drop(this.unlabelled);
+      this.unlabelledHidden = true;
     }
   }
 
@@ -214,10 +229,10 @@ export abstract class Metric<T extends string, C extends Child> {
     return false;
   }
 
-  /** Puts the unlabelled series back into get() when it is used after a reset that hid it. */
-  protected showUnlabelled(): void {
-    if (!this.unlabelledHidden) return;
+  /** Puts the unlabelled series back into get() and the scrapes when it is used after a reset that hid it. */
+  private showUnlabelled(): void {
     this.unlabelledHidden = false;
+    this.unlabelled!.restore();
     this.ordered.add(this.unlabelled!);
   }
 

@@ -28,7 +28,6 @@ export abstract class ObservedMetric<T extends string, C extends ObservingChild>
     } else {
       this.unlabelledChild().observe(labelsOrValue);
     }
-    this.showUnlabelled();
   }
 
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {

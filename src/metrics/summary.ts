@@ -61,6 +61,11 @@ export class SummaryChild extends Child {
     this.quantiles?.reset();
   }
 
+  override withdraw(): void {
+    super.withdraw();
+    this.quantiles?.reset();
+  }
+
   startTimer(): () => number {
     return labelledTimer(undefined, (_labels, seconds) => this.observe(seconds));
   }

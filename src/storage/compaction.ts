@@ -5,7 +5,7 @@ import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { COMPACTED_ID, dbFileName, filePrefix, installingName, parseDbFileName, prefixType, writerIds, type FilePrefix } from '../format/directory-names.js';
 import { decodeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { carryOver, mergeInto, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { carryOver, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
 import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { requireDir } from './config.js';
@@ -62,6 +62,8 @@ function entriesOf(file: string, type: MetricType, checked: CheckedKeys): Array<
 }
 
 function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule): void {
+  // A withdrawn entry holds nothing; carried over, it would put its series back for good.
+  if (entry.timestamp === WITHDRAWN) return;
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
   else mergeInto(known, entry, rule);

@@ -118,10 +118,11 @@ export function parseExposition(text: string): ParsedExposition {
     if (!match) throw new Error(`${where}: malformed sample line`);
     const [, name, labelText, valueText] = match;
     if (currentFamily === undefined) throw new Error(`${where}: sample before any TYPE line`);
-    // The 0.0.4 format names a counter family by its sample (`x_total`).
+    // The 0.0.4 format names a counter family by its sample: `x_total`, or `x` for one declared so (prom-client's naming).
     const type = types.get(currentFamily)!;
     const family = type === 'counter' ? currentFamily.replace(/_total$/, '') : currentFamily;
-    if (!belongsTo(name, type, family)) throw new Error(`${where}: sample ${name} outside its family ${currentFamily}`);
+    const bareCounter = type === 'counter' && name === currentFamily && !currentFamily.endsWith('_total');
+    if (!bareCounter && !belongsTo(name, type, family)) throw new Error(`${where}: sample ${name} outside its family ${currentFamily}`);
     const labels = labelText === undefined ? {} : parseLabels(labelText, where);
     const value = parseValue(valueText, where);
     const key = seriesKey(name, labels);

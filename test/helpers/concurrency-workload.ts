@@ -14,7 +14,7 @@ export interface WorkloadSpec {
   batch: number;
 }
 
-export const JOBS = { name: 'conc_jobs', help: 'Jobs done by the concurrency test writers.', labelNames: ['kind'] as const };
+export const JOBS = { name: 'conc_jobs_total', help: 'Jobs done by the concurrency test writers.', labelNames: ['kind'] as const };
 export const LATENCY = { name: 'conc_latency', help: 'Observed latencies.', labelNames: ['route'] as const, buckets: [0.1, 1, 5] };
 /** The `le` labels of LATENCY's buckets, as the files and the exposition spell them. */
 export const LATENCY_LES = ['0.1', '1.0', '5.0', '+Inf'];
@@ -85,8 +85,8 @@ export function expectedPerWriterKind(spec: WorkloadSpec): Map<string, number> {
 /** Every merged sample `writers` writers of `spec` leave behind, by series key. */
 export function expectedSamples(spec: WorkloadSpec, writers: number): Map<string, number> {
   const expected = new Map<string, number>();
-  for (const [kind, count] of expectedPerWriterKind(spec)) expected.set(seriesKey(`${JOBS.name}_total`, { kind }), count * writers);
-  for (let i = 0; i < spec.growthSeries; i++) expected.set(seriesKey(`${JOBS.name}_total`, { kind: growthKind(i) }), writers);
+  for (const [kind, count] of expectedPerWriterKind(spec)) expected.set(seriesKey(JOBS.name, { kind }), count * writers);
+  for (let i = 0; i < spec.growthSeries; i++) expected.set(seriesKey(JOBS.name, { kind: growthKind(i) }), writers);
 
   const histogram = (route: string, counts: readonly number[], sum: number): void => {
     let cumulative = 0;

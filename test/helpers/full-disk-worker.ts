@@ -69,7 +69,7 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
   const reply: WorkerReply = { op: command.op, warnings };
   switch (command.op) {
     case 'createExisting':
-      jobs = new Counter({ name: 'jobs', help: 'Jobs done.', labelNames: ['kind'] });
+      jobs = new Counter({ name: 'jobs_total', help: 'Jobs done.', labelNames: ['kind'] });
       latency = new Histogram({ name: 'latency', help: 'Request latency.', labelNames: ['route'], buckets: [0.1, 1] });
       jobs.inc({ kind: 'old' }, 5);
       latency.observe({ route: '/old' }, 0.05);

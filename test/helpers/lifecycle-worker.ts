@@ -13,7 +13,7 @@ configure({
   clock: () => Date.now() / 1000,
 });
 
-const jobs = new Counter({ name: 'jobs', help: 'Jobs.', labelNames: ['kind'] });
+const jobs = new Counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['kind'] });
 const latency = new Histogram({ name: 'latency', help: 'Latency.', buckets: [0.5, 1] });
 const inflight = new Gauge({ name: 'inflight', help: 'In flight.', multiprocessMode: 'livesum' });
 const perWorker = new Gauge({ name: 'per_worker', help: 'Per worker.', multiprocessMode: 'liveall' });
