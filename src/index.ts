@@ -24,6 +24,8 @@ export {
 export { configure, DIR_ENV, type ConfigureOptions, type Naming } from './storage/config.js';
 export { markProcessDead, clearMultiprocDir, type ClearResult } from './storage/directory.js';
 export { compact, type CompactionResult } from './storage/compaction.js';
+export { AggregatorRegistry } from './collector/aggregator-registry.js';
+export { aggregators, AggregatorFactory, type AggregatorFunction } from './collector/aggregators.js';
 export { MultiprocessRegistry, SKIPPED_FILES_FAMILY, type MultiprocessRegistryOptions } from './collector/multiprocess-registry.js';
 export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';

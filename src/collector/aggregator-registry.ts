@@ -1,0 +1,67 @@
+import { ValidationError } from '../errors.js';
+import { aggregatorNamed } from './aggregators.js';
+import { register, Registry, PROMETHEUS_CONTENT_TYPE, type MetricJSON, type PrometheusContentType, type RegistrableMetric, type RegistryContentType } from './registry.js';
+
+/** The registries clusterMetrics() serves in-process (setRegistries()). */
+let aggregated: Registry<RegistryContentType>[] | undefined;
+
+/**
+ * prom-client's AggregatorRegistry, without IPC. prom-client's asks every
+ * `node:cluster` worker for its metrics at each scrape and loses a dead
+ * worker's counts; here clusterMetrics() serves the merged multiprocess
+ * directory, in any process (the primary, a worker, a PM2 sidecar), dead
+ * workers' counts included. Without a directory it serves this process's
+ * registries (setRegistries(), default `register`), as there is nothing
+ * else to read.
+ */
+export class AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
+  constructor(contentType: T = PROMETHEUS_CONTENT_TYPE as T) {
+    super(contentType);
+  }
+
+  protected override servesWholeDirectory(): boolean {
+    return true;
+  }
+
+  protected override inProcessMetrics(): RegistrableMetric[] {
+    return (aggregated ?? [register]).flatMap((registry) => registry.getMetricsAsArray());
+  }
+
+  /** The merged metrics of every process of the directory, in this registry's content type. */
+  clusterMetrics(): Promise<string> {
+    return this.metrics();
+  }
+
+  /**
+   * prom-client's aggregate(): a registry holding the metrics of several
+   * getMetricsAsJSON() results, each metric merged by its `aggregator`.
+   */
+  static aggregate<C extends RegistryContentType = PrometheusContentType>(
+    metricsArr: ReadonlyArray<readonly MetricJSON[]>,
+    contentType: C = PROMETHEUS_CONTENT_TYPE as C,
+  ): Registry<C> {
+    const registry = new Registry<C>(contentType);
+    const byName = new Map<string, MetricJSON[]>();
+    for (const metrics of metricsArr) {
+      for (const metric of metrics) {
+        const group = byName.get(metric.name);
+        if (group) group.push(metric);
+        else byName.set(metric.name, [metric]);
+      }
+    }
+    for (const group of byName.values()) {
+      const merged = aggregatorNamed(group[0].aggregator)(group);
+      if (merged) registry.registerMetric({ ...merged, get: () => merged });
+    }
+    return registry;
+  }
+
+  /** The registries whose metrics clusterMetrics() serves without a directory (prom-client: the ones workers report). */
+  static setRegistries(registries: Registry<RegistryContentType> | Registry<RegistryContentType>[]): void {
+    const list = Array.isArray(registries) ? registries : [registries];
+    for (const registry of list) {
+      if (!(registry instanceof Registry)) throw new ValidationError(`Expected Registry, got ${typeof registry}`);
+    }
+    aggregated = list;
+  }
+}
