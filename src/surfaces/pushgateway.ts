@@ -141,12 +141,21 @@ export namespace Pushgateway {
   }
 }
 
+/**
+ * One part of the path as prom-client spells it: encodeURIComponent, and `'`
+ * as %27 (prom-client's legacy url.resolve escapes the quote that
+ * encodeURIComponent leaves).
+ */
+function pathPart(value: string): string {
+  return encodeURIComponent(value).replaceAll("'", '%27');
+}
+
 /** The path of a push: the URL's own path, then prom-client's job and grouping parts. */
 function pushPath(gatewayPath: string, jobName: string | undefined, groupings: Pushgateway.Parameters['groupings']): string {
   const prefix = gatewayPath && gatewayPath !== '/' ? gatewayPath : '';
   if (!jobName) return `${prefix}/metrics`;
-  let path = `${prefix}/metrics/job/${encodeURIComponent(jobName)}`;
-  if (groupings) for (const key of Object.keys(groupings)) path += `/${encodeURIComponent(key)}/${encodeURIComponent(groupings[key])}`;
+  let path = `${prefix}/metrics/job/${pathPart(jobName)}`;
+  if (groupings) for (const key of Object.keys(groupings)) path += `/${pathPart(key)}/${pathPart(groupings[key])}`;
   return path;
 }
 
