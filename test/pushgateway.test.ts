@@ -10,17 +10,20 @@
 // 127.0.0.1, metrics in memory): forked writers into a temporary directory, one
 // SIGKILLed, pushed from another process, read back from its /metrics and
 // /api/v1/metrics; push and pushAdd semantics, delete, groupings with special
-// characters, refused pushes, timeouts, gzip, TLS and basic auth.
+// characters, refused pushes, timeouts, gzip, examples/pushgateway/batch.js,
+// an OpenMetrics registry, TLS and basic auth.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as promClient from 'prom-client';
 import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, Pushgateway, PushgatewayError, ValidationError, type PushgatewayRegistry } from '../src/index.js';
+import { EXAMPLES, exampleEnv, runCommand } from './helpers/examples-processes.js';
 import { tempDir } from './helpers/fixtures.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 import { findGroup, forkWriter, get, groupLines, pushFromProcess, startPushgateway, TLS_CA, TLS_FIXTURES, type PushgatewayServer, type Writer } from './helpers/pushgateway.js';
@@ -620,6 +623,22 @@ describe('a real Pushgateway', { skip: skipUnlessInstalled('prometheus-pushgatew
     await gw.push({ jobName: 'zipped' });
     assert.deepEqual(groupLines(await gateway.metrics(), 'zipped').filter((l) => l.startsWith('zipped')), ['zipped{instance="",job="zipped"} 42']);
     await gw.delete({ jobName: 'zipped' });
+  });
+
+  test('examples/pushgateway/batch.js, as docs/api.md shows it: its workers\' totals arrive in its group', async () => {
+    const dir = path.join(work.dir, 'batch-example');
+    fs.mkdirSync(dir);
+    const run = await runCommand(process.execPath, [path.join(EXAMPLES, 'pushgateway', 'batch.js')], exampleEnv({ PUSHGATEWAY_URL: gateway.url, PROMETHEUS_MULTIPROC_DIR: dir, WORKERS: '3' }));
+    assert.deepEqual({ code: run.code, signal: run.signal }, { code: 0, signal: null }, run.output);
+    assert.equal(run.output, 'pushed the totals of 3 workers: 200\n');
+    const labels = `instance=${JSON.stringify(os.hostname())},job="nightly-import"`;
+    assert.deepEqual(groupLines(await gateway.metrics(), 'nightly-import'), [
+      `import_records_total{${labels},outcome="ok"} 3000`,
+      `import_records_total{${labels},outcome="rejected"} 9`,
+      `prom_multiproc_skipped_files_total{${labels}} 0`,
+      `push_failure_time_seconds{${labels}} 0`,
+    ]);
+    await new Pushgateway(gateway.url).delete({ jobName: 'nightly-import', groupings: { instance: os.hostname() } });
   });
 
   test('an OpenMetrics registry: the Pushgateway parses text 0.0.4 only, so its counters arrive untyped and then clash with typed ones (as with prom-client)', async () => {
