@@ -43,4 +43,5 @@ export {
 } from './surfaces/middleware.js';
 export type { FastifyInstanceLike, FastifyRequestLike, FastifyReplyLike, FastifyPluginLike } from './surfaces/fastify-types.js';
 export { startExporter, type Exporter, type ExporterOptions } from './surfaces/exporter.js';
+export { Pushgateway, PushgatewayError, type PushgatewayRegistry } from './surfaces/pushgateway.js';
 export { inspectFile, formatInspection, type FileInspection, type InspectedEntry } from './surfaces/inspect.js';
