@@ -2,12 +2,13 @@ export { Counter, CounterChild, type CounterConfiguration, type IncrementWithExe
 export { Gauge, GaugeChild, type GaugeConfiguration } from './metrics/gauge.js';
 export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramConfiguration, type ObserveWithExemplar } from './metrics/histogram.js';
 export { Summary, SummaryChild, type SummaryConfiguration } from './metrics/summary.js';
-export { Metric, type MetricValue, type Aggregator } from './metrics/metric.js';
+export { Metric, MetricType, type MetricValue, type Aggregator } from './metrics/metric.js';
 export type { CollectFunction } from './metrics/descriptor.js';
 export { linearBuckets, exponentialBuckets } from './metrics/bucket-generators.js';
 export { validateMetricName } from './format/names.js';
 export type { LabelValues } from './metrics/descriptor.js';
 export type { MetricObjectWithValues } from './metrics/metric.js';
+import { register, type Registry, type RegistryContentType } from './collector/registry.js';
 export {
   Registry,
   register,
@@ -45,3 +46,11 @@ export type { FastifyInstanceLike, FastifyRequestLike, FastifyReplyLike, Fastify
 export { startExporter, type Exporter, type ExporterOptions } from './surfaces/exporter.js';
 export { Pushgateway, PushgatewayError, type PushgatewayRegistry } from './surfaces/pushgateway.js';
 export { inspectFile, formatInspection, type FileInspection, type InspectedEntry } from './surfaces/inspect.js';
+
+/** prom-client's `contentType`: the content type of `register`, read and set through this export. */
+export declare let contentType: RegistryContentType;
+Object.defineProperty(exports, 'contentType', {
+  enumerable: true,
+  get: (): RegistryContentType => register.contentType,
+  set: (value: RegistryContentType): void => (register as Registry<RegistryContentType>).setContentType(value),
+});

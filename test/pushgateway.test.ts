@@ -381,10 +381,13 @@ describe('Pushgateway: what it does differently from prom-client, on purpose', (
     await new Pushgateway(server.url, {}, registry).delete({ jobName: 'j' });
   });
 
-  test('the timeout covers the HTTP exchange, not the scrape before it', async () => {
+  test('the request starts at once, as in prom-client: the timeout also covers a scrape slower than it, and nothing is sent', async () => {
+    const before = server.requests.length;
     const slow: PushgatewayRegistry = { metrics: () => new Promise((resolve) => setTimeout(() => resolve(TEXT), 300)), contentType: PROMETHEUS_CONTENT_TYPE };
-    const request = await sent(server, () => new Pushgateway(server.url, { timeout: 100 }, slow).push({ jobName: 'j' }));
+    await assert.rejects(new Pushgateway(server.url, { timeout: 100 }, slow).push({ jobName: 'j' }), /Pushgateway request timed out/);
+    const request = await sent(server, () => new Pushgateway(server.url, { timeout: 1000 }, slow).push({ jobName: 'j' }));
     assert.equal(request.body.toString('utf8'), TEXT);
+    assert.equal(server.requests.length, before + 1);
   });
 
   test('a gateway URL that does not parse rejects (it does not throw)', async () => {

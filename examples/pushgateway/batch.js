@@ -14,7 +14,7 @@ const path = require('node:path');
 
 if (process.argv[2] === 'worker') {
   const { Counter } = require('prom-multiproc');
-  const records = new Counter({ name: 'import_records', help: 'Records imported.', labelNames: ['outcome'] });
+  const records = new Counter({ name: 'import_records_total', help: 'Records imported.', labelNames: ['outcome'] });
   // This worker's share of the batch.
   records.inc({ outcome: 'ok' }, 1000);
   records.inc({ outcome: 'rejected' }, 3);

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { filePrefix, type FilePrefix } from '../format/directory-names.js';
-import { type MetricType } from '../format/names.js';
+import type { MetricType as MetricTypeName } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore } from '../storage/series-store.js';
 import type { Child } from './child.js';
@@ -25,7 +25,7 @@ export interface MetricValue<T extends string = string> {
 export interface MetricObjectWithValues<V = MetricValue> {
   name: string;
   help: string;
-  type: MetricType;
+  type: MetricTypeName;
   aggregator: Aggregator;
   values: V[];
 }
@@ -45,6 +45,14 @@ export interface MetricShape<C extends Child> {
   newChild(metric: Metric<string, C>, labelValues: readonly (string | undefined)[]): C;
 }
 
+/** prom-client's MetricType enum (its d.ts declares it; a metric's `type` is the lower-case name). */
+export enum MetricType {
+  Counter,
+  Gauge,
+  Histogram,
+  Summary,
+}
+
 const AGGREGATORS: readonly string[] = ['omit', 'sum', 'first', 'min', 'max', 'average'];
 
 /**
@@ -53,7 +61,7 @@ const AGGREGATORS: readonly string[] = ['omit', 'sum', 'first', 'min', 'max', 'a
  * slots in this process's files, the registries it joined, and prom-client's
  * label-handling methods.
  */
-export abstract class Metric<T extends string, C extends Child> {
+export abstract class Metric<T extends string = string, C extends Child = Child> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly T[];
@@ -81,7 +89,7 @@ export abstract class Metric<T extends string, C extends Child> {
    * refuse a second metric of the same name).
    */
   protected constructor(
-    readonly type: MetricType,
+    readonly type: MetricTypeName,
     config: BaseConfiguration<T, never>,
     reservedLabels: readonly string[],
     shape: (descriptor: Descriptor<T>) => MetricShape<C>,

@@ -8,24 +8,23 @@
 // percent-encoded with encodeURIComponent), the caller's request options and
 // headers, basic auth from the URL, gzip when the caller's headers ask for it,
 // the same errors and messages. Differences, all deliberate (docs/api.md,
-// "Pushing to a Pushgateway"): the body is collected before the request
-// starts (so the timeout covers only the HTTP exchange, and a failed
-// scrape opens no connection), it carries Content-Type (the registry's) and
+// "Pushing to a Pushgateway"): a failed scrape destroys the request before
+// anything is written, the body carries Content-Type (the registry's) and
 // Content-Length, header names are matched case-insensitively, the caller's
 // headers object is never modified, and a refused push is a PushgatewayError
 // carrying the status and body.
-import * as http from 'node:http';
-import * as https from 'node:https';
+// 'http', not 'node:http': module mocks keyed on the bare name (jest.mock('http'), as prom-client's own tests do) must reach us.
+import * as http from 'http';
+import * as https from 'https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { RegistryContentType } from 'prom-client';
-import { MultiprocessRegistry } from '../collector/registry.js';
+import { register, type RegistryContentType } from '../collector/registry.js';
 import { PromMultiprocError, ValidationError } from '../errors.js';
 
 const gzipAsync = promisify(gzip);
 
-/** What a Pushgateway pushes: a MultiprocessRegistry, a prom-client Registry, or anything with these two members. */
+/** What a Pushgateway pushes: a Registry (`register` by default: with a directory, the merged view), or anything with these two members. */
 export interface PushgatewayRegistry<T extends string = string> {
   metrics(): Promise<string>;
   readonly contentType: T;
@@ -48,14 +47,6 @@ export class PushgatewayError extends PromMultiprocError {
   }
 }
 
-let fallbackRegistry: MultiprocessRegistry | undefined;
-
-/** The registry a Pushgateway built without one pushes. */
-function defaultRegistry(): PushgatewayRegistry {
-  // TODO(merge): register — the global prom-client-compatible registry of src/collector/registry.ts
-  // (in multiprocess mode its metrics() answers the merged directory); until then our own.
-  return (fallbackRegistry ??= new MultiprocessRegistry());
-}
 
 interface GatewayState {
   gatewayUrl: string;
@@ -93,7 +84,7 @@ export class Pushgateway<T extends string = RegistryContentType> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(url: string, options?: any, registry?: PushgatewayRegistry<T>) {
     const { requireJobName, ...requestOptions } = { requireJobName: true, ...(options as Pushgateway.Options | null | undefined) };
-    states.set(this, { gatewayUrl: url, registry: registry ?? defaultRegistry(), requireJobName: Boolean(requireJobName), requestOptions });
+    states.set(this, { gatewayUrl: url, registry: registry ?? register, requireJobName: Boolean(requireJobName), requestOptions });
   }
 
   /**
@@ -180,34 +171,31 @@ function send(gateway: object, method: Method, params: Pushgateway.Parameters | 
   return request(state, method, jobName, groupings);
 }
 
-async function request(state: GatewayState, method: Method, jobName: string | undefined, groupings: Pushgateway.Parameters['groupings']): Promise<Pushgateway.Result> {
-  const url = new URL(state.gatewayUrl);
-  const headers = headerObject(state.requestOptions.headers);
-  const encoding = headerName(headers, 'content-encoding');
-  let body: Buffer | undefined;
-  if (method === 'DELETE') {
-    // Nothing is sent, so nothing is encoded.
-    if (encoding !== undefined) delete headers[encoding];
-  } else {
-    const text = await state.registry.metrics();
-    const gzipped = encoding !== undefined && String(headers[encoding]).trim().toLowerCase() === 'gzip';
-    body = gzipped ? await gzipAsync(text) : Buffer.from(text, 'utf8');
-    if (headerName(headers, 'content-type') === undefined) headers['Content-Type'] = state.registry.contentType;
-    if (headerName(headers, 'content-length') === undefined) headers['Content-Length'] = body.length;
-  }
-  const { hostname, port, auth, protocol } = urlToHttpOptions(url);
-  const options: https.RequestOptions = {
-    protocol,
-    hostname,
-    ...(port !== undefined && port !== '' ? { port } : {}),
-    ...(auth !== undefined ? { auth } : {}),
-    path: pushPath(url.pathname, jobName, groupings),
-    ...state.requestOptions,
-    method,
-    headers,
-  };
-  const transport = url.protocol === 'https:' ? https : http;
+/**
+ * Starts the request at once, as prom-client does (so code and tests that
+ * watch http.request see it synchronously), and sends the body once the
+ * registry has produced it; if that fails, the request is destroyed before
+ * anything was written, so the gateway receives nothing.
+ */
+function request(state: GatewayState, method: Method, jobName: string | undefined, groupings: Pushgateway.Parameters['groupings']): Promise<Pushgateway.Result> {
   return new Promise((resolve, reject) => {
+    const url = new URL(state.gatewayUrl);
+    const headers = headerObject(state.requestOptions.headers);
+    const encoding = headerName(headers, 'content-encoding');
+    // Nothing is sent with a DELETE, so nothing is encoded.
+    if (method === 'DELETE' && encoding !== undefined) delete headers[encoding];
+    const { hostname, port, auth, protocol } = urlToHttpOptions(url);
+    const options: https.RequestOptions = {
+      protocol,
+      hostname,
+      ...(port !== undefined && port !== '' ? { port } : {}),
+      ...(auth !== undefined ? { auth } : {}),
+      path: pushPath(url.pathname, jobName, groupings),
+      ...state.requestOptions,
+      method,
+      headers,
+    };
+    const transport = url.protocol === 'https:' ? https : http;
     const req = transport.request(options, (resp) => {
       let text = '';
       resp.setEncoding('utf8');
@@ -221,6 +209,25 @@ async function request(state: GatewayState, method: Method, jobName: string | un
     });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new PushgatewayError('Pushgateway request timed out')));
-    req.end(body);
+    if (method === 'DELETE') {
+      req.end();
+      return;
+    }
+    const gzipped = encoding !== undefined && String(headers[encoding]).trim().toLowerCase() === 'gzip';
+    state.registry
+      .metrics()
+      .then((text) => (gzipped ? gzipAsync(text) : Buffer.from(text, 'utf8')))
+      .then(
+        (body) => {
+          // Headers leave with the first write, so these can still be set.
+          if (headerName(headers, 'content-type') === undefined) req.setHeader('Content-Type', state.registry.contentType);
+          if (headerName(headers, 'content-length') === undefined) req.setHeader('Content-Length', body.length);
+          req.end(body);
+        },
+        (err: unknown) => {
+          reject(err);
+          req.destroy(err as Error);
+        },
+      );
   });
 }

@@ -30,7 +30,7 @@ export type PushOutcome =
   | { ok: false; name: string; message: string; statusCode?: number; body?: string };
 
 function write(spec: WriteSpec): void {
-  const jobs = new Counter({ name: 'jobs', help: 'Jobs done.', labelNames: ['kind'] });
+  const jobs = new Counter({ name: 'jobs_total', help: 'Jobs done.', labelNames: ['kind'] });
   const duration = new Histogram({ name: 'job_duration_seconds', help: 'How long a job took.', buckets: [0.3, 1] });
   const queue = new Gauge({ name: 'queue_length', help: 'Jobs waiting.', multiprocessMode: 'sum' });
   const count = (increments: Record<string, number>): void => {
