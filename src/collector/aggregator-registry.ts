@@ -27,8 +27,13 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
     return (aggregated ?? [register]).flatMap((registry) => registry.getMetricsAsArray());
   }
 
-  /** The merged metrics of every process of the directory, in this registry's content type. */
-  clusterMetrics(): Promise<string> {
+  /**
+   * The merged metrics of every process of the directory, in this
+   * registry's content type. Without a directory: this process's registries,
+   * and '' when they hold no metric (prom-client's answer with no workers).
+   */
+  async clusterMetrics(): Promise<string> {
+    if (!this.dir && this.inProcessMetrics().length === 0) return '';
     return this.metrics();
   }
 

@@ -79,7 +79,8 @@ export class DirectoryMerge {
       };
     });
     parts.push(...servedBeside(this.collector, selection.beside, (subject, message) => this.report(subject, message)));
-    if (!selection.families) parts.push(plainPart(this.skippedFilesFamily()));
+    // Served once a file was skipped: until then a directory's exposition is exactly its writers' metrics.
+    if (!selection.families && this.skippedFiles > 0) parts.push(plainPart(this.skippedFilesFamily()));
     return parts.sort((a, b) => compareText(a.name, b.name));
   }
 
