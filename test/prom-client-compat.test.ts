@@ -1,0 +1,271 @@
+// prom-client's API and behaviour, checked against prom-client itself: the
+// same program runs against both libraries in one process and their outputs
+// must be identical, byte for byte, in-process; and with a multiprocess
+// directory, what the registries serve across real processes.
+import * as assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import type { DropinCommand } from './helpers/dropin-worker.js';
+import { tempDir } from './helpers/fixtures.js';
+import { runSnippetLines as run } from './helpers/run-script.js';
+
+/**
+ * A snippet that runs `scenario(p)` (an async function of the library
+ * object, returning a record of outputs) once against prom-client and once
+ * against us, and prints both.
+ */
+function sideBySide(scenario: string, env: NodeJS.ProcessEnv = {}): { ours: Record<string, unknown>; theirs: Record<string, unknown> } {
+  const [line] = run(
+    `const scenario = ${scenario};
+    const theirs = await scenario(prom);
+    const ours = await scenario(lib);
+    console.log(JSON.stringify({ ours, theirs }));`,
+    env,
+  );
+  return line as { ours: Record<string, unknown>; theirs: Record<string, unknown> };
+}
+
+function assertSame(result: { ours: Record<string, unknown>; theirs: Record<string, unknown> }): void {
+  for (const key of Object.keys(result.theirs)) assert.deepEqual(result.ours[key], result.theirs[key], `${key} differs`);
+  assert.deepEqual(Object.keys(result.ours).sort(), Object.keys(result.theirs).sort());
+}
+
+describe('in-process: the exposition is prom-client\'s, byte for byte', () => {
+  it('counters, gauges, histograms and summaries: label order as given, numbers as JavaScript prints them, escapes, both formats', () => {
+    assertSame(
+      sideBySide(`async (p) => {
+        const c = new p.Counter({ name: 'jobs', help: 'Jobs done', labelNames: ['b', 'a'] });
+        c.inc({ b: 'x', a: 1 });
+        c.inc({ a: 'y', b: 'z' }, 2);
+        c.labels('q', 'r').inc(0.1 + 0.2);
+        c.inc({ a: 'only a' }, 4); // a subset of the label names
+        const total = new p.Counter({ name: 'big_total', help: 'back\\\\slash and\\nnewline' });
+        total.inc(1e21);
+        const g = new p.Gauge({ name: 'temperature', help: 'gauge', labelNames: ['room'] });
+        g.set({ room: 'quote " backslash \\\\ newline \\n' }, NaN);
+        g.set(-Infinity); // the series without labels of a labelled gauge
+        g.inc({ room: 'b' });
+        g.dec({ room: 'b' }, 0.25);
+        g.set({ room: 'tiny' }, 1e-7);
+        g.set({ room: 'negative zero' }, -0);
+        const h = new p.Histogram({ name: 'latency', help: 'hist', labelNames: ['method'], buckets: [0.1, 1, 2.5] });
+        h.observe({ method: 'GET' }, 0.5);
+        h.observe(3);
+        h.zero({ method: 'POST' });
+        const s = new p.Summary({ name: 'sizes', help: 'sum', labelNames: ['kind'], percentiles: [0.5, 0.9, 0.99] });
+        for (let i = 1; i <= 100; i++) s.observe({ kind: i % 2 ? 'odd' : 'even' }, i * 1.5);
+        // JSON is copied at once: prom-client's get() hands out its stored objects, which a later getMetricsAsJSON() with default labels rewrites.
+        const copy = (x) => JSON.parse(JSON.stringify(x));
+        const out = { text: await p.register.metrics(), json: copy(await p.register.getMetricsAsJSON()), single: await p.register.getSingleMetricAsString('latency') };
+        p.register.setDefaultLabels({ app: 'shop', method: 'ignored where a series has its own' });
+        out.withDefaults = await p.register.metrics();
+        out.jsonWithDefaults = copy(await p.register.getMetricsAsJSON());
+        p.register.setContentType(p.Registry.OPENMETRICS_CONTENT_TYPE);
+        out.openMetrics = await p.register.metrics();
+        p.register.setContentType(p.Registry.PROMETHEUS_CONTENT_TYPE);
+        return out;
+      }`),
+    );
+  });
+
+  it('remove, reset and zero; clear frees the names; a metric made again starts from 0; registers and Registry.merge', () => {
+    assertSame(
+      sideBySide(`async (p) => {
+        const out = {};
+        const c = new p.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
+        c.inc({ kind: 'a' }, 2); c.labels('b').inc(3); c.labels({ kind: 'c' }).inc();
+        c.remove('b'); c.remove({ kind: 'c' });
+        const h = new p.Histogram({ name: 'lat', help: 'L.', buckets: [1] });
+        h.observe(0.5);
+        const s = new p.Summary({ name: 'took', help: 'T.', percentiles: [0.5] });
+        s.observe(1);
+        out.before = await p.register.metrics();
+        c.reset(); h.reset(); s.reset();
+        out.afterReset = await p.register.metrics();
+        c.labels('b').inc(5);
+        h.observe(2);
+        out.usedAgain = await p.register.metrics();
+        try { new p.Counter({ name: 'ops_total', help: 'again' }); out.duplicate = 'accepted'; } catch (err) { out.duplicate = err.constructor === Error || err instanceof Error; }
+        p.register.removeSingleMetric('lat');
+        out.removedOne = p.register.getMetricsAsArray().map((m) => m.name);
+        p.register.clear();
+        const again = new p.Counter({ name: 'ops_total', help: 'Ops again.' });
+        again.inc();
+        out.afterClear = await p.register.metrics();
+        const mine = new p.Registry();
+        const other = new p.Registry();
+        const g = new p.Gauge({ name: 'queue', help: 'Q.', registers: [mine, other] });
+        g.set(7);
+        const alone = new p.Gauge({ name: 'alone', help: 'A.', registers: [] });
+        alone.set(1);
+        out.mine = await mine.metrics();
+        out.globalKeepsItsOwn = await p.register.metrics();
+        out.single = p.register.getSingleMetric('queue') === undefined && mine.getSingleMetric('queue') === g;
+        new p.Counter({ name: 'merged_total', help: 'M.', registers: [other] }).inc(3);
+        const both = p.Registry.merge([mine, new p.Registry()]);
+        out.merged = await both.metrics();
+        try { p.Registry.merge([mine, other]); out.mergeClash = 'accepted'; } catch { out.mergeClash = 'refused'; }
+        return out;
+      }`),
+    );
+  });
+
+  it('collect() runs before each read, sync or async; get() shapes', () => {
+    assertSame(
+      sideBySide(`async (p) => {
+        let depth = 0;
+        const queue = new p.Gauge({ name: 'queue_depth', help: 'Depth.', collect() { this.set(++depth); } });
+        const later = new p.Gauge({ name: 'later', help: 'Async.', labelNames: ['x'], async collect() { await new Promise((r) => setTimeout(r, 5)); this.set({ x: 'y' }, depth * 10); } });
+        const out = { first: await p.register.metrics(), second: await p.register.metrics(), get: await queue.get(), getLater: await later.get() };
+        const h = new p.Histogram({ name: 'h', help: 'H.', labelNames: ['a'], buckets: [1, 2] });
+        h.observe({ a: 'x' }, 1.5);
+        out.histogram = await h.get();
+        const s = new p.Summary({ name: 's', help: 'S.', percentiles: [0.1, 0.5] });
+        [3, 1, 2].forEach((v) => s.observe(v));
+        out.summary = await s.get();
+        return out;
+      }`),
+    );
+  });
+
+  it('exemplars in OpenMetrics (timestamps aside)', () => {
+    const result = sideBySide(`async (p) => {
+      const registry = new p.Registry(p.Registry.OPENMETRICS_CONTENT_TYPE);
+      const c = new p.Counter({ name: 'hits', help: 'H.', labelNames: ['path'], enableExemplars: true, registers: [registry] });
+      c.inc({ labels: { path: '/' }, value: 2, exemplarLabels: { traceId: 'abc' } });
+      c.inc({ labels: { path: '/x' } });
+      const h = new p.Histogram({ name: 'took', help: 'T.', buckets: [0.1, 1], enableExemplars: true, registers: [registry] });
+      h.observe({ value: 0.5, exemplarLabels: { traceId: 'def' } });
+      let refused;
+      try { new p.Counter({ name: 'bad', help: 'B.', enableExemplars: true }); } catch { refused = true; }
+      const text = (await registry.metrics()).replace(/ \\d+(\\.\\d+)?$/gm, ' <time>');
+      // Refused: prom-client counts the increment first, we refuse the call whole (nothing half-recorded).
+      let tooLong;
+      try { c.inc({ labels: { path: '/' }, exemplarLabels: { traceId: 'x'.repeat(130) } }); } catch { tooLong = true; }
+      return { text, refused, tooLong };
+    }`);
+    assertSame(result);
+  });
+});
+
+describe('multiprocess: the registries serve the merged directory', () => {
+  it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [prom] = run(
+        `const jobs = new lib.Counter({ name: 'jobs', help: 'Jobs.' });
+        jobs.inc(3);
+        new lib.Counter({ name: 'runs_total', help: 'Runs.' }).inc();
+        const text = await lib.register.metrics();
+        lib.register.setContentType(lib.Registry.OPENMETRICS_CONTENT_TYPE);
+        const openMetrics = await lib.register.metrics();
+        const python = await new lib.MultiprocessRegistry({ naming: 'python' }).metrics();
+        console.log(JSON.stringify({ text, openMetrics, python }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; openMetrics: string; python: string }>;
+      assert.match(prom.text, /^# TYPE jobs counter\njobs 3(\.0)?$/m);
+      assert.match(prom.text, /^# TYPE runs_total counter\nruns_total 1(\.0)?$/m);
+      assert.match(prom.openMetrics, /^# TYPE jobs counter\njobs_total 3(\.0)?$/m);
+      assert.match(prom.openMetrics, /^# TYPE runs counter\nruns_total 1(\.0)?$/m);
+      assert.match(prom.python, /^# TYPE jobs_total counter\njobs_total 3\.0$/m);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+interface Writer {
+  child: ChildProcess;
+  send(command: DropinCommand): Promise<{ collected: number }>;
+}
+
+const WORKER = path.join(__dirname, 'helpers', 'dropin-worker.ts');
+
+async function startWriter(dir: string, name: string): Promise<Writer> {
+  const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, PROMETHEUS_MULTIPROC_DIR: dir, DROPIN_NAME: name }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`writer ${name} exited with ${code} before it was ready`)));
+  });
+  return {
+    child,
+    send: (command) =>
+      new Promise((resolve) => {
+        child.once('message', (reply) => resolve(reply as { collected: number }));
+        child.send(command);
+      }),
+  };
+}
+
+/** Scrapes the directory from a fresh process, through each of prom-client's ways. */
+function scrape(dir: string): { register: string; json: Array<{ name: string; values: Array<{ value: number; labels: Record<string, string> }> }>; cluster: string; custom: string } {
+  const [result] = run(
+    `const custom = new lib.Registry();
+    new lib.Counter({ name: 'requests', help: 'Requests.', labelNames: ['route'], registers: [custom] });
+    console.log(JSON.stringify({
+      register: await lib.register.metrics(),
+      json: await lib.register.getMetricsAsJSON(),
+      cluster: await new lib.AggregatorRegistry().clusterMetrics(),
+      custom: await custom.metrics(),
+    }));`,
+    { PROMETHEUS_MULTIPROC_DIR: dir },
+  );
+  return result as ReturnType<typeof scrape>;
+}
+
+/** The value of one sample line `name{labels}` in a text exposition, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('multiprocess: prom-client code across real processes', () => {
+  it('register, getMetricsAsJSON, AggregatorRegistry and a custom Registry serve the merged values; a SIGKILLed writer\'s counts stay; collect() runs in every writer; remove() withdraws', async () => {
+    const { dir, cleanup } = tempDir();
+    const writers: Writer[] = [];
+    try {
+      for (const name of ['w1', 'w2', 'w3']) writers.push(await startWriter(dir, name));
+      for (const [i, writer] of writers.entries()) await writer.send({ op: 'work', times: 10 * (i + 1) });
+      writers[2].child.kill('SIGKILL');
+      await once(writers[2].child, 'exit');
+      let first = scrape(dir);
+      for (const text of [first.register, first.cluster]) {
+        assert.equal(sample(text, 'requests{route="/a"}'), 60, 'all requests, the killed writer\'s included');
+        assert.equal(sample(text, 'latency_seconds_count'), 60);
+        assert.equal(sample(text, 'tenant_jobs_total{tenant="gone"}'), 60);
+        assert.match(text, /^# TYPE requests counter$/m);
+      }
+      assert.equal(sample(first.custom, 'requests{route="/a"}'), 60);
+      assert.doesNotMatch(first.custom, /latency|queue_depth|tenant/, 'a custom registry serves only its families');
+      // The files do not say which registry a metric joined: register serves every family of the directory.
+      assert.equal(sample(first.register, 'private_total'), 3, 'a family in writers\' own registries is in the directory too');
+      const json = first.json.find((m) => m.name === 'requests')!;
+      assert.deepEqual(json.values.map((v) => [v.labels.route, v.value]), [['/a', 60]]);
+
+      // collect(): the scrape above announced itself; the live writers ran theirs.
+      const collected = await Promise.all(writers.slice(0, 2).map((w) => w.send({ op: 'work', times: 0 })));
+      assert.ok(collected.every((c) => c.collected >= 1), `collect() ran in every live writer: ${JSON.stringify(collected)}`);
+      first = scrape(dir);
+      assert.equal(sample(first.register, 'peak_memory'), 100, 'aggregator max: the largest value over processes');
+      assert.ok((sample(first.register, 'queue_depth') ?? 0) >= 2, 'aggregator sum: the live writers\' values added');
+
+      // remove() in the live writers: the series leaves the merged view (the killed writer's entry
+      // stays in its file, so its share keeps the series until that writer's file is compacted away).
+      for (const writer of writers.slice(0, 2)) await writer.send({ op: 'remove' });
+      const afterRemove = scrape(dir);
+      assert.equal(sample(afterRemove.register, 'tenant_jobs_total{tenant="gone"}'), 30, "only the killed writer's share is left");
+      assert.equal(sample(afterRemove.register, 'tenant_jobs_total{tenant="w1"}'), 1);
+
+      // register.clear() in a writer withdraws all its series; the others' stay.
+      await writers[0].send({ op: 'clear' });
+      const afterClear = scrape(dir);
+      assert.equal(sample(afterClear.register, 'requests{route="/a"}'), 50, 'w1 withdrew its 10');
+      assert.equal(sample(afterClear.register, 'tenant_jobs_total{tenant="w1"}'), undefined);
+    } finally {
+      for (const writer of writers) writer.child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+});
