@@ -269,3 +269,69 @@ describe('multiprocess: prom-client code across real processes', () => {
     }
   });
 });
+
+// Code written against prom-client's index.d.ts compiles against ours unchanged (checked by `npm run typecheck`, never run):
+// the usual shapes of prom-client's README and of libraries built on it.
+async function promClientCodeCompiles(): Promise<void> {
+  const client = await import('../src/index.js');
+  const { Counter, Gauge, Histogram, Summary, Registry, register, AggregatorRegistry, Pushgateway } = client;
+  const counter = new Counter({ name: 'requests_total', help: 'Requests', labelNames: ['method', 'code'] as const });
+  counter.inc();
+  counter.inc(2);
+  counter.inc({ method: 'GET' });
+  counter.inc({ method: 'GET', code: 200 }, 1);
+  counter.labels('GET', '200').inc();
+  counter.labels({ method: 'POST' }).inc(3);
+  counter.remove('GET', '200');
+  counter.reset();
+  const gauge = new Gauge({
+    name: 'queue_depth',
+    help: 'Depth',
+    labelNames: ['queue'],
+    aggregator: 'max',
+    collect() {
+      this.set({ queue: 'a' }, 1);
+    },
+  });
+  gauge.set(1);
+  gauge.inc({ queue: 'a' }, 2);
+  gauge.dec();
+  gauge.setToCurrentTime();
+  const stop = gauge.startTimer({ queue: 'a' });
+  stop({ queue: 'b' });
+  gauge.labels('a').set(3);
+  const histogram = new Histogram({ name: 'duration_seconds', help: 'D', labelNames: ['route'], buckets: client.linearBuckets(0.1, 0.1, 5) });
+  histogram.observe(0.2);
+  histogram.observe({ route: '/' }, 0.3);
+  const end = histogram.startTimer();
+  const seconds: number = end({ route: '/' });
+  void seconds;
+  histogram.zero({ route: '/x' });
+  histogram.labels('/').observe(1);
+  const summary = new Summary({ name: 'sizes', help: 'S', percentiles: [0.5, 0.99], maxAgeSeconds: 600, ageBuckets: 5, pruneAgedBuckets: true });
+  summary.observe(10);
+  const withExemplars = new Counter({ name: 'hits_total', help: 'H', enableExemplars: true, registers: [new Registry(Registry.OPENMETRICS_CONTENT_TYPE)] });
+  withExemplars.inc({ value: 1, exemplarLabels: { traceId: 'x' } });
+  const registry = new Registry();
+  registry.registerMetric(counter);
+  registry.setDefaultLabels({ app: 'shop' });
+  const text: string = await registry.metrics();
+  const json = await registry.getMetricsAsJSON();
+  const names: string[] = json.map((m) => m.name);
+  void [text, names, registry.contentType, registry.getSingleMetric('requests_total'), await registry.getSingleMetricAsString('requests_total')];
+  registry.removeSingleMetric('requests_total');
+  registry.resetMetrics();
+  registry.clear();
+  const merged = Registry.merge([registry, register]);
+  void merged;
+  const openMetrics = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>(Registry.OPENMETRICS_CONTENT_TYPE);
+  openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const contentType: string = register.contentType;
+  void [contentType, client.contentType, client.prometheusContentType, client.openMetricsContentType, client.validateMetricName('x')];
+  const aggregated = AggregatorRegistry.aggregate([json]);
+  void (await aggregated.metrics());
+  const cluster = new AggregatorRegistry();
+  void (await cluster.clusterMetrics());
+  void new Pushgateway('http://127.0.0.1:9091', {}, register).pushAdd({ jobName: 'batch' });
+}
+void promClientCodeCompiles;
