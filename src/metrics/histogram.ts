@@ -6,7 +6,7 @@ import type { BaseConfiguration, EntrySpec, LabelValues, MetricIdentity } from '
 import { checkExemplarLabels, newExemplar, type Exemplar } from './exemplars.js';
 import type { MetricObjectWithValues, PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
-import { labelledTimer } from './timer.js';
+import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
 
 /** prom-client's default buckets (Python's differ; name them when mixing clients). */
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -115,6 +115,20 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     });
     this.buckets = buckets;
     if (this.enableExemplars) this.observe = this.observeWithExemplar as unknown as Histogram<T>['observe'];
+  }
+
+  /**
+   * startTimer(); with enableExemplars, prom-client's form: exemplar labels
+   * given at the start and at the end are merged, as the labels are.
+   */
+  override startTimer(labels?: LabelValues<T>, exemplarLabels?: Record<string, string | number>): (labels?: LabelValues<T>, exemplarLabels?: Record<string, string | number>) => number {
+    if (!this.enableExemplars) return super.startTimer(labels);
+    const start = startClock();
+    return (endLabels, endExemplarLabels) => {
+      const value = elapsedSeconds(start);
+      this.observeWithExemplar({ labels: { ...labels, ...endLabels } as LabelValues<T>, value, exemplarLabels: { ...exemplarLabels, ...endExemplarLabels } });
+      return value;
+    };
   }
 
   /** observe() of a histogram made with enableExemplars: prom-client's one-object form. */

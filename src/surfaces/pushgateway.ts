@@ -9,7 +9,7 @@
 // headers, basic auth from the URL, gzip when the caller's headers ask for it,
 // the same errors and messages. Differences, all deliberate (docs/api.md,
 // "Pushing to a Pushgateway"): a failed scrape destroys the request before
-// anything is written, the body carries Content-Type (the registry's), header names are matched case-insensitively, the caller's
+// anything is written, header names are matched case-insensitively, the caller's
 // headers object is never modified, and a refused push is a PushgatewayError
 // carrying the status and body.
 // 'http', not 'node:http': module mocks keyed on the bare name (jest.mock('http'), as prom-client's own tests do) must reach us.
@@ -183,7 +183,6 @@ function request(state: GatewayState, method: Method, jobName: string | undefine
     const encoding = headerName(headers, 'content-encoding');
     // Nothing is sent with a DELETE, so nothing is encoded.
     if (method === 'DELETE' && encoding !== undefined) delete headers[encoding];
-    if (method !== 'DELETE' && headerName(headers, 'content-type') === undefined) headers['Content-Type'] = state.registry.contentType;
     const { hostname, port, auth, protocol } = urlToHttpOptions(url);
     const options: https.RequestOptions = {
       protocol,
