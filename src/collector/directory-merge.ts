@@ -30,19 +30,30 @@ export interface MergeSelection {
   beside: readonly Family[];
   /** Labels added to every series that lacks them (a registry's default labels). */
   defaultLabels?: Readonly<Record<string, string>>;
-  naming: Naming;
 }
 
 export class DirectoryMerge {
   readonly logger: Logger;
   private readonly reported = new Set<string>();
-  /** The collector's own family keeps its names: a file's family that would expose one of them is ignored. */
-  private readonly collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }]);
+  private readonly collector: IncrementalCollector;
   private readonly writer = new TextWriter();
   private readonly scan: DirectoryScan;
   private skippedFiles = 0;
 
-  constructor(logger: Logger = consoleLogger, compactThreshold = DEFAULT_COMPACT_THRESHOLD) {
+  /**
+   * `naming`: under prom-client's, the exposition is written as prom-client
+   * writes it (numbers and bounds as JavaScript prints them, a blank line
+   * between families in the text format, counters as declared); under
+   * Python's, as Python's client does.
+   */
+  constructor(
+    logger: Logger = consoleLogger,
+    compactThreshold = DEFAULT_COMPACT_THRESHOLD,
+    readonly naming: Naming = 'prom-client',
+  ) {
+    // The collector's own family keeps its names: a file's family that would expose one of them is ignored.
+    this.collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }], naming === 'python' ? 'python' : 'javascript');
+    this.writer.numbers = naming === 'python' ? 'python' : 'javascript';
     // Messages name files of the directory, whose names its writers choose.
     this.logger = printableLogger(logger);
     this.scan = new DirectoryScan(this.collector, this.logger, (subject, message) => this.report(subject, message), compactThreshold);
@@ -55,7 +66,7 @@ export class DirectoryMerge {
    */
   scrape(dir: string, selection: MergeSelection): Part[] {
     this.skippedFiles += this.scan.add(dir);
-    const pythonNaming = selection.naming === 'python';
+    const pythonNaming = this.naming === 'python';
     const defaults = selection.defaultLabels && Object.keys(selection.defaultLabels).length > 0 ? selection.defaultLabels : undefined;
     const names = this.collector.familyNames().filter((name) => !selection.families || selection.families.has(name));
     const parts: Part[] = names.map((name) => {
@@ -84,12 +95,17 @@ export class DirectoryMerge {
     return parts.sort((a, b) => compareText(a.name, b.name));
   }
 
-  /** The exposition of `parts`, in one buffer. */
+  /** The exposition of `parts`, in one buffer, written as the naming says (constructor). */
   render(parts: readonly Part[], format: ExpositionFormat, end: string): string {
-    this.writer.reserve(this.collector.renderedSizeBound());
-    for (const part of parts) part.render(format, this.writer);
-    this.writer.text(end);
-    return this.writer.take();
+    const writer = this.writer;
+    const promClient = this.naming === 'prom-client';
+    writer.reserve(this.collector.renderedSizeBound() + parts.length);
+    parts.forEach((part, i) => {
+      if (promClient && format === 'prometheus' && i > 0) writer.text('\n');
+      part.render(format, writer);
+    });
+    writer.text(end);
+    return writer.take();
   }
 
   private skippedFilesFamily(): Family {

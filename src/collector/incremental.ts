@@ -9,7 +9,7 @@ import type { NameHolder } from './name-claims.js';
 import type { FamilyState } from './family-state.js';
 import { SeriesTable, type ReservedFamily, type ScrapeProblem, type TableMark } from './series-table.js';
 import { SharedEntryLists, SourceState, type SourceImage } from './source-state.js';
-import type { TextWriter } from './text-writer.js';
+import type { NumberStyle, TextWriter } from './text-writer.js';
 
 /**
  * mergeRule() as numbers: the merge loop switches on it for every entry of
@@ -48,8 +48,8 @@ export class IncrementalCollector {
   private readonly entryLists = new SharedEntryLists();
   private readonly entry = newRawEntry();
 
-  constructor(reserved: readonly ReservedFamily[] = []) {
-    this.table = new SeriesTable(reserved);
+  constructor(reserved: readonly ReservedFamily[] = [], bounds: NumberStyle = 'python') {
+    this.table = new SeriesTable(reserved, bounds);
   }
 
   /** The family that holds one of the names a family `name` of `type` would expose, if one does (for families served beside these). */

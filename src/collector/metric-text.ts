@@ -1,3 +1,4 @@
+import { formatJavaScriptNumber as valueText } from '../format/float.js';
 import type { ExpositionFormat } from './exposition.js';
 
 /**
@@ -26,13 +27,6 @@ export interface MetricSnapshot {
   /** 'counter', 'gauge', 'histogram' or 'summary' (prom-client's d.ts types it as its MetricType enum). */
   type: unknown;
   values?: MetricSample[];
-}
-
-export function valueText(value: number): string {
-  if (Number.isNaN(value)) return 'Nan';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return `${value}`;
 }
 
 function escapeText(text: string): string {

@@ -107,7 +107,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
   }
 
   protected merge(): DirectoryMerge {
-    return (sharedMerge ??= new DirectoryMerge(configuredOptions().logger ?? consoleLogger));
+    return (sharedMerge ??= new DirectoryMerge(configuredOptions().logger ?? consoleLogger, undefined, counterNaming()));
   }
 
   /** The metrics served in-process, in registration order. */
@@ -299,7 +299,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
-    return merge.scrape(dir, { families, beside, defaultLabels: defaults, naming: this.naming() });
+    return merge.scrape(dir, { families, beside, defaultLabels: defaults });
   }
 }
 

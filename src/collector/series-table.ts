@@ -1,3 +1,5 @@
+import { formatJavaScriptNumber, formatPrometheusFloat, parseBound } from '../format/float.js';
+import type { NumberStyle } from './text-writer.js';
 import type { DecodedKey } from '../format/key.js';
 import type { MetricType } from '../format/names.js';
 import { renderLabels } from './exposition.js';
@@ -55,7 +57,11 @@ export class SeriesTable {
   readonly linePrefixes = new TextWriter();
   private lineCount = 0;
 
-  constructor(reserved: readonly ReservedFamily[] = []) {
+  constructor(
+    reserved: readonly ReservedFamily[] = [],
+    /** How a bucket's `le` is written: `1.0` as Python's client, or `1` as prom-client (one series either way). */
+    private readonly bounds: NumberStyle = 'python',
+  ) {
     for (const family of reserved) this.names.claim(family.name, family.type);
   }
 
@@ -112,6 +118,10 @@ export class SeriesTable {
     const family = this.familyOf(key.family, key.help, source, type, problems);
     if (!family) return -1;
     let labels = key.labels;
+    if (type === 'histogram' && labels.le !== undefined) {
+      const bound = parseBound(labels.le);
+      labels = { ...labels, le: this.bounds === 'javascript' ? formatJavaScriptNumber(bound) : formatPrometheusFloat(bound) };
+    }
     if (type === 'gauge') {
       if (perSource) {
         if (pid !== undefined) labels = { ...labels, pid };

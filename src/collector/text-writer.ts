@@ -1,4 +1,7 @@
-import { formatPrometheusFloat, isPlainInteger } from '../format/float.js';
+import { formatJavaScriptNumber, formatPrometheusFloat, isPlainInteger } from '../format/float.js';
+
+/** How sample values are written: as Python's client writes them (`5.0`), or as prom-client does (`5`). */
+export type NumberStyle = 'python' | 'javascript';
 
 const NEWLINE = 0x0a;
 const MINUS = 0x2d;
@@ -15,6 +18,7 @@ const ZERO = 0x30;
 export class TextWriter {
   private buf = Buffer.allocUnsafeSlow(64 * 1024);
   private length = 0;
+  numbers: NumberStyle = 'python';
 
   text(s: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -44,8 +48,9 @@ export class TextWriter {
 
   /** A sample value as formatPrometheusFloat renders it, then a newline. */
   valueLine(x: number): void {
+    const javascript = this.numbers === 'javascript';
     if (!isPlainInteger(x)) {
-      this.text(formatPrometheusFloat(x));
+      this.text(javascript ? formatJavaScriptNumber(x) : formatPrometheusFloat(x));
       this.byte(NEWLINE);
       return;
     }
@@ -64,8 +69,10 @@ export class TextWriter {
       buf[i] = ZERO + (x % 10);
       x = Math.floor(x / 10);
     }
-    buf[at++] = DOT;
-    buf[at++] = ZERO;
+    if (!javascript) {
+      buf[at++] = DOT;
+      buf[at++] = ZERO;
+    }
     buf[at++] = NEWLINE;
     this.length = at;
   }

@@ -58,3 +58,15 @@ export function parseBound(text: string): number {
   if (text === '-Inf') return -Infinity;
   return Number(text);
 }
+
+/**
+ * A sample value as prom-client writes it: JavaScript's own number text
+ * (`5`, `0.30000000000000004`, `1e-7`, `1e+21`), `+Inf`, `-Inf`, and `Nan`
+ * for NaN, prom-client's spelling (Prometheus reads it case-blind).
+ */
+export function formatJavaScriptNumber(x: number): string {
+  if (Number.isNaN(x)) return 'Nan';
+  if (x === Infinity) return '+Inf';
+  if (x === -Infinity) return '-Inf';
+  return `${x}`;
+}
