@@ -17,6 +17,9 @@ export {
   prometheusContentType,
   SKIPPED_FILES_FAMILY,
   type MetricJSON,
+  type OpenMetricsContentType,
+  type PrometheusContentType,
+  type RegistryContentType,
   type MultiprocessRegistryOptions,
 } from './collector/registry.js';
 export type { Family, Sample } from './collector/family.js';

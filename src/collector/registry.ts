@@ -1,5 +1,6 @@
-import { Registry, type RegistryContentType } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ValidationError } from '../errors.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type RegistryContentType } from '../format/content-types.js';
 import { dbFileName, parseDbFileName } from '../format/directory-names.js';
 import { readUsed } from '../format/layout.js';
 import type { MetricType } from '../format/names.js';
@@ -15,8 +16,7 @@ import { IncrementalCollector } from './incremental.js';
 import { familiesOf, plainPart, servedBeside, type Part } from './registry-bridge.js';
 import { TextWriter } from './text-writer.js';
 
-export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+export { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
 /** prom-client's names for the same two content types. */
 export const prometheusContentType = PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = OPENMETRICS_CONTENT_TYPE;

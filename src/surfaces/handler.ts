@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { RegistryContentType } from 'prom-client';
-import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../collector/registry.js';
+import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type RegistryContentType } from '../collector/registry.js';
 import { consoleLogger, type Logger } from '../log.js';
 import type { FastifyInstanceLike, FastifyPluginLike } from './fastify-types.js';
 import { expositionResponse, isReadMethod, methodNotAllowed, plainResponse, wantsOpenMetrics, writeResponse, type HttpResponse } from './http.js';
