@@ -5,7 +5,18 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as prom from 'prom-client';
-import { exponentialBuckets, Histogram, linearBuckets, openMetricsContentType, prometheusContentType, validateMetricName, ValidationError } from '../src/index.js';
+import {
+  exponentialBuckets,
+  Histogram,
+  linearBuckets,
+  OPENMETRICS_CONTENT_TYPE,
+  openMetricsContentType,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusContentType,
+  validateMetricName,
+  ValidationError,
+  type RegistryContentType,
+} from '../src/index.js';
 
 describe('linearBuckets and exponentialBuckets', () => {
   test('give the bounds prom-client gives, to the last bit', () => {
@@ -55,8 +66,14 @@ describe('validateMetricName', () => {
 });
 
 describe('prometheusContentType and openMetricsContentType', () => {
-  test('are prom-client\'s', () => {
+  test('are prom-client\'s (our own copies: the library does not load prom-client)', () => {
     assert.equal(prometheusContentType, prom.prometheusContentType);
     assert.equal(openMetricsContentType, prom.openMetricsContentType);
+    assert.equal(PROMETHEUS_CONTENT_TYPE, prom.Registry.PROMETHEUS_CONTENT_TYPE);
+    assert.equal(OPENMETRICS_CONTENT_TYPE, prom.Registry.OPENMETRICS_CONTENT_TYPE);
+    // The types are prom-client's too, both ways.
+    const ours: RegistryContentType = prom.Registry.OPENMETRICS_CONTENT_TYPE;
+    const theirs: prom.RegistryContentType = ours;
+    assert.equal(theirs, OPENMETRICS_CONTENT_TYPE);
   });
 });

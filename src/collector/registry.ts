@@ -4,6 +4,7 @@ import { consoleLogger } from '../log.js';
 import { Metric } from '../metrics/metric.js';
 import { installDefaultRegistry } from '../metrics/registries.js';
 import { configuredOptions, counterNaming, resolveDir, type Naming } from '../storage/config.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
 import { announceScrape } from '../storage/scrape-signal.js';
 import { DirectoryMerge } from './directory-merge.js';
 import { endOfExposition, exposedFamilyName, type ExpositionFormat } from './exposition.js';
@@ -12,11 +13,7 @@ import { joinMetricTexts, metricText, type MetricSnapshot } from './metric-text.
 import type { Part } from './registry-bridge.js';
 import { familyOfSnapshot } from './registry-bridge.js';
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-export type PrometheusContentType = typeof PROMETHEUS_CONTENT_TYPE;
-export type OpenMetricsContentType = typeof OPENMETRICS_CONTENT_TYPE;
-export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
+export { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
 /** prom-client's names for the same two content types. */
 export const prometheusContentType = PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = OPENMETRICS_CONTENT_TYPE;

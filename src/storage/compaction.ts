@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
@@ -13,6 +12,7 @@ import { DIRECTORY_LOCK_STALE_MS, withDirectoryLock, type DirectoryLock } from '
 import { readFileImage } from './file-image.js';
 import { faultPoint, finishJournal, readJournal, setJournalAside, writeJournal, type Journal } from './journal.js';
 import { markerPath, writerState } from './liveness.js';
+import { randomToken } from './random-token.js';
 import { createExclusive, entryKind } from './safe-files.js';
 import { removeRegularFile } from './safe-removal.js';
 
@@ -209,7 +209,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   }
   if (compactedIds.length === 0 && forgetOnly.length === 0) return { ...NOTHING_COMPACTED };
 
-  const journalId = randomBytes(8).toString('hex');
+  const journalId = randomToken();
   const install: Journal['install'] = [];
   for (const [prefix, entries] of merged) {
     lock.refresh();

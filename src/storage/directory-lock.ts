@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import * as lockfile from 'proper-lockfile';
 import { DIRECTORY_LOCK_NAME, DIRECTORY_LOCK_TARGET, LOCK_HOLDER_NAME, temporaryName } from '../format/directory-names.js';
 import { notALock } from './liveness.js';
+import { properLockfile } from './lockfile.js';
+import { randomToken } from './random-token.js';
 import { createExclusive, isRealDirectory, lockFileSystem, readSmallFile } from './safe-files.js';
 import { discard } from './safe-removal.js';
 
@@ -41,7 +41,7 @@ export interface DirectoryLock {
 
 class HeldDirectoryLock implements DirectoryLock {
   private refreshedAt = Date.now();
-  private readonly token = randomBytes(8).toString('hex');
+  private readonly token = randomToken();
   /** False when the holder file could not be written (a full disk): then only the lock's presence tells. */
   private readonly named: boolean;
 
@@ -103,9 +103,9 @@ export function describeDirectoryLock(dir: string): string {
 export function withDirectoryLock<T>(dir: string, work: (lock: DirectoryLock) => T): T | undefined {
   let release: () => void;
   try {
-    release = lockfile.lockSync(path.join(dir, DIRECTORY_LOCK_TARGET), {
+    release = properLockfile().lockSync(path.join(dir, DIRECTORY_LOCK_TARGET), {
       lockfilePath: path.join(dir, DIRECTORY_LOCK_NAME),
-      fs: lockFileSystem,
+      fs: lockFileSystem(),
       realpath: false,
       stale: DIRECTORY_LOCK_STALE_MS,
       onCompromised: () => {},

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsafeFileError } from '../errors.js';
 import { COMPACTED_ID, JOURNAL_NAME, installingName, isFileId, parseDbFileName, rejectedJournalName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
 import { forgetWriter } from './liveness.js';
+import { randomToken } from './random-token.js';
 import { createExclusive, effectiveUid, entryKind, readSmallFile } from './safe-files.js';
 import { removeRegularFile } from './safe-removal.js';
 
@@ -130,7 +130,7 @@ export function writeJournal(dir: string, journal: Journal): void {
  * write its own. Returns false (and says why) when it cannot be moved.
  */
 export function setJournalAside(dir: string, problem: string, logger: Logger): boolean {
-  const aside = rejectedJournalName(randomBytes(8).toString('hex'));
+  const aside = rejectedJournalName(randomToken());
   try {
     fs.renameSync(path.join(dir, JOURNAL_NAME), path.join(dir, aside));
   } catch (err) {

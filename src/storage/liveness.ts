@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import * as lockfile from 'proper-lockfile';
 import { COMPACTED_ID, lockName, markerName, parseDbFileName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
+import { properLockfile } from './lockfile.js';
+import { randomToken } from './random-token.js';
 import { createExclusive, entryKind, lockFileSystem, readSmallFile } from './safe-files.js';
 import { discard, removeLockDirectory, removeRegularFile } from './safe-removal.js';
 
@@ -124,9 +124,9 @@ export function tryLockId(dir: string, id: string, timeoutMs: number, logger: Lo
   }
   let release: () => void;
   const take = (): void => {
-    release = lockfile.lockSync(path.join(dir, id), {
+    release = properLockfile().lockSync(path.join(dir, id), {
       lockfilePath: lockPath(dir, id),
-      fs: lockFileSystem,
+      fs: lockFileSystem(),
       realpath: false,
       stale: timeoutMs,
       update: Math.max(1000, Math.floor(timeoutMs / 4)),
@@ -160,7 +160,7 @@ export function notALock(lock: string): string | undefined {
 
 export function writeMarker(dir: string, id: string, timeoutMs: number): void {
   const marker: WriterMarker = {
-    instance: randomBytes(8).toString('hex'),
+    instance: randomToken(),
     pid: process.pid,
     hostname: hostname(),
     startedAt: new Date().toISOString(),

@@ -209,15 +209,22 @@ export function isRealDirectory(path: string): boolean {
   return kindIfVisible(path) === 'directory';
 }
 
+let lockFs: typeof fs | undefined;
+
 /**
  * The file system proper-lockfile works through for locks in the directory:
  * its stat and utimes follow links, so a lock replaced by a link would have
- * it touch the link's target; these act on the entry itself.
+ * it touch the link's target; these act on the entry itself. Made at the
+ * first lock: copying every property of node:fs reads its lazy getters
+ * (ReadStream and the like load node's stream modules).
  */
-export const lockFileSystem: typeof fs = {
-  ...fs,
-  stat: fs.lstat,
-  statSync: fs.lstatSync,
-  utimes: fs.lutimes,
-  utimesSync: fs.lutimesSync,
-} as typeof fs;
+export function lockFileSystem(): typeof fs {
+  lockFs ??= {
+    ...fs,
+    stat: fs.lstat,
+    statSync: fs.lstatSync,
+    utimes: fs.lutimes,
+    utimesSync: fs.lutimesSync,
+  } as typeof fs;
+  return lockFs;
+}

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MultiprocessRegistry } from '../collector/multiprocess-registry.js';
 import { ValidationError } from '../errors.js';
@@ -49,8 +49,7 @@ function urlHost(host: string): string {
 /**
  * A standalone metrics server: the merged metrics of `dir`, read on every
  * scrape by one long-lived registry, at `path`; `200 ok` at /healthz; 404
- * elsewhere. It never maps a file, so the mmap addon (whose node-pre-gyp
- * parses process.argv when loaded) is never loaded here.
+ * elsewhere. It never maps a file, so the mmap addon is never loaded here.
  */
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
   const dir = requireDir(options.dir, 'startExporter');
@@ -64,7 +63,10 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
   const registry = new MultiprocessRegistry({ dir, logger, compactThreshold: options.compactThreshold });
   const serveMetrics = metricsHandler(registry, { logger });
 
-  const server = http.createServer((req, res) => {
+  // node:http is loaded here, not when the package is: most processes that load the package never start an exporter.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createServer } = require('node:http') as typeof http;
+  const server = createServer((req, res) => {
     const pathname = pathOf(req.url);
     const plain = (status: number, text: string, extra: Record<string, string> = {}): void =>
       writeResponse(req, res, plainResponse(status, text, { 'Cache-Control': 'no-store', ...extra }));

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { RegistryContentType } from 'prom-client';
 import { MultiprocessRegistry } from '../collector/multiprocess-registry.js';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../collector/registry.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type RegistryContentType } from '../format/content-types.js';
 import { consoleLogger, type Logger } from '../log.js';
 import type { FastifyInstanceLike, FastifyPluginLike } from './fastify-types.js';
 import { expositionResponse, isReadMethod, methodNotAllowed, plainResponse, wantsOpenMetrics, writeResponse, type HttpResponse } from './http.js';

@@ -34,10 +34,13 @@ function workUntilStopped(): void {
 
 /**
  * Opens every file collectRuntimeMetrics writes into (their descriptors stay
- * open with the mapping), then fills the descriptor table: the watch, which
- * needs a new inotify descriptor, is the one thing that then fails.
+ * open with the mapping) and loads the modules it loads at its first call,
+ * then fills the descriptor table: the watch, which needs a new inotify
+ * descriptor, is the one thing that then fails.
  */
 function withoutDescriptors(action: () => void): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../../src/surfaces/runtime-metrics/measurements.js');
   new Counter({ name: 'runtime_test_placeholder', help: 'Opens the counter file.' });
   new Histogram({ name: 'runtime_test_placeholder_histogram', help: 'Opens the histogram file.' });
   new Gauge({ name: 'runtime_test_placeholder_liveall', help: 'Opens the liveall file.', multiprocessMode: 'liveall' });

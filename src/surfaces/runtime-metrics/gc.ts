@@ -2,8 +2,6 @@ import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks
 import { Histogram } from '../../metrics/histogram.js';
 import type { Measurement, MetricMaker } from './measurement.js';
 
-export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
-
 const GC_KINDS: ReadonlyArray<[code: number, kind: string]> = [
   [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
   [perfConstants.NODE_PERFORMANCE_GC_MAJOR, 'major'],

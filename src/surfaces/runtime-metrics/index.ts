@@ -1,24 +1,20 @@
-import { isMainThread } from 'node:worker_threads';
 import { ValidationError, showValue } from '../../errors.js';
 import { checkLabelNames, isMetricName, isWellFormed } from '../../format/names.js';
 import { processStorage } from '../../storage/process-storage.js';
 import { onLocalScrape, watchScrapeRequests } from '../../storage/scrape-signal.js';
-import { activeResources } from './active-resources.js';
-import { cpuSeconds } from './cpu.js';
-import { eventLoopLag } from './event-loop-lag.js';
-import { DEFAULT_GC_DURATION_BUCKETS, gcPauses } from './gc.js';
-import { MetricMaker, type Measurement } from './measurement.js';
-import { memory } from './memory.js';
-import { fileDescriptors, processInfo } from './process-info.js';
-
-export { DEFAULT_GC_DURATION_BUCKETS } from './gc.js';
+import type { Measurement } from './measurement.js';
+import type * as MeasurementsModule from './measurements.js';
 
 /**
  * prom-client's default metrics for multiprocess files: this file owns the
  * options, the lifecycle (start, stop, one collection per process) and when
  * values are refreshed (when a scrape asks); each measurement is a file of
- * this folder.
+ * this folder, loaded at the first collectRuntimeMetrics() (measurements.ts),
+ * not with the package.
  */
+
+/** prom-client's default buckets of the GC duration histogram, in seconds. */
+export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
 
 export interface RuntimeMetricsOptions {
   /** Prepended to every metric name, as in prom-client's collectDefaultMetrics. */
@@ -72,22 +68,6 @@ function checkOptions(options: RuntimeMetricsOptions): void {
   }
 }
 
-/**
- * The measurements of one prefix, label set and GC buckets, in refresh order
- * (memory last: it throws when no descriptor is left). Metric names are
- * claimed for the life of the process, so these are made once and reused
- * when collection is stopped and started again. In a worker thread, what is
- * the whole process's (CPU, resident memory, start time, descriptors,
- * version) is left to the main thread, so it is not counted twice.
- */
-function measurements(make: MetricMaker, gcBuckets: readonly number[]): Measurement[] {
-  const gc = gcPauses(make, gcBuckets);
-  const processWide = isMainThread ? [cpuSeconds(make), fileDescriptors(make)] : [];
-  const list = [gc, ...processWide, eventLoopLag(make), activeResources(make), memory(make, isMainThread)];
-  if (isMainThread) list.push(processInfo(make));
-  return list;
-}
-
 const built = new Map<string, Measurement[]>();
 
 /** Writes every value, never throwing: it runs from watch events, timers and the exit handler, where an exception would end the process. */
@@ -132,7 +112,9 @@ export function collectRuntimeMetrics(options: RuntimeMetricsOptions = {}): () =
   const setKey = JSON.stringify([prefix, labels, options.gcDurationBuckets ?? null]);
   let list = built.get(setKey);
   if (!list) {
-    list = measurements(new MetricMaker(prefix, labels), options.gcDurationBuckets ?? DEFAULT_GC_DURATION_BUCKETS);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { measurements } = require('./measurements.js') as typeof MeasurementsModule;
+    list = measurements(prefix, labels, options.gcDurationBuckets ?? DEFAULT_GC_DURATION_BUCKETS);
     built.set(setKey, list);
   }
   const measured = list;
