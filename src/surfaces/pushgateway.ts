@@ -12,16 +12,25 @@
 // anything is written, header names are matched case-insensitively, the caller's
 // headers object is never modified, and a refused push is a PushgatewayError
 // carrying the status and body.
-// 'http', not 'node:http': module mocks keyed on the bare name (jest.mock('http'), as prom-client's own tests do) must reach us.
-import * as http from 'http';
-import * as https from 'https';
+import type * as http from 'http';
+import type * as https from 'https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { register, type RegistryContentType } from '../collector/registry.js';
 import { PromMultiprocError, ValidationError } from '../errors.js';
 
-const gzipAsync = promisify(gzip);
+/**
+ * The transports and zlib, loaded at the first push (most processes never
+ * push), as 'http' and 'https', not 'node:http': module mocks keyed on the
+ * bare name (jest.mock('http'), as prom-client's own tests use) must reach us.
+ */
+function transport(protocol: string): typeof http | typeof https {
+  return protocol === 'https:' ? (require('https') as typeof https) : (require('http') as typeof http);
+}
+
+function gzipAsync(text: string): Promise<Buffer> {
+  return promisify((require('node:zlib') as typeof import('node:zlib')).gzip)(text);
+}
 
 /** What a Pushgateway pushes: a Registry (`register` by default: with a directory, the merged view), or anything with these two members. */
 export interface PushgatewayRegistry<T extends string = string> {
@@ -194,8 +203,7 @@ function request(state: GatewayState, method: Method, jobName: string | undefine
       method,
       headers,
     };
-    const transport = url.protocol === 'https:' ? https : http;
-    const req = transport.request(options, (resp) => {
+    const req = transport(url.protocol).request(options, (resp) => {
       let text = '';
       resp.setEncoding('utf8');
       resp.on('data', (chunk: string) => (text += chunk));
