@@ -13,9 +13,12 @@ import * as path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import {
   ALIASED,
+  APP_FIXTURE,
+  appManifest,
   installedCopies,
   lockedVersions,
   prepareAliasApp,
+  publishedAlias,
   RegistryUnreachable,
   type AliasApp,
 } from './helpers/alias-app.js';
@@ -25,6 +28,7 @@ import {
   descendants,
   exampleEnv,
   isRunning,
+  freePort,
   killQuietly,
   ROOT,
   runCommand,
@@ -189,39 +193,53 @@ async function startCluster(t: TestContext, theApp: AliasApp, kind: Kind, env: R
   return { primary, appUrl: `http://127.0.0.1:${port}/`, clusterMetricsUrl, dir };
 }
 
+/** Where the app runs: node:cluster under primary.js, or PM2's cluster mode. */
+interface Deployment {
+  appUrl: string;
+  /** The worker pids serving the app now. */
+  workers(): Promise<number[]>;
+  /** SIGKILLs `victim` and resolves to the pid of the worker that replaces it, once it serves. */
+  killAndReplace(victim: number): Promise<number>;
+}
+
+interface ScenarioResult {
+  /** The last scrape's exposition. */
+  exposition: string;
+  rounds: number;
+  live: number[];
+  victim: number;
+}
+
 /**
  * The scenario of the issue for one library: 3 workers, requests, one worker
- * SIGKILLed and replaced, more requests, then several scrapes of the
- * library's own /metrics, each exact. Returns the last exposition.
+ * SIGKILLed and replaced, more requests, then 10 scrapes of the library's own
+ * /metrics, each exact, answered by several of the live workers.
  */
-async function killAndReplaceScenario(t: TestContext, theApp: AliasApp, kind: Kind, env: Record<string, string> = {}): Promise<string> {
-  const run = await startCluster(t, theApp, kind, env);
-  const { primary } = run;
-  const metricsUrl = new URL('/metrics', run.appUrl).href;
+async function killAndReplaceScenario(t: TestContext, kind: Kind, deployment: Deployment): Promise<ScenarioResult> {
+  const metricsUrl = new URL('/metrics', deployment.appUrl).href;
   let scrapesSent = 0;
   const scrape = (): Promise<HttpResult> => {
     scrapesSent++;
     return request(metricsUrl);
   };
-  const original = listening(primary.output());
+  const original = (await deployment.workers()).sort();
+  assert.equal(original.length, 3, `3 workers: ${original.join(', ')}`);
 
   const before = 12;
-  const firstLoad = await drive(run.appUrl, before);
-  assert.deepEqual([...firstLoad.keys()].sort(), [...original].sort(), 'every worker served requests');
+  const firstLoad = await drive(deployment.appUrl, before);
+  assert.deepEqual([...firstLoad.keys()].sort(), original, 'every worker served requests');
   await eventually(async () => assertCounts(kind, (await scrape()).text, before, 'the first requests'));
 
   // The worker that served the most requests dies without a chance to flush or say goodbye.
   const [victim, victimServed] = [...firstLoad].sort((a, b) => b[1] - a[1])[0];
   assert.ok(victimServed > 0);
-  process.kill(victim, 'SIGKILL');
-  await primary.waitFor(new RegExp(`^worker ${victim} exited \\(SIGKILL\\); forking a replacement$`, 'm'));
-  await eventually(() => assert.equal(listening(primary.output()).length, 4, primary.output()), 30_000);
-  const replacement = listening(primary.output())[3];
+  const replacement = await deployment.killAndReplace(victim);
   assert.ok(!original.includes(replacement) && isRunning(replacement) && !isRunning(victim), `replacement ${replacement} for ${victim}`);
   const live = [...original.filter((pid) => pid !== victim), replacement].sort();
+  assert.deepEqual((await deployment.workers()).sort(), live);
 
   const afterKill = 12;
-  const secondLoad = await drive(run.appUrl, afterKill);
+  const secondLoad = await drive(deployment.appUrl, afterKill);
   assert.deepEqual([...secondLoad.keys()].sort(), live, 'the replacement and the survivors served the later requests');
   const rounds = before + afterKill;
   const first = await eventually(async () => {
@@ -252,26 +270,54 @@ async function killAndReplaceScenario(t: TestContext, theApp: AliasApp, kind: Ki
     const upPids = up.map((sample) => Number(sample.labels.pid));
     assert.ok(up.every((sample) => sample.value === 1), last);
     assert.ok(live.every((pid) => upPids.includes(pid)) && upPids.every((pid) => live.includes(pid) || pid === victim), `up for ${upPids.join(', ')}`);
-    // The bundle's clusterMetrics() in the primary (prom-client: IPC to the live workers; here: the directory).
-    const cluster = await request(run.clusterMetricsUrl!);
-    assert.equal(cluster.status, 200);
-    assert.match(String(cluster.headers['content-type']), /^text\/plain; version=0\.0\.4/);
-    assertCounts(kind, cluster.text, rounds, 'promBundle.clusterMetrics() in the primary');
   } else {
     // fastify-metrics counts the scrapes of /metrics too, each once its response is sent: the last scrape
     // shows at most those before it (and, merged over the workers, not none).
     const counted = parseExposition(last).samples.find((s) => s.name === 'http_request_duration_seconds_count' && s.labels.route === '/metrics');
     assert.ok(counted && counted.value >= 1 && counted.value <= scrapesSent - 1, `${counted?.value} of ${scrapesSent} scrapes counted`);
   }
+  return { exposition: last, rounds, live, victim };
+}
 
+/** The scenario under primary.js (node:cluster); then SIGTERM stops the primary and every worker. */
+async function clusterScenario(t: TestContext, theApp: AliasApp, kind: Kind): Promise<string> {
+  const run = await startCluster(t, theApp, kind, { DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0' });
+  const { primary } = run;
+  const result = await killAndReplaceScenario(t, kind, {
+    appUrl: run.appUrl,
+    workers: async () => {
+      const started = listening(primary.output());
+      return started.filter((pid) => isRunning(pid));
+    },
+    killAndReplace: async (victim) => {
+      const before = listening(primary.output()).length;
+      process.kill(victim, 'SIGKILL');
+      await primary.waitFor(new RegExp(`^worker ${victim} exited \\(SIGKILL\\); forking a replacement$`, 'm'));
+      await eventually(() => assert.equal(listening(primary.output()).length, before + 1, primary.output()), 30_000);
+      return listening(primary.output())[before];
+    },
+  });
+  if (kind === 'express') {
+    // The bundle's clusterMetrics() in the primary (prom-client: IPC to the live workers; here: the directory).
+    const cluster = await request(run.clusterMetricsUrl!);
+    assert.equal(cluster.status, 200);
+    assert.match(String(cluster.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    assertCounts(kind, cluster.text, result.rounds, 'promBundle.clusterMetrics() in the primary');
+  }
   const pids = [primary.pid, ...descendants(primary.pid)];
   const status = await primary.stop('SIGTERM');
   assert.deepEqual(status, { code: 0, signal: null }, primary.output());
   await assertAllGone(pids, `${kind} cluster`);
-  return last;
+  return result.exposition;
 }
 
-const expositions: Partial<Record<Kind, string>> = {};
+interface Pm2App {
+  name: string;
+  pid: number;
+  pm2_env: { exec_mode: string; status: string };
+}
+
+const expositions: Partial<Record<Kind | 'pm2', string>> = {};
 
 describe('the alias route: prom-client and @prometheus-io/client are npm aliases of prom-multiproc', () => {
   test('npm installs the app with the aliases and overrides: no real prom-client or @prometheus-io/client anywhere in its tree', (t) => {
@@ -289,6 +335,11 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
       const installed = JSON.parse(fs.readFileSync(path.join(theApp.dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
       assert.equal(installed.version, version, `${name} installed at the version of our package-lock.json`);
     }
+    // The published form (test/fixtures/alias-app/package.json, shown in docs/migrating-from-prom-client.md) is this
+    // manifest with npm:prom-multiproc@^0.1 in place of the tarball.
+    const published = JSON.parse(fs.readFileSync(path.join(APP_FIXTURE, 'package.json'), 'utf8')) as unknown;
+    assert.deepEqual(published, appManifest(publishedAlias()), 'test/fixtures/alias-app/package.json is the installed manifest in its published form');
+    assert.deepEqual(manifest, appManifest(manifest.dependencies['prom-client']));
     const ours = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     const copies = installedCopies(theApp.dir, [...ALIASED, '@platformatic/prom-client']);
     assert.deepEqual(
@@ -330,14 +381,92 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     const theApp = installedApp(t);
     if (!theApp) return;
     if (!HAS_DEFAULT_METRICS) t.diagnostic(`without the promClient.collectDefaultMetrics option: ${NO_DEFAULT_METRICS}`);
-    expositions.express = await killAndReplaceScenario(t, theApp, 'express', { DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0' });
+    expositions.express = await clusterScenario(t, theApp, 'express');
   });
 
   test('fastify-metrics under node:cluster, 3 workers, one SIGKILLed and replaced: every scrape of its /metrics has the merged totals', { timeout: 120_000 }, async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
     if (!HAS_DEFAULT_METRICS) t.diagnostic(`with defaultMetrics: { enabled: false }: ${NO_DEFAULT_METRICS}`);
-    expositions.fastify = await killAndReplaceScenario(t, theApp, 'fastify', { DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0' });
+    expositions.fastify = await clusterScenario(t, theApp, 'fastify');
+  });
+
+  test('express-prom-bundle under PM2 cluster mode, 3 instances, one SIGKILLed and restarted by PM2: every scrape of its /metrics has the merged totals', { timeout: 180_000 }, async (t) => {
+    const theApp = installedApp(t);
+    if (!theApp) return;
+    const { dir, cleanup } = tempDir('prom-multiproc-alias-pm2-');
+    t.after(cleanup);
+    const home = tempDir('prom-multiproc-alias-pm2-home-');
+    t.after(home.cleanup);
+    // With both, PM2 makes no version-check call to the internet.
+    fs.writeFileSync(path.join(home.dir, 'touch'), '');
+    const port = await freePort();
+    const env = exampleEnv({
+      PM2_HOME: home.dir,
+      PM2_DISABLE_VERSION_CHECK: 'true',
+      PROMETHEUS_MULTIPROC_DIR: dir,
+      PORT: String(port),
+      INSTANCES: '3',
+      DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0',
+    });
+    const pm2 = path.join(ROOT, 'node_modules', '.bin', 'pm2');
+    const stale = path.join(dir, 'counter_999999.db');
+    fs.writeFileSync(stale, 'not a metrics file');
+    const appUrl = `http://127.0.0.1:${port}/`;
+    const metricsUrl = `${appUrl}metrics`;
+    const online = async (): Promise<number[]> => {
+      const list = await runCommand(pm2, ['jlist'], env);
+      assert.equal(list.code, 0, list.output);
+      const apps = (JSON.parse(list.output) as Pm2App[]).filter((app) => app.name === 'alias-express');
+      assert.ok(apps.every((app) => app.pm2_env.exec_mode === 'cluster_mode'), list.output);
+      return apps.filter((app) => app.pm2_env.status === 'online' && app.pid > 0).map((app) => app.pid);
+    };
+    // The bundle does not count its own /metrics: scrapes tell which instances listen without changing the totals.
+    const allServe = async (pids: number[]): Promise<void> => {
+      const seen = new Set<number>();
+      await eventually(async () => {
+        seen.add(servedBy(await request(metricsUrl)));
+        assert.ok(pids.every((pid) => seen.has(pid)), `${[...seen].join(', ')} of ${pids.join(', ')} answered`);
+      }, 30_000);
+    };
+    const pids: number[] = [];
+    try {
+      // PM2's daemon is the cluster primary: the directory is emptied before the start, by the CLI of the aliased package.
+      const clear = await runCommand(path.join(theApp.runDir, 'node_modules', '.bin', 'prom-multiproc'), ['clear', '--dir', dir], env);
+      assert.equal(clear.code, 0, clear.output);
+      assert.equal(fs.existsSync(stale), false, 'prom-multiproc clear emptied the directory');
+      const start = await runCommand(pm2, ['start', path.join(theApp.runDir, 'ecosystem.config.js')], env);
+      assert.equal(start.code, 0, start.output);
+      await eventually(async () => assert.equal((await online()).length, 3), 30_000);
+      await allServe(await online());
+
+      const result = await killAndReplaceScenario(t, 'express', {
+        appUrl,
+        workers: online,
+        killAndReplace: async (victim) => {
+          const before = await online();
+          process.kill(victim, 'SIGKILL');
+          const now = await eventually(async () => {
+            const pidsNow = await online();
+            assert.ok(pidsNow.length === 3 && !pidsNow.includes(victim), `online: ${pidsNow.join(', ')}`);
+            return pidsNow;
+          }, 30_000);
+          const [replacement] = now.filter((pid) => !before.includes(pid));
+          await allServe([replacement]);
+          return replacement;
+        },
+      });
+      expositions.pm2 = result.exposition;
+    } finally {
+      const pidFile = path.join(home.dir, 'pm2.pid');
+      if (fs.existsSync(pidFile)) {
+        const daemon = Number(fs.readFileSync(pidFile, 'utf8'));
+        pids.push(daemon, ...descendants(daemon));
+      }
+      const kill = await runCommand(pm2, ['kill'], env);
+      await assertAllGone(pids, 'pm2 kill');
+      assert.equal(kill.code, 0, kill.output);
+    }
   });
 
   test('the default metrics each library turns on start and are served (express-prom-bundle: promClient.collectDefaultMetrics; fastify-metrics: by default)', { todo: HAS_DEFAULT_METRICS ? false : NO_DEFAULT_METRICS, timeout: 60_000 }, async (t) => {
@@ -361,9 +490,9 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     }
   });
 
-  test('promtool accepts the expositions of both libraries', { skip: skipUnlessInstalled('promtool') }, (t) => {
+  test('promtool accepts the expositions of both libraries (node:cluster and PM2)', { skip: skipUnlessInstalled('promtool') }, (t) => {
     if (!installedApp(t)) return;
-    for (const kind of ['express', 'fastify'] as const) {
+    for (const kind of ['express', 'fastify', 'pm2'] as const) {
       assert.ok(expositions[kind], `the ${kind} tests above produced an exposition`);
       assertPromtoolParses(expositions[kind]);
     }

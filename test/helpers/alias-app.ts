@@ -43,13 +43,21 @@ export function lockedVersions(): Record<(typeof LIBRARIES)[number], string> {
   ) as Record<(typeof LIBRARIES)[number], string>;
 }
 
+/** The published form of the alias, `npm:prom-multiproc@^0.1` for this version (0.1.x). */
+export function publishedAlias(): string {
+  const { name, version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const [major, minor] = version.split('.');
+  return `npm:${name}@^${major === '0' ? `0.${minor}` : major}`;
+}
+
 /**
- * The app's package.json: each alias as `file:` of the tarball (the local
- * form of `"prom-client": "npm:prom-multiproc@^0.1"`), the overrides as
- * `$name` references to those dependencies, the libraries pinned.
+ * The app's package.json: each alias as `spec` (the test installs
+ * `file:./<tarball>`, the local form of `npm:prom-multiproc@^0.1`), the
+ * overrides as `$name` references to those dependencies, the libraries
+ * pinned. test/fixtures/alias-app/package.json is the published form, which
+ * docs/migrating-from-prom-client.md shows.
  */
-export function appManifest(tarball: string, versions = lockedVersions()): Record<string, unknown> {
-  const spec = `file:${tarball}`;
+export function appManifest(spec: string, versions = lockedVersions()): Record<string, unknown> {
   return {
     name: 'alias-route-app',
     version: '1.0.0',
@@ -147,7 +155,7 @@ export async function installAliasApp(): Promise<Installation> {
     const packed = await packTarball(scratch);
     const tarballSha256 = sha256(fs.readFileSync(packed));
     const tarballName = path.basename(packed);
-    const manifest = appManifest(`./${tarballName}`);
+    const manifest = appManifest(`file:./${tarballName}`);
     const key = sha256(JSON.stringify({ tarballSha256, manifest, node: process.version, arch: process.arch })).slice(0, 20);
     const dir = path.join(CACHE_ROOT, key);
     const record = path.join(dir, 'installed.json');
@@ -195,6 +203,7 @@ export async function installAliasApp(): Promise<Installation> {
 export async function prepareAliasApp(): Promise<AliasApp> {
   const installation = await installAliasApp();
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prom-multiproc-alias-run-'));
+  // The scripts, and the package.json the installation was made from (the fixture's is the published form).
   for (const name of fs.readdirSync(APP_FIXTURE)) fs.copyFileSync(path.join(APP_FIXTURE, name), path.join(runDir, name));
   fs.copyFileSync(path.join(installation.dir, 'package.json'), path.join(runDir, 'package.json'));
   fs.symlinkSync(path.join(installation.dir, 'node_modules'), path.join(runDir, 'node_modules'), 'dir');
