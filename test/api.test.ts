@@ -300,14 +300,26 @@ describe('prom-client methods', () => {
         new prom.Counter({ name: 'prom_jobs', help: 'J.', registers: [own] }).inc(2);
         new lib.Counter({ name: 'merged', help: 'M.' }).inc(5);
         const reg = new lib.MultiprocessRegistry({ registries: [own] });
-        console.log(JSON.stringify({ text: await reg.metrics() }));`,
+        console.log(JSON.stringify({ text: await reg.metrics() }));
+        const python = new lib.MultiprocessRegistry({ registries: [own], naming: 'python' });
+        console.log(JSON.stringify({ text: await python.metrics() }));`,
         { PROMETHEUS_MULTIPROC_DIR: dir },
       );
+      // prom-client's naming: counters as declared, ours from the files and prom-client's alike.
       const text = (lines[0] as { text: string }).text;
-      assert.match(text, /^merged_total 5\.0$/m);
+      assert.match(text, /^# TYPE merged counter$/m);
+      assert.match(text, /^merged 5\.0$/m);
       assert.match(text, /^process_thing 3\.0$/m);
-      assert.match(text, /^# TYPE prom_jobs_total counter$/m);
-      assert.match(text, /^prom_jobs_total 2\.0$/m);
+      assert.match(text, /^# TYPE prom_jobs counter$/m);
+      assert.match(text, /^prom_jobs 2\.0$/m);
+      // Python's naming: every counter sample <family>_total, the side registry's too.
+      const python = (lines[1] as { text: string }).text;
+      assert.match(python, /^# TYPE merged_total counter$/m);
+      assert.match(python, /^merged_total 5\.0$/m);
+      assert.match(python, /^process_thing 3\.0$/m);
+      assert.match(python, /^# TYPE prom_jobs_total counter$/m);
+      assert.match(python, /^prom_jobs_total 2\.0$/m);
+      assert.doesNotMatch(python, /^prom_jobs /m);
     } finally {
       cleanup();
     }
