@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippet, runSnippetLines as run } from './helpers/run-script.js';
 import { tempDir } from './helpers/fixtures.js';
+import { readEntryFile } from './helpers/read-entries.js';
 
 /** The metrics files of a directory (writers also keep a liveness lock and marker there). */
 function dbFiles(dir: string): string[] {
@@ -46,6 +47,10 @@ describe('bad input gets a clear error and loses nothing', () => {
           expectError(() => c.labels('GET', '200', 'extra'), 'ValidationError', 'requests_total', 'got 3');
           expectError(() => c.inc({ method: 'GET', code: '200', extra: 'x' }), 'ValidationError', 'requests_total', 'unknown label', 'extra');
           expectError(() => c.inc({ method: 'GET', kode: '200' }), 'ValidationError', 'requests_total', 'kode');
+          expectError(() => plain.inc({ method: 'GET' }), 'ValidationError', 'plain', 'unknown label', 'method');
+          // As in prom-client, any subset of the label names makes a series of its own (none: the series without labels).
+          c.inc({ method: 'GET' });
+          c.inc(3);
           expectError(() => child.inc(-1), 'ValidationError', 'requests_total', '-1');
           expectError(() => c.inc({ method: 'GET', code: '200' }, -2), 'ValidationError', 'requests_total', '-2');
           expectError(() => plain.inc(NaN), 'ValidationError', 'plain', 'NaN');
@@ -61,13 +66,28 @@ describe('bad input gets a clear error and loses nothing', () => {
           mode === 'multiprocess' ? { PROMETHEUS_MULTIPROC_DIR: dir } : {},
         );
         assertAllErrorsOk(lines);
-        assert.equal(lines.length, 27);
+        assert.equal(lines.length, 26);
         const text = (lines[lines.length - 1] as { text: string }).text;
-        assert.match(text, /^requests_total\{code="200",method="GET"\} 5\.0$/m);
-        assert.match(text, /^plain_total 2\.0$/m);
-        assert.match(text, /^recent 7\.0$/m);
-        assert.match(text, /^lat_count\{route="\/a"\} 1\.0$/m);
-        assert.match(text, /^lat_sum\{route="\/a"\} 1\.5$/m);
+        if (mode === 'multiprocess') {
+          // The merged view: Python's number format, label pairs sorted.
+          assert.match(text, /^requests_total\{code="200",method="GET"\} 5\.0$/m);
+          assert.match(text, /^requests_total\{method="GET"\} 1\.0$/m);
+          assert.match(text, /^requests_total 3\.0$/m);
+          assert.match(text, /^plain 2\.0$/m);
+          assert.match(text, /^recent 7\.0$/m);
+          assert.match(text, /^lat_count\{route="\/a"\} 1\.0$/m);
+          assert.match(text, /^lat_sum\{route="\/a"\} 1\.5$/m);
+        } else {
+          // prom-client's: label pairs as given, numbers as JavaScript prints them.
+          assert.match(text, /^requests_total\{method="GET",code="200"\} 5$/m);
+          assert.match(text, /^requests_total\{method="GET"\} 1$/m);
+          assert.match(text, /^requests_total 3$/m);
+          assert.match(text, /^plain 2$/m);
+          assert.match(text, /^recent 7$/m);
+          assert.match(text, /^lat_count\{route="\/a"\} 1$/m);
+          assert.match(text, /^lat_sum\{route="\/a"\} 1\.5$/m);
+        }
+        assert.doesNotMatch(text, /^plain\{/m, 'the refused inc() made no series');
         assert.doesNotMatch(text, /x\d|1bad|bad-name/);
         if (mode === 'multiprocess') {
           const prefixes = dbFiles(dir).map((f) => f.replace(/_\d+\.db$/, '')).sort();
@@ -165,49 +185,66 @@ describe('the multiprocess directory', () => {
 
 describe('prom-client methods', () => {
   it('in-process (no directory): remove, reset, zero, get and startTimer behave as in prom-client', () => {
+    // The same calls on our classes and on prom-client's: the expositions and get() must be the same, byte for byte.
     const lines = run(`
-      const c = new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
-      c.inc({ kind: 'a' }, 2);
-      c.labels('b').inc(3);
-      c.labels({ kind: 'c' }).inc();
-      c.remove('b');
-      c.remove({ kind: 'c' });
-      const g = new lib.Gauge({ name: 'temp', help: 'T.', labelNames: ['room'] });
-      g.set({ room: 'x' }, 21.5);
-      g.inc({ room: 'y' }, 2);
-      g.dec({ room: 'y' }, 0.5);
-      g.zero({ room: 'z' });
-      const s = new lib.Summary({ name: 'took', help: 'Took.', percentiles: [0.5] });
-      s.observe(1); s.observe(2);
-      const h = new lib.Histogram({ name: 'lat', help: 'L.', buckets: [0.1, 10] });
-      const end = h.startTimer();
-      const seconds = end();
-      const reg = new lib.MultiprocessRegistry();
-      console.log(JSON.stringify({ text: await reg.metrics() }));
-      console.log(JSON.stringify({ counter: await c.get(), histogram: await h.get(), seconds }));
-      c.reset();
-      c.labels('b').inc(5); // a removed-then-reset series starts again from 0
-      g.reset();
-      console.log(JSON.stringify({ text: await reg.metrics() }));
+      async function scenario(m, reg) {
+        const c = new m.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
+        c.inc({ kind: 'a' }, 2);
+        c.labels('b').inc(3);
+        c.labels({ kind: 'c' }).inc();
+        c.remove('b');
+        c.remove({ kind: 'c' });
+        const g = new m.Gauge({ name: 'temp', help: 'T.', labelNames: ['room'] });
+        g.set({ room: 'x' }, 21.5);
+        g.inc({ room: 'y' }, 2);
+        g.dec({ room: 'y' }, 0.5);
+        if (m === lib) g.zero({ room: 'z' }); else g.set({ room: 'z' }, 0); // zero() is ours
+        const s = new m.Summary({ name: 'took', help: 'Took.', percentiles: [0.5] });
+        s.observe(1); s.observe(2);
+        const h = new m.Histogram({ name: 'lat', help: 'L.', buckets: [0.1, 10] });
+        const end = h.startTimer();
+        const seconds = end();
+        const first = await reg.metrics();
+        const counter = await c.get();
+        const histogram = await h.get();
+        c.reset();
+        c.labels('b').inc(5); // a removed-then-reset series starts again from 0
+        g.reset();
+        h.reset();
+        s.reset();
+        return { first, counter, histogram, seconds, after: await reg.metrics() };
+      }
+      console.log(JSON.stringify(await scenario(lib, new lib.MultiprocessRegistry())));
+      console.log(JSON.stringify(await scenario(prom, prom.register)));
     `);
-    const first = (lines[0] as { text: string }).text;
-    assert.match(first, /^ops_total\{kind="a"\} 2\.0$/m);
-    assert.doesNotMatch(first, /kind="b"|kind="c"/);
-    assert.match(first, /^temp\{room="x"\} 21\.5$/m);
-    assert.match(first, /^temp\{room="y"\} 1\.5$/m);
-    assert.match(first, /^temp\{room="z"\} 0\.0$/m);
-    assert.doesNotMatch(first, /pid=/, 'no pid label in-process');
-    assert.match(first, /^took_count 2\.0$/m);
-    assert.match(first, /^took_sum 3\.0$/m);
-    assert.match(first, /^lat_count 1\.0$/m);
-    const { counter, histogram, seconds } = lines[1] as {
+    type Result = {
+      first: string;
+      after: string;
       counter: { name: string; type: string; values: Array<{ value: number; labels: Record<string, string> }> };
       histogram: { values: Array<{ value: number; labels: Record<string, string | number>; metricName: string }> };
       seconds: number;
     };
+    const [ours, theirs] = lines as [Result, Result];
+    const first = ours.first;
+    assert.match(first, /^ops_total\{kind="a"\} 2$/m);
+    assert.doesNotMatch(first, /kind="b"|kind="c"/);
+    assert.match(first, /^temp\{room="x"\} 21\.5$/m);
+    assert.match(first, /^temp\{room="y"\} 1\.5$/m);
+    assert.match(first, /^temp\{room="z"\} 0$/m);
+    assert.doesNotMatch(first, /pid=/, 'no pid label in-process');
+    assert.match(first, /^took\{quantile="0\.5"\} 1\.5$/m);
+    assert.match(first, /^took_count 2$/m);
+    assert.match(first, /^took_sum 3$/m);
+    assert.match(first, /^lat_count 1$/m);
+    // Only the timed seconds differ from prom-client's.
+    const untimed = (text: string): string => text.replace(/^lat_sum [^\n]*$/m, 'lat_sum <seconds>');
+    assert.equal(untimed(first), untimed(theirs.first));
+    assert.equal(ours.after, theirs.after);
+    const { counter, histogram, seconds } = ours;
     assert.equal(counter.name, 'ops_total');
     assert.equal(counter.type, 'counter');
     assert.deepEqual(counter.values, [{ value: 2, labels: { kind: 'a' } }]);
+    assert.deepEqual(counter, theirs.counter);
     assert.ok(seconds >= 0 && seconds < 10);
     assert.deepEqual(
       histogram.values.map((v) => [v.metricName, v.labels.le, v.value]),
@@ -219,38 +256,87 @@ describe('prom-client methods', () => {
         ['lat_count', undefined, 1],
       ],
     );
-    const after = (lines[2] as { text: string }).text;
-    assert.match(after, /^ops_total\{kind="b"\} 5\.0$/m);
+    const withoutSum = (h: Result['histogram']) => h.values.map((v) => (v.metricName === 'lat_sum' ? { ...v, value: 0 } : v));
+    assert.deepEqual(withoutSum(histogram), withoutSum(theirs.histogram));
+    const after = ours.after;
+    assert.match(after, /^ops_total\{kind="b"\} 5$/m);
     assert.doesNotMatch(after, /kind="a"|room=/);
+    assert.doesNotMatch(after, /^lat_/m, 'a reset unlabelled histogram has no series until its next observe()');
+    assert.match(after, /^took_count 0$/m, 'a reset summary keeps its series, at 0');
   });
 
-  it('multiprocess: remove keeps the stored value (counters never go down); reset zeroes this process', () => {
+  it('multiprocess: remove() and reset() withdraw this process\'s series from the merged view; made again, a series starts from 0', () => {
     const { dir, cleanup } = tempDir();
     try {
-      const lines = run(
-        `const c = new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
-        c.inc({ kind: 'a' }, 2);
-        c.remove('a');
-        c.inc({ kind: 'a' }, 1); // the same entry again, continuing from the stored 2
-        const g = new lib.Gauge({ name: 'g', help: 'G.', multiprocessMode: 'mostrecent', labelNames: ['k'] });
-        g.set({ k: 'x' }, 4);
-        const reg = new lib.MultiprocessRegistry();
-        console.log(JSON.stringify({ text: await reg.metrics() }));
-        c.reset();
-        g.reset(); // a mostrecent series with timestamp 0 is no longer exported
-        console.log(JSON.stringify({ text: await reg.metrics() }));`,
+      // A writer that has exited: its counts stay in the merged view whatever the next process removes.
+      run(
+        `lib.configure({ processId: 'earlier' });
+        new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] }).inc({ kind: 'shared' }, 100);`,
         { PROMETHEUS_MULTIPROC_DIR: dir },
       );
-      const before = (lines[0] as { text: string }).text;
-      assert.match(before, /^ops_total\{kind="a"\} 3\.0$/m);
-      assert.match(before, /^g\{k="x"\} 4\.0$/m);
-      const after = (lines[1] as { text: string }).text;
-      assert.match(after, /^ops_total\{kind="a"\} 0\.0$/m);
-      assert.doesNotMatch(after, /^g\{/m);
-      // One entry per series in the file, not a second one after remove().
-      const counterFile = fs.readdirSync(dir).find((f) => f.startsWith('counter_'))!;
-      const bytes = fs.readFileSync(path.join(dir, counterFile));
-      assert.equal(bytes.toString('latin1').split('"ops_total"').length - 1, 1);
+      const lines = run(
+        `lib.configure({ processId: 'now' });
+        const c = new lib.Counter({ name: 'ops_total', help: 'Ops.', labelNames: ['kind'] });
+        c.inc({ kind: 'a' }, 2);
+        c.inc({ kind: 'b' }, 4);
+        c.inc({ kind: 'shared' }, 7);
+        const g = new lib.Gauge({ name: 'g', help: 'G.', multiprocessMode: 'mostrecent', labelNames: ['k'] });
+        g.set({ k: 'x' }, 4);
+        const plain = new lib.Counter({ name: 'plain', help: 'P.' });
+        plain.inc(3);
+        const h = new lib.Histogram({ name: 'lat', help: 'L.', buckets: [1] });
+        h.observe(0.5);
+        const reg = new lib.MultiprocessRegistry();
+        const scrape = async () => console.log(JSON.stringify({ text: await reg.metrics(), own: (await c.get()).values }));
+        await scrape();
+        c.remove('a');
+        c.remove({ kind: 'shared' });
+        await scrape();
+        c.inc({ kind: 'a' }, 1); // made again: from 0, not from the 2 it had
+        await scrape();
+        c.reset();
+        g.reset();
+        plain.reset();
+        h.reset();
+        await scrape();
+        h.observe(2); // an unlabelled histogram is back at its next observe()
+        await scrape();`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      );
+      const [before, removed, again, reset, observed] = (lines as Array<{ text: string; own: Array<{ value: number; labels: Record<string, string> }> }>).map(
+        (l) => ({ ...l, samples: l.text.split('\n').filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('prom_multiproc_')) }),
+      );
+      assert.deepEqual(before.samples, [
+        'g{k="x"} 4.0',
+        'lat_bucket{le="1.0"} 1.0',
+        'lat_bucket{le="+Inf"} 1.0',
+        'lat_sum 0.5',
+        'lat_count 1.0',
+        'ops_total{kind="a"} 2.0',
+        'ops_total{kind="b"} 4.0',
+        'ops_total{kind="shared"} 107.0',
+        'plain 3.0',
+      ]);
+      // Removed: gone from this process's get() and from the merged view, unless another process holds the series.
+      assert.deepEqual(removed.samples.filter((l) => l.startsWith('ops_total')), ['ops_total{kind="b"} 4.0', 'ops_total{kind="shared"} 100.0']);
+      assert.deepEqual(removed.own, [{ value: 4, labels: { kind: 'b' } }]);
+      assert.deepEqual(again.samples.filter((l) => l.startsWith('ops_total')), ['ops_total{kind="a"} 1.0', 'ops_total{kind="b"} 4.0', 'ops_total{kind="shared"} 100.0']);
+      assert.deepEqual(again.own, [{ value: 4, labels: { kind: 'b' } }, { value: 1, labels: { kind: 'a' } }]);
+      // reset(): labelled series withdrawn, an unlabelled counter stays at 0, an unlabelled histogram goes until its next observe().
+      assert.deepEqual(reset.samples, ['ops_total{kind="shared"} 100.0', 'plain 0.0']);
+      assert.deepEqual(reset.own, []);
+      assert.deepEqual(observed.samples, ['lat_bucket{le="1.0"} 0.0', 'lat_bucket{le="+Inf"} 1.0', 'lat_sum 2.0', 'lat_count 1.0', 'ops_total{kind="shared"} 100.0', 'plain 0.0']);
+      // One entry per series in the file, not a second one after remove(); withdrawn entries hold 0 with timestamp -1.
+      const entries = readEntryFile(path.join(dir, 'counter_now.db'));
+      assert.deepEqual(
+        entries.map((e) => [e.sampleName, e.labels, e.value, e.timestamp]),
+        [
+          ['ops_total', { kind: 'a' }, 0, -1],
+          ['ops_total', { kind: 'b' }, 0, -1],
+          ['ops_total', { kind: 'shared' }, 0, -1],
+          ['plain', {}, 0, 0],
+        ],
+      );
     } finally {
       cleanup();
     }
@@ -264,32 +350,54 @@ describe('prom-client methods', () => {
       run(body, { PROMETHEUS_MULTIPROC_DIR: dir });
       run(body, { PROMETHEUS_MULTIPROC_DIR: dir });
       const lines = run(`console.log(JSON.stringify({ text: await new lib.MultiprocessRegistry().metrics() }));`, { PROMETHEUS_MULTIPROC_DIR: dir });
-      assert.match((lines[0] as { text: string }).text, /^restarts_total\{x="é\\""\} 2\.0$/m);
-      // One entry, found again by its exact key bytes, not a second one added.
-      const bytes = fs.readFileSync(path.join(dir, 'counter_stable.db')).toString('latin1');
-      assert.equal(bytes.split('"restarts_total"').length - 1, 1);
+      // A counter declared without _total is exported (and stored) under its declared name, as prom-client names it.
+      assert.match((lines[0] as { text: string }).text, /^# TYPE restarts counter$/m);
+      assert.match((lines[0] as { text: string }).text, /^restarts\{x="é\\""\} 2\.0$/m);
+      // One entry per file, under the exact key: the first life's (compacted when the id was claimed again) and the second's.
+      for (const file of ['counter_compacted.db', 'counter_stable.db']) {
+        const entries = readEntryFile(path.join(dir, file));
+        assert.deepEqual(entries.map((e) => [e.family, e.sampleName, e.labels, e.value]), [['restarts', 'restarts', { x: 'é"' }, 1]], file);
+      }
     } finally {
       cleanup();
     }
   });
 
-  it('OpenMetrics: content type switch, counter family without _total, # EOF', () => {
-    const lines = run(`
-      const c = new lib.Counter({ name: 'jobs', help: 'Jobs "done".' });
-      c.inc();
-      const reg = new lib.MultiprocessRegistry();
-      reg.setContentType(lib.OPENMETRICS_CONTENT_TYPE);
-      console.log(JSON.stringify({ contentType: reg.contentType, text: await reg.metrics() }));
-      try { reg.setContentType('text/html'); } catch (err) { console.log(JSON.stringify({ error: err.message })); }
-    `);
-    const { contentType, text } = lines[0] as { contentType: string; text: string };
-    assert.equal(contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
-    assert.match(text, /^# HELP jobs Jobs \\"done\\"\.$/m);
-    assert.match(text, /^# TYPE jobs counter$/m);
-    assert.match(text, /^jobs_total 1\.0$/m);
-    assert.ok(text.endsWith('# EOF\n'));
-    assert.match((lines[1] as { error: string }).error, /text\/html/);
-  });
+  for (const mode of ['in-process', 'multiprocess'] as const) {
+    it(`${mode}: OpenMetrics: content type switch, counter family without _total, # EOF`, () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const lines = run(
+          `async function scrape(m, reg) {
+            const c = new m.Counter({ name: 'jobs', help: 'Jobs "done".' });
+            c.inc();
+            reg.setContentType(m.openMetricsContentType);
+            return { contentType: reg.contentType, text: await reg.metrics() };
+          }
+          console.log(JSON.stringify(await scrape(lib, new lib.MultiprocessRegistry())));
+          try { new lib.MultiprocessRegistry().setContentType('text/html'); } catch (err) { console.log(JSON.stringify({ error: err.message })); }
+          console.log(JSON.stringify(await scrape(prom, prom.register)));`,
+          mode === 'multiprocess' ? { PROMETHEUS_MULTIPROC_DIR: dir } : {},
+        );
+        const { contentType, text } = lines[0] as { contentType: string; text: string };
+        assert.equal(contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+        assert.match((lines[1] as { error: string }).error, /text\/html/);
+        if (mode === 'in-process') {
+          // prom-client's bytes (its HELP text keeps the quotes as they are).
+          assert.equal(text, '# HELP jobs Jobs "done".\n# TYPE jobs counter\njobs_total 1\n# EOF\n');
+          assert.equal(text, (lines[2] as { text: string }).text);
+        } else {
+          assert.match(text, /^# HELP jobs Jobs \\"done\\"\.$/m);
+          assert.match(text, /^# TYPE jobs counter$/m);
+          assert.match(text, /^jobs_total 1\.0$/m);
+          assert.match(text, /^# TYPE prom_multiproc_skipped_files counter$/m);
+          assert.ok(text.endsWith('# EOF\n'));
+        }
+      } finally {
+        cleanup();
+      }
+    });
+  }
 
   it('serves per-process metrics of a prom-client Registry next to the merged ones', () => {
     const { dir, cleanup } = tempDir();
@@ -300,14 +408,26 @@ describe('prom-client methods', () => {
         new prom.Counter({ name: 'prom_jobs', help: 'J.', registers: [own] }).inc(2);
         new lib.Counter({ name: 'merged', help: 'M.' }).inc(5);
         const reg = new lib.MultiprocessRegistry({ registries: [own] });
-        console.log(JSON.stringify({ text: await reg.metrics() }));`,
+        console.log(JSON.stringify({ text: await reg.metrics() }));
+        const python = new lib.MultiprocessRegistry({ registries: [own], naming: 'python' });
+        console.log(JSON.stringify({ text: await python.metrics() }));`,
         { PROMETHEUS_MULTIPROC_DIR: dir },
       );
+      // prom-client's naming: counters as declared, ours from the files and prom-client's alike.
       const text = (lines[0] as { text: string }).text;
-      assert.match(text, /^merged_total 5\.0$/m);
+      assert.match(text, /^# TYPE merged counter$/m);
+      assert.match(text, /^merged 5\.0$/m);
       assert.match(text, /^process_thing 3\.0$/m);
-      assert.match(text, /^# TYPE prom_jobs_total counter$/m);
-      assert.match(text, /^prom_jobs_total 2\.0$/m);
+      assert.match(text, /^# TYPE prom_jobs counter$/m);
+      assert.match(text, /^prom_jobs 2\.0$/m);
+      // Python's naming: every counter sample <family>_total, the side registry's too.
+      const python = (lines[1] as { text: string }).text;
+      assert.match(python, /^# TYPE merged_total counter$/m);
+      assert.match(python, /^merged_total 5\.0$/m);
+      assert.match(python, /^process_thing 3\.0$/m);
+      assert.match(python, /^# TYPE prom_jobs_total counter$/m);
+      assert.match(python, /^prom_jobs_total 2\.0$/m);
+      assert.doesNotMatch(python, /^prom_jobs /m);
     } finally {
       cleanup();
     }

@@ -167,10 +167,10 @@ const CASES: CorruptCase[] = [
     reason: /label name "" of http_requests_total is not a valid label name/,
   },
   {
-    title: "a counter's sample without _total",
+    title: "a counter's sample with another type's suffix",
     fileName: 'counter_2.db',
-    bytes: () => withBadKey('["jobs", "jobs", {}, "Jobs done."]'),
-    reason: /sample name "jobs" does not belong to the counter family jobs \(expected "jobs_total"\)/,
+    bytes: () => withBadKey('["jobs", "jobs_count", {}, "Jobs done."]'),
+    reason: /sample name "jobs_count" does not belong to the counter family jobs \(expected "jobs_total" or "jobs"\)/,
   },
   {
     title: "a counter's sample of another family",
@@ -307,6 +307,24 @@ describe('corrupt files in the multiprocess directory', () => {
     const { merged, skipped } = splitSelfMetric(await registry.metrics());
     assert.deepEqual(merged, new Map([...GOOD_SAMPLES, ['limits_total{le="1.0"}', 2], ['limits_total{quantile="0.5"}', 3]]));
     assert.equal(skipped, 0);
+    assert.deepEqual(warnings, []);
+  });
+
+  test("a counter's sample named by its family alone (a counter declared without _total, prom-client's naming) is read, and is one series with Python's _total", async (t) => {
+    const { dir, cleanup } = directoryWithGoodFile();
+    t.after(cleanup);
+    fs.writeFileSync(path.join(dir, 'counter_2.db'), currentLayoutFile([{ key: pythonKey('jobs', 'jobs', {}, 'Jobs done.'), value: 5 }]));
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    const withoutJobs = [...GOOD_SAMPLES].filter(([series]) => series !== 'jobs_total');
+    // prom-client's naming: the family is exported as its bare counters are named.
+    const bare = await new MultiprocessRegistry({ dir, logger }).metrics();
+    assert.match(bare, /^# TYPE jobs counter$/m);
+    assert.deepEqual(splitSelfMetric(bare), { merged: new Map([...withoutJobs, ['jobs', 8]]), skipped: 0 });
+    // Python's naming: <family>_total, as Python exports it.
+    const python = await new MultiprocessRegistry({ dir, logger, naming: 'python' }).metrics();
+    assert.match(python, /^# TYPE jobs_total counter$/m);
+    assert.deepEqual(splitSelfMetric(python), { merged: new Map([...withoutJobs, ['jobs_total', 8]]), skipped: 0 });
     assert.deepEqual(warnings, []);
   });
 

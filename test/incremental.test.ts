@@ -115,7 +115,9 @@ describe('the incremental collector between two scrapes', () => {
         labelSets.map((labels, i) => [labels, 10 ** i]),
       );
       const text = await registry.metrics();
-      assert.equal(samples(text).length, 4, text);
+      // The writers declared the counter 'hits': its samples are named so (prom-client's naming).
+      assert.equal(text.split('\n').filter((line) => line.startsWith('hits{')).length, 4, text);
+      assert.deepEqual(samples(text), [], text);
       const promtoolMissing = skipUnlessInstalled('promtool');
       if (promtoolMissing) t.diagnostic(`the promtool check is skipped: ${promtoolMissing}`);
       else assertPromtoolParses(text);

@@ -284,6 +284,49 @@ describe('compaction', () => {
   }
 });
 
+describe('removed series', () => {
+  it("leave the merged view unless another process holds them; compaction does not bring a dead writer's withdrawn entry back", async () => {
+    const { dir, cleanup } = tempDir();
+    const writers: Writer[] = [];
+    try {
+      const first = await startWriter(dir, 'first');
+      const second = await startWriter(dir, 'second');
+      writers.push(first, second);
+      await first.send({ op: 'countKind', kind: 'shared', times: 3 });
+      await second.send({ op: 'countKind', kind: 'shared', times: 4 });
+      await first.send({ op: 'countKind', kind: 'mine', times: 5 });
+      const registry = quiet(dir);
+      let lines = await samples(registry);
+      assert.equal(value(lines, 'jobs_total{kind="shared"}'), 7);
+      assert.equal(value(lines, 'jobs_total{kind="mine"}'), 5);
+      await first.send({ op: 'remove', kind: 'shared' });
+      await first.send({ op: 'remove', kind: 'mine' });
+      lines = await samples(registry);
+      assert.equal(value(lines, 'jobs_total{kind="shared"}'), 4, 'the live second writer still holds the series');
+      assert.equal(value(lines, 'jobs_total{kind="mine"}'), undefined, 'nobody else holds it: it leaves the merged view');
+      // The first writer dies; its withdrawn entries must not come back as 0s, nor as their old values.
+      await first.send({ op: 'exit' });
+      assert.deepEqual(compact(dir)?.compacted, ['first']);
+      const compacted = readEntryFile(path.join(dir, 'counter_compacted.db'));
+      assert.deepEqual(compacted.filter((e) => e.labels.kind === 'shared' || e.labels.kind === 'mine'), [], 'withdrawn entries are not carried over');
+      for (const reader of [registry, quiet(dir)]) {
+        lines = await samples(reader);
+        assert.equal(value(lines, 'jobs_total{kind="shared"}'), 4);
+        assert.equal(value(lines, 'jobs_total{kind="mine"}'), undefined);
+      }
+      // The last holder removes it too: the series is gone; made again, it starts from 0.
+      await second.send({ op: 'remove', kind: 'shared' });
+      assert.equal(value(await samples(registry), 'jobs_total{kind="shared"}'), undefined);
+      await second.send({ op: 'countKind', kind: 'shared', times: 1 });
+      assert.equal(value(await samples(registry), 'jobs_total{kind="shared"}'), 1);
+      await second.send({ op: 'exit' });
+    } finally {
+      for (const w of writers) w.child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+});
+
 describe('files that disappear under a live writer', () => {
   /** Polls fresh collectors until `series` has `expected`, for a few liveness refreshes. */
   async function waitForValue(dir: string, series: string, expected: number): Promise<void> {

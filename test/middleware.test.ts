@@ -34,7 +34,8 @@ async function seriesCounts(dir: string, prefix: string, sample: 'requests' | 'd
   const counts: Counts = {};
   for (const metric of await source.getMetricsAsJSON()) {
     for (const value of metric.values) {
-      if (value.metricName !== wanted) continue;
+      // As in prom-client's getMetricsAsJSON(), a counter's values carry no metricName: the metric's name is theirs.
+      if ((value.metricName ?? metric.name) !== wanted) continue;
       const { method, route, status, ...extra } = value.labels;
       const extras = Object.keys(extra)
         .sort()

@@ -1,8 +1,8 @@
 // What every metric refuses, and what it keeps apart: values are numbers,
 // configuration has its documented shapes, label values are well-formed
 // UTF-16, different label sets never share a series, and no two metrics of
-// one process export the same name. Each case runs in a fresh process
-// (metric names are claimed per process), most of them writing into a
+// one registry export the same name. Each case runs in a fresh process
+// (the default registry is the process's), most of them writing into a
 // multiprocess directory whose files are read back here.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -106,14 +106,15 @@ describe('values are numbers only', () => {
       const entries = entriesIn(dir);
       assert.deepEqual(
         entries.filter((e) => e.labels.k !== undefined).map((e) => `${e.sampleName} ${e.labels.k}`).sort(),
-        ['val_counter_total old', 'val_gauge old', 'val_hist_bucket old', 'val_hist_bucket old', 'val_hist_sum old', 'val_summary_count old', 'val_summary_sum old'],
+        ['val_counter old', 'val_gauge old', 'val_hist_bucket old', 'val_hist_bucket old', 'val_hist_sum old', 'val_summary_count old', 'val_summary_sum old'],
         'only the children made before; no call with a refused value made one',
       );
       const value = (sample: string, labels: Record<string, string> = {}): number | undefined =>
         entries.find((e) => e.sampleName === sample && JSON.stringify(e.labels) === JSON.stringify(labels))?.value;
-      assert.equal(value('val_plain_total'), 4, "inc(2), two refused inc('5'), inc(), inc(undefined)");
+      // Counters declared without _total write their declared name as sample name (prom-client's naming).
+      assert.equal(value('val_plain'), 4, "inc(2), two refused inc('5'), inc(), inc(undefined)");
       assert.equal(value('val_ugauge'), 1);
-      assert.equal(value('val_counter_total', { k: 'old' }), 0);
+      assert.equal(value('val_counter', { k: 'old' }), 0);
       assert.equal(value('val_uhist_sum'), 0);
       assert.equal(value('val_usummary_count'), 0);
       assert.ok(Number.isNaN(value('val_special', { op: 'set_nan' })));
@@ -247,8 +248,10 @@ describe('label handling', () => {
         c.labels(...names.map((n, i) => 'v' + i)).inc();
         c.inc({ ...labels, l9999: 'other' });
         expectError(() => c.inc({ ...labels, extra: 'x' }), 'ValidationError', 'wide', 'unknown label "extra"');
-        expectError(() => c.inc({ ...labels, l5000: undefined }), 'ValidationError', 'wide', 'missing', 'l5000');
-        const summary = async () => (await c.get()).values.map((v) => [Object.keys(v.labels).length, v.labels.l9999, v.value]);
+        // A label left out (or undefined) is not refused, as in prom-client: it makes a series without that label.
+        c.inc({ ...labels, l5000: undefined }, 7);
+        // Labels with a value (get() keeps the labels object as given, l5000: undefined included, as prom-client does).
+        const summary = async () => (await c.get()).values.map((v) => [Object.values(v.labels).filter((x) => x !== undefined).length, v.labels.l9999, v.value]);
         console.log(JSON.stringify({ get: await summary() }));
         const families = await new lib.MultiprocessRegistry().collect();
         const wide = families.find((f) => f.name === 'wide');
@@ -259,17 +262,18 @@ describe('label handling', () => {
         console.log(JSON.stringify({ afterReset: await summary() }));`,
       );
       assert.deepEqual(lines, [
-        { get: [[10000, 'v9999', 4], [10000, 'other', 1]] },
-        { collected: [[10000, 'other', 1], [10000, 'v9999', 4]] },
-        { afterRemove: [[10000, 'other', 1]] },
+        { get: [[10000, 'v9999', 4], [10000, 'other', 1], [9999, 'v9999', 7]] },
+        { collected: [[10000, 'other', 1], [10000, 'v9999', 4], [9999, 'v9999', 7]] },
+        { afterRemove: [[10000, 'other', 1], [9999, 'v9999', 7]] },
         { afterReset: [] },
       ]);
       const entries = entriesIn(dir);
-      assert.equal(entries.length, 2, 'one entry per label set');
+      assert.equal(entries.length, 3, 'one entry per label set');
       for (const entry of entries) {
-        assert.equal(Object.keys(entry.labels).length, 10000);
+        assert.equal(Object.keys(entry.labels).length, entry.labels.l5000 === undefined ? 9999 : 10000);
         assert.equal(entry.labels.l1234, 'v1234');
       }
+      assert.equal(entries.filter((e) => e.labels.l5000 === undefined).length, 1, 'the series without l5000');
     });
   });
 
@@ -323,13 +327,13 @@ describe('well-formed UTF-16', () => {
       assert.deepEqual(
         entries.filter((e) => Object.keys(e.labels).length > 0).map((e) => [e.sampleName, e.labels, e.value]),
         [
-          ['wf_counter_total', { route: '\ud83d\ude00' }, 3],
+          ['wf_counter', { route: '\ud83d\ude00' }, 3],
           ['wf_two_count', { a: 'ok', b: 'é' }, 1],
           ['wf_two_sum', { a: 'ok', b: 'é' }, 1],
         ],
         'the refused label sets made no entries',
       );
-      assert.equal(entries.find((e) => e.sampleName === 'wf_help1_total')?.help, 'a\ud83d\ude00b');
+      assert.equal(entries.find((e) => e.sampleName === 'wf_help1')?.help, 'a\ud83d\ude00b');
     });
   });
 });
@@ -384,7 +388,8 @@ describe('different label sets stay different series', () => {
         console.log(JSON.stringify({ exposition: await new lib.MultiprocessRegistry().metrics() }));`,
       );
       const entries = entriesIn(dir);
-      for (const [sample, extra] of [['inj_total', 1000], ['inj_gauge', 0]] as const) {
+      // The counter is declared 'inj': its entries are named so (prom-client's naming).
+      for (const [sample, extra] of [['inj', 1000], ['inj_gauge', 0]] as const) {
         const ofSample = entries.filter((e) => e.sampleName === sample);
         assert.equal(ofSample.length, ADVERSARIAL.length, `${sample}: one entry per label set`);
         ADVERSARIAL.forEach(([a, b], i) => {
@@ -395,11 +400,12 @@ describe('different label sets stay different series', () => {
       }
       const textFamily = (result as { exposition: string }).exposition
         .split('\n')
-        .filter((line) => /^(# (HELP|TYPE) )?inj_text_total[ {]/.test(line));
+        .filter((line) => /^(# (HELP|TYPE) )?inj_text[ {]/.test(line));
       const parsed = parseExposition(`${textFamily.join('\n')}\n`);
       const printable = ADVERSARIAL.map(([a, b], i) => ({ a, b, value: i + 1 })).filter(({ a, b }) => !/[\u0000\u0001\r]/.test(a + b));
-      assert.equal(parsed.samples.filter((s) => s.name === 'inj_text_total').length, printable.length);
-      for (const { a, b, value } of printable) assert.equal(parsed.byKey.get(seriesKey('inj_text_total', { a, b }))?.value, value, JSON.stringify({ a, b }));
+      assert.equal(parsed.types.get('inj_text'), 'counter');
+      assert.equal(parsed.samples.filter((s) => s.name === 'inj_text').length, printable.length);
+      for (const { a, b, value } of printable) assert.equal(parsed.byKey.get(seriesKey('inj_text', { a, b }))?.value, value, JSON.stringify({ a, b }));
     });
   });
 });
@@ -410,21 +416,26 @@ describe('a metric claims every name it exports', () => {
       const [result] = runIn(
         dir,
         `${EXPECT_ERROR}
-        const clash = (fn, metric, holder, name) => expectError(fn, 'ValidationError', metric + ':', 'the name ' + name + ' ', holder + ' in this process');
+        // Names are claimed per registry (here the default one, register), as prom-client claims metric names.
+        const clash = (fn, metric, holder, name) => expectError(fn, 'ValidationError', metric + ':', 'the name ' + name + ' ', holder + ' in this registry');
+        // A second metric of the same name gets prom-client's message.
+        const sameName = (fn, name) => expectError(fn, 'ValidationError', 'A metric with the name ' + name + ' has already been registered.');
         new lib.Counter({ name: 'jobs', help: 'h' });
         clash(() => new lib.Gauge({ name: 'jobs_total', help: 'h' }), 'Gauge jobs_total', 'Counter jobs', 'jobs_total');
         clash(() => new lib.Counter({ name: 'jobs_total', help: 'h' }), 'Counter jobs_total', 'Counter jobs', 'jobs');
-        clash(() => new lib.Gauge({ name: 'jobs', help: 'h' }), 'Gauge jobs', 'Counter jobs', 'jobs');
+        sameName(() => new lib.Gauge({ name: 'jobs', help: 'h' }), 'jobs');
         // _created is reserved for counters, histograms and summaries (OpenMetrics), as in Python's registry.
         clash(() => new lib.Gauge({ name: 'jobs_created', help: 'h' }), 'Gauge jobs_created', 'Counter jobs', 'jobs_created');
         new lib.Histogram({ name: 'lat', help: 'h' });
-        for (const suffix of ['', '_bucket', '_sum', '_count']) {
+        sameName(() => new lib.Gauge({ name: 'lat', help: 'h' }), 'lat');
+        for (const suffix of ['_bucket', '_sum', '_count']) {
           clash(() => new lib.Gauge({ name: 'lat' + suffix, help: 'h' }), 'Gauge lat' + suffix, 'Histogram lat', 'lat' + suffix);
         }
         clash(() => new lib.Counter({ name: 'lat_count', help: 'h' }), 'Counter lat_count', 'Histogram lat', 'lat_count');
-        clash(() => new lib.Summary({ name: 'lat', help: 'h' }), 'Summary lat', 'Histogram lat', 'lat');
+        sameName(() => new lib.Summary({ name: 'lat', help: 'h' }), 'lat');
         new lib.Summary({ name: 's', help: 'h', labelNames: ['k'] });
-        for (const suffix of ['', '_sum', '_count']) {
+        sameName(() => new lib.Gauge({ name: 's', help: 'h' }), 's');
+        for (const suffix of ['_sum', '_count']) {
           clash(() => new lib.Gauge({ name: 's' + suffix, help: 'h' }), 'Gauge s' + suffix, 'Summary s', 's' + suffix);
         }
         // The later metric is the one refused, whichever kind it is; it claims none of its names.
@@ -437,9 +448,19 @@ describe('a metric claims every name it exports', () => {
         for (const name of ['lat_seconds', 's_total', 'jobs_creation', 'lat_bucket_total', 'jobs_total_total']) new lib.Gauge({ name, help: 'h' });
         // The runtime metrics do not clash with themselves, and claim their names.
         lib.collectRuntimeMetrics({ prefix: 'rt_' })();
-        clash(() => new lib.Gauge({ name: 'rt_process_cpu_seconds_total', help: 'h' }), 'Gauge rt_process_cpu_seconds_total', 'Counter rt_process_cpu_seconds', 'rt_process_cpu_seconds_total');
-        console.log(JSON.stringify({ exposition: await new lib.MultiprocessRegistry().metrics() }));`,
+        sameName(() => new lib.Gauge({ name: 'rt_process_cpu_seconds_total', help: 'h' }), 'rt_process_cpu_seconds_total');
+        clash(() => new lib.Gauge({ name: 'rt_process_cpu_seconds', help: 'h' }), 'Gauge rt_process_cpu_seconds', 'Counter rt_process_cpu_seconds_total', 'rt_process_cpu_seconds');
+        // Another registry claims its own names: the same clashing metric is accepted there (labelled and unused: no entry).
+        const other = new lib.Registry();
+        new lib.Gauge({ name: 'jobs_total', help: 'h', labelNames: ['k'], registers: [other] });
+        new lib.Gauge({ name: 'jobs', help: 'h', labelNames: ['k'], registers: [other] });
+        // A metric refused by its second registry is taken out of the first.
+        const first = new lib.Registry();
+        sameName(() => new lib.Counter({ name: 'jobs', help: 'h', registers: [first, other] }), 'jobs');
+        const left = { inFirst: first.getMetricsAsArray().length, inOther: other.getMetricsAsArray().map((m) => m.name) };
+        console.log(JSON.stringify({ exposition: await new lib.MultiprocessRegistry().metrics(), left }));`,
       );
+      assert.deepEqual((result as { left: unknown }).left, { inFirst: 0, inOther: ['jobs_total', 'jobs'] });
       const families = [...new Set(entriesIn(dir).map((e) => e.family))].filter((f) => !f.startsWith('rt_')).sort();
       assert.deepEqual(
         families,
@@ -448,7 +469,7 @@ describe('a metric claims every name it exports', () => {
       );
       // Every sample belongs to one family and no series appears twice (parseExposition throws otherwise).
       const parsed = parseExposition((result as { exposition: string }).exposition);
-      assert.equal(parsed.types.get('jobs_total'), 'counter');
+      assert.equal(parsed.types.get('jobs'), 'counter', 'declared jobs: exported as jobs (prom-client naming)');
       assert.equal(parsed.types.get('jobs_total_total'), 'gauge');
       assert.equal(parsed.types.get('lat'), 'histogram');
     });

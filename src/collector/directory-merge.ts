@@ -89,7 +89,8 @@ export class DirectoryMerge {
         toFamily: () => this.collector.toFamily(family, bare),
       };
     });
-    parts.push(...servedBeside(this.collector, selection.beside, (subject, message) => this.report(subject, message)));
+    const beside = pythonNaming ? selection.beside.map(pythonNamed) : selection.beside;
+    parts.push(...servedBeside(this.collector, beside, (subject, message) => this.report(subject, message)));
     // Served once a file was skipped: until then a directory's exposition is exactly its writers' metrics.
     if (!selection.families && this.skippedFiles > 0) parts.push(plainPart(this.skippedFilesFamily()));
     return parts.sort((a, b) => compareText(a.name, b.name));
@@ -129,6 +130,13 @@ export class DirectoryMerge {
     this.reported.add(key);
     this.logger.warn(`${subject}: ${message}`);
   }
+}
+
+/** A family served beside the files under Python's naming: a bare counter's samples are `<family>_total` too. */
+function pythonNamed(family: Family): Family {
+  if (!family.bare) return family;
+  const { bare: _bare, ...named } = family;
+  return { ...named, samples: family.samples.map((s) => ({ ...s, name: `${family.name}_total` })) };
 }
 
 function withDefaultLabels(family: Family, defaults: Readonly<Record<string, string>>): Family {

@@ -199,7 +199,10 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     const metric = this.byName.get(name);
     if (!metric) throw new ValidationError(`No metric named ${name} is registered`);
     const dir = this.dir;
-    if (!dir || !(metric instanceof Metric)) return this.getMetricsAsString(metric);
+    if (!dir || !(metric instanceof Metric)) {
+      announceScrape(undefined);
+      return this.getMetricsAsString(metric);
+    }
     const parts = await this.scrape(dir, [metric]);
     return this.merge().render(parts, this.format, '').replace(/\n$/, '');
   }
@@ -214,6 +217,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
     const dir = this.dir;
     if (!dir) {
+      announceScrape(undefined); // this process's runtime metrics refresh first, as for metrics()
       const defaults = Object.entries(this.defaultLabelSet);
       const all = await Promise.all(this.inProcessMetrics().map((metric) => metric.get()));
       return all.map((item) => {

@@ -174,7 +174,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   inc(labels: LabelValues<T>, value?: number): void;
   inc(value?: number): void;
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') {
+    if (typeof labelsOrValue === 'object' && labelsOrValue !== null) {
       const amount = delta(this, 'inc()', value); // before childFor: a refused call creates no series
       this.childFor(labelsOrValue).inc(amount);
     } else {
@@ -185,7 +185,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   dec(labels: LabelValues<T>, value?: number): void;
   dec(value?: number): void;
   dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') {
+    if (typeof labelsOrValue === 'object' && labelsOrValue !== null) {
       const amount = delta(this, 'dec()', value);
       this.childFor(labelsOrValue).dec(amount);
     } else {
@@ -196,7 +196,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
   set(labels: LabelValues<T>, value: number): void;
   set(value: number): void;
   set(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === 'object') {
+    if (typeof labelsOrValue === 'object' && labelsOrValue !== null) {
       const checked = gaugeValue(this, value);
       this.childFor(labelsOrValue).set(checked);
     } else {

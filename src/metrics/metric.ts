@@ -111,8 +111,20 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
     this.registers = registers as MetricRegistry[];
     this.shape = shape(this.descriptor);
     this.children = new LabelTree(this.labelNames.length);
-    if (this.labelNames.length === 0) this.unlabelled = this.addChild([], {});
-    for (const registry of this.registers) (registry.registerMetric as (metric: unknown) => void)(this);
+    // Registries first: a metric one of them refuses must write no entry (in multiprocess mode the
+    // entries of a refused unlabelled metric would stay in the files, clashing with the one registered).
+    const joined: MetricRegistry[] = [];
+    try {
+      for (const registry of this.registers) {
+        (registry.registerMetric as (metric: unknown) => void)(this);
+        joined.push(registry);
+      }
+      if (this.labelNames.length === 0) this.unlabelled = this.addChild([], {});
+    } catch (err) {
+      // A metric that fails on the way keeps no name in any registry.
+      for (const registry of joined) registry.removeSingleMetric?.(this.name);
+      throw err;
+    }
     if (this.collect) watchCollect(this);
   }
 

@@ -8,6 +8,8 @@
 
 export interface MetricRegistry {
   registerMetric(metric: never): void;
+  /** Takes back a metric whose construction failed after it joined (prom-client's registries have it too). */
+  removeSingleMetric?(name: string): void;
   readonly contentType: string;
 }
 

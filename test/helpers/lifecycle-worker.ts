@@ -5,6 +5,8 @@ import { Counter, Gauge, Histogram, configure } from '../../src/index.js';
 export type LifecycleCommand =
   | { op: 'count'; times: number }
   | { op: 'set'; value: number }
+  | { op: 'countKind'; kind: string; times: number }
+  | { op: 'remove'; kind: string }
   | { op: 'exit' };
 
 configure({
@@ -32,6 +34,10 @@ process.on('message', (command: LifecycleCommand) => {
     }
   } else if (command.op === 'set') {
     for (const gauge of [inflight, perWorker, all, peak, low, total, last]) gauge.set(command.value);
+  } else if (command.op === 'countKind') {
+    jobs.inc({ kind: command.kind }, command.times);
+  } else if (command.op === 'remove') {
+    jobs.remove({ kind: command.kind });
   } else {
     process.disconnect();
     return;

@@ -9,7 +9,8 @@ const worker = fixture.workers[Number(workerIndex)];
 const CLOCK_BASE = 1700000000 + (worker.clock ?? 0);
 let opIndex = -1;
 
-configure({ dir: outDir, processId: worker.pid, clock: () => CLOCK_BASE + opIndex + 1 });
+// Python's naming: a counter declared without _total (the fixtures' `jobs`) writes `jobs_total`, as Python does.
+configure({ dir: outDir, processId: worker.pid, clock: () => CLOCK_BASE + opIndex + 1, naming: 'python' });
 
 type AnyMetric = Counter | Gauge | Histogram | Summary;
 const metrics = new Map<string, AnyMetric>();

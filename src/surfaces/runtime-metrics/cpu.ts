@@ -3,9 +3,9 @@ import type { Measurement, MetricMaker } from './measurement.js';
 
 /** CPU seconds of the whole process (main thread only), summed over all processes including those that exited. */
 export function cpuSeconds(make: MetricMaker): Measurement {
-  const user: CounterChild = make.counter('process_cpu_user_seconds', 'User CPU time spent, in seconds, summed over all processes including those that exited.');
-  const system = make.counter('process_cpu_system_seconds', 'System CPU time spent, in seconds, summed over all processes including those that exited.');
-  const total = make.counter('process_cpu_seconds', 'User and system CPU time spent, in seconds, summed over all processes including those that exited.');
+  const user: CounterChild = make.counter('process_cpu_user_seconds_total', 'User CPU time spent, in seconds, summed over all processes including those that exited.');
+  const system = make.counter('process_cpu_system_seconds_total', 'System CPU time spent, in seconds, summed over all processes including those that exited.');
+  const total = make.counter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds, summed over all processes including those that exited.');
   /** process.cpuUsage() as last added to the counters, kept across a stop and restart. */
   let reported: NodeJS.CpuUsage = { user: 0, system: 0 };
   return {
