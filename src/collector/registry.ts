@@ -217,6 +217,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
     const dir = this.dir;
     if (!dir) {
+      announceScrape(undefined); // as metrics() does: this process's runtime metrics refresh first
       const defaults = Object.entries(this.defaultLabelSet);
       const all = await Promise.all(this.inProcessMetrics().map((metric) => metric.get()));
       return all.map((item) => {
