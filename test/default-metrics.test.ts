@@ -9,9 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from './helpers/fixtures.js';
+import { readEntryFile } from './helpers/read-entries.js';
 import { runSnippetLines } from './helpers/run-script.js';
 
 const OURS = path.join(__dirname, '..', 'dist', 'index.js');
+const CLI = path.join(__dirname, '..', 'dist', 'surfaces', 'cli.js');
 const PROM_CLIENT = require.resolve('prom-client');
 
 interface Run {
@@ -268,6 +270,89 @@ describe('collectDefaultMetrics options and life cycle', () => {
       assert.ok(out.cpu > 0 && out.cpu <= out.spent + 1e-6, `CPU seconds ${out.cpu} counted once (the process spent ${out.spent})`);
       // Five gc() calls, each one major GC (V8 may add its own): three sets of metrics would count them three times.
       assert.ok(out.majorGcs >= 5 && out.majorGcs < 10, `major GCs counted once each: ${out.majorGcs}\n${out.text}`);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('multiprocess: after register.clear() the default metrics leave, and scrapes by other processes do not bring them back', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = runSnippetLines(
+        `
+        const { execFileSync } = require('node:child_process');
+        const scrapeElsewhere = () => execFileSync(process.execPath, [${JSON.stringify(CLI)}, 'metrics', '--dir', ${JSON.stringify(dir)}], { encoding: 'utf8' });
+        lib.collectDefaultMetrics();
+        const before = scrapeElsewhere();
+        await lib.register.metrics();
+        lib.register.clear();
+        scrapeElsewhere(); // announces a scrape: this process's collect() callbacks would run now
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        console.log(JSON.stringify({ before, after: scrapeElsewhere(), here: await lib.register.metrics() }));
+      `,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ before: string; after: string; here: string }>;
+      assert.match(out.before, /^nodejs_heap_size_used_bytes\{pid="\d+"\} /m, 'served while collected');
+      for (const text of [out.after, out.here]) {
+        assert.doesNotMatch(text, /^(process|nodejs)_\w+\{pid=/m, `no per-process default metric is left:\n${text}`);
+        assert.doesNotMatch(text, /^nodejs_version_info/m);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('multiprocess: a worker thread writes its own isolate\'s figures; what is the whole process\'s comes from the main thread only', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = runSnippetLines(
+        `
+        const { Worker } = require('node:worker_threads');
+        lib.collectDefaultMetrics();
+        const worker = new Worker(${JSON.stringify(`require(${JSON.stringify(OURS)}).collectDefaultMetrics(); require('node:worker_threads').parentPort.postMessage('ready'); setInterval(() => {}, 1000);`)}, { eval: true });
+        await new Promise((resolve) => worker.once('message', resolve));
+        let text = '';
+        for (let i = 0; i < 500 && !/^nodejs_heap_size_used_bytes\\{pid="\\d+-t\\d+"\\}/m.test(text); i++) {
+          text = await lib.register.metrics();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const cpu = process.cpuUsage();
+        console.log(JSON.stringify({ text, pid: process.pid, threadId: worker.threadId, spent: (cpu.user + cpu.system) / 1e6 }));
+        await worker.terminate();
+      `,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; pid: number; threadId: number; spent: number }>;
+      const pidsOf = (name: string): string[] =>
+        [...out.text.matchAll(new RegExp(`^${name}\\{pid="([^"]+)"\\}`, 'gm'))].map((match) => match[1]).sort();
+      const thread = `${out.pid}-t${out.threadId}`;
+      for (const name of ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_handles_total']) {
+        assert.deepEqual(pidsOf(name), [String(out.pid), thread].sort(), `${name}: the main thread's and the worker thread's`);
+      }
+      for (const name of ['process_start_time_seconds', 'process_resident_memory_bytes', 'process_open_fds']) {
+        assert.deepEqual(pidsOf(name), [String(out.pid)], `${name}: the main thread's only`);
+      }
+      const cpu = Number(/^process_cpu_seconds_total (\S+)$/m.exec(out.text)![1]);
+      assert.ok(cpu <= out.spent + 1e-6, `CPU seconds ${cpu} counted once for the process (it spent ${out.spent})`);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('multiprocess: a process that exits normally leaves its last CPU seconds in its file, without any scrape', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = runSnippetLines(
+        `
+        lib.collectDefaultMetrics();
+        let sink = 0;
+        for (let i = 0; i < 5e6; i++) sink += Math.sqrt(i);
+        const cpu = process.cpuUsage();
+        console.log(JSON.stringify({ pid: process.pid, spent: (cpu.user + cpu.system) / 1e6 }));
+      `,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ pid: number; spent: number }>;
+      const entry = readEntryFile(path.join(dir, `counter_${out.pid}.db`)).find((e) => e.sampleName === 'process_cpu_seconds_total');
+      assert.ok(entry && entry.value >= out.spent - 1e-9, `the exit wrote ${entry?.value} CPU seconds, at least the ${out.spent} spent before`);
     } finally {
       cleanup();
     }

@@ -1,6 +1,6 @@
 import { Gauge } from '../../metrics/gauge.js';
 import { EventLoopDelay, measureImmediateLag, type DelayFigures } from '../readings/event-loop.js';
-import { settingsOf, type DefaultMetricModule } from './settings.js';
+import { settingsOf, stillRegistered, type DefaultMetricModule } from './settings.js';
 
 const LAG = 'nodejs_eventloop_lag_seconds';
 
@@ -30,7 +30,8 @@ const AGGREGATOR: Partial<Record<keyof DelayFigures, 'min' | 'max'>> = { min: 'm
  * (`max without (pid)` gives prom-client's number).
  */
 export const eventLoopLag: DefaultMetricModule = (registry, config = {}) => {
-  const { registers, prefix, labels, labelNames } = settingsOf(registry, config);
+  const settings = settingsOf(registry, config);
+  const { registers, prefix, labels, labelNames } = settings;
   const delay = new EventLoopDelay(config.eventLoopMonitoringPrecision ?? 10);
   const lag = new Gauge({
     name: prefix + LAG,
@@ -40,7 +41,9 @@ export const eventLoopLag: DefaultMetricModule = (registry, config = {}) => {
     aggregator: 'average',
     // This one metric's collect() sets all eight.
     collect() {
-      measureImmediateLag((seconds) => lag.set(labels, seconds));
+      measureImmediateLag((seconds) => {
+        if (stillRegistered(settings, lag)) lag.set(labels, seconds);
+      });
       delay.keepAwake();
       const figures = delay.take();
       for (const [figure, gauge] of gauges) {

@@ -1,14 +1,15 @@
 import { Histogram } from '../../metrics/histogram.js';
 import { DEFAULT_GC_DURATION_BUCKETS, observeGcPauses } from '../readings/gc.js';
-import { perSeries, settingsOf, type DefaultMetricModule } from './settings.js';
+import { LatestRegistered, perSeries, settingsOf, type DefaultMetricModule } from './settings.js';
 
 const GC_DURATION = 'nodejs_gc_duration_seconds';
 
 /**
  * GC pauses by kind, observed as they happen; a histogram, summed over every
  * process of the directory, those that exited included. In multiprocess mode
- * one observer writes each series set (the latest histogram made for it), so
- * a second call does not count pauses twice.
+ * one observer writes each series set (into the latest histogram made for
+ * it that is still registered), so a second call does not count pauses
+ * twice, and a histogram taken out of its registry gets no more.
  */
 export const gc: DefaultMetricModule = (registry, config = {}) => {
   const settings = settingsOf(registry, config);
@@ -21,11 +22,11 @@ export const gc: DefaultMetricModule = (registry, config = {}) => {
     buckets: config.gcDurationBuckets ? config.gcDurationBuckets : [...DEFAULT_GC_DURATION_BUCKETS],
     registers,
   });
-  const target = perSeries('gc', settings, () => {
-    const state = { histogram };
-    observeGcPauses((kind, seconds) => state.histogram.observe({ kind, ...labels }, seconds));
-    return state;
+  const histograms = perSeries('gc', settings, () => {
+    const made = new LatestRegistered<Histogram>();
+    observeGcPauses((kind, seconds) => made.current()?.observe({ kind, ...labels }, seconds));
+    return made;
   });
-  target.histogram = histogram;
+  histograms.add(settings, histogram);
 };
 gc.metricNames = [GC_DURATION];

@@ -1,5 +1,5 @@
 import { isMainThread } from 'node:worker_threads';
-import type { Registry, RegistryContentType } from '../../collector/registry.js';
+import { register, type Registry, type RegistryContentType } from '../../collector/registry.js';
 import type { MetricRegistry } from '../../metrics/registries.js';
 import { processStorage } from '../../storage/process-storage.js';
 
@@ -28,6 +28,8 @@ export interface DefaultMetricModule {
 export interface ModuleSettings {
   /** The metrics' `registers`: the registry given, else undefined (the default registry). */
   registers: MetricRegistry[] | undefined;
+  /** The registry they join. */
+  home: Registry<RegistryContentType>;
   prefix: string;
   labels: Record<string, string | number>;
   labelNames: string[];
@@ -35,7 +37,40 @@ export interface ModuleSettings {
 
 export function settingsOf(registry: Registry<RegistryContentType> | undefined, config: DefaultMetricsCollectorConfiguration = {}): ModuleSettings {
   const labels = (config.labels ? config.labels : {}) as Record<string, string | number>;
-  return { registers: registry ? [registry] : undefined, prefix: config.prefix ? config.prefix : '', labels, labelNames: Object.keys(labels) };
+  return { registers: registry ? [registry] : undefined, home: registry ?? register, prefix: config.prefix ? config.prefix : '', labels, labelNames: Object.keys(labels) };
+}
+
+/**
+ * Whether `metric` is still in the registry it joined. What writes outside
+ * a collect() (a GC observer, a value measured a turn of the loop later, the
+ * exit handler) asks first: in multiprocess mode a metric taken out of its
+ * registry has withdrawn its series from the files, and writing would bring
+ * them back; in-process nobody would see the value anyway.
+ */
+export function stillRegistered(settings: ModuleSettings, metric: { name: string }): boolean {
+  return settings.home.getSingleMetric(metric.name) === metric;
+}
+
+/**
+ * The metrics made for one series set (perSeries) by successive calls:
+ * what writes outside a collect() writes through the latest that is still
+ * in its registry.
+ */
+export class LatestRegistered<M extends { name: string }> {
+  private made: Array<{ settings: ModuleSettings; metric: M }> = [];
+
+  add(settings: ModuleSettings, metric: M): void {
+    this.made = this.made.filter((entry) => stillRegistered(entry.settings, entry.metric));
+    this.made.push({ settings, metric });
+  }
+
+  current(): M | undefined {
+    for (let i = this.made.length - 1; i >= 0; i--) {
+      const { settings, metric } = this.made[i];
+      if (stillRegistered(settings, metric)) return metric;
+    }
+    return undefined;
+  }
 }
 
 /**
