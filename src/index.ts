@@ -33,6 +33,7 @@ export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError, UnsafeFileError } from './errors.js';
 export { collectRuntimeMetrics, DEFAULT_GC_DURATION_BUCKETS, type RuntimeMetricsOptions } from './surfaces/runtime-metrics/index.js';
+export { collectDefaultMetrics, type DefaultMetricsCollectorConfiguration } from './surfaces/default-metrics/index.js';
 export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
 export {
   httpMetricsMiddleware,

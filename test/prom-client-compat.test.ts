@@ -274,7 +274,8 @@ describe('multiprocess: prom-client code across real processes', () => {
 // the usual shapes of prom-client's README and of libraries built on it.
 async function promClientCodeCompiles(): Promise<void> {
   const client = await import('../src/index.js');
-  const { Counter, Gauge, Histogram, Summary, Registry, register, AggregatorRegistry, Pushgateway } = client;
+  const { Counter, Gauge, Histogram, Summary, Registry, register, AggregatorRegistry, Pushgateway, collectDefaultMetrics } = client;
+  collectDefaultMetrics({ prefix: 'app_', labels: { app: 'shop' }, gcDurationBuckets: [0.1, 1], register });
   const counter = new Counter({ name: 'requests_total', help: 'Requests', labelNames: ['method', 'code'] as const });
   counter.inc();
   counter.inc(2);

@@ -3,6 +3,7 @@ import { exposedNames, type MetricType } from '../format/names.js';
 import { consoleLogger } from '../log.js';
 import { Metric } from '../metrics/metric.js';
 import { installDefaultRegistry } from '../metrics/registries.js';
+import { unwatchCollect, watchCollect } from '../metrics/collect-callbacks.js';
 import { configuredOptions, counterNaming, resolveDir, type Naming } from '../storage/config.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
 import { announceScrape } from '../storage/scrape-signal.js';
@@ -134,6 +135,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     let registries = membership.get(metric);
     if (!registries) membership.set(metric, (registries = new Set()));
     registries.add(this as unknown as AnyRegistry);
+    if (metric instanceof Metric && metric.collect) watchCollect(metric); // again, if it had left every registry
   }
 
   getMetricsAsArray(): RegistrableMetric[] {
@@ -166,7 +168,10 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     if (metric instanceof Metric) for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
     const registries = membership.get(metric);
     registries?.delete(this as unknown as AnyRegistry);
-    if (metric instanceof Metric && registries?.size === 0 && this.dir) metric.withdraw();
+    if (metric instanceof Metric && registries?.size === 0 && this.dir) {
+      metric.withdraw();
+      unwatchCollect(metric); // or other processes' scrapes would run its collect() and bring its series back
+    }
   }
 
   resetMetrics(): void {

@@ -31,6 +31,11 @@ export function watchCollect(metric: Collecting): void {
   });
 }
 
+/** Stops running `metric`'s collect() for other processes' scrapes (it left its last registry, and its series were withdrawn). */
+export function unwatchCollect(metric: Collecting): void {
+  collecting.delete(metric);
+}
+
 async function runAll(warn: (message: string) => void): Promise<void> {
   for (const metric of collecting) {
     try {

@@ -1,4 +1,5 @@
 import { Gauge, type GaugeChild } from '../../metrics/gauge.js';
+import { activeResources as readActiveResources, countEach } from '../readings/resources.js';
 import type { Measurement, MetricMaker } from './measurement.js';
 
 /** Resources keeping the event loop alive, by type (process.getActiveResourcesInfo); a type that is gone goes to 0. */
@@ -12,9 +13,9 @@ export function activeResources(make: MetricMaker): Measurement {
   const children = new Map<string, GaugeChild>();
   return {
     refresh(): void {
-      if (typeof process.getActiveResourcesInfo !== 'function') return;
-      const counts = new Map<string, number>();
-      for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+      const resources = readActiveResources();
+      if (!resources) return;
+      const counts = countEach(resources);
       for (const [type, child] of children) if (!counts.has(type)) child.set(0);
       for (const [type, count] of counts) {
         let child = children.get(type);

@@ -14,7 +14,8 @@ import type * as MeasurementsModule from './measurements.js';
  */
 
 /** prom-client's default buckets of the GC duration histogram, in seconds. */
-export const DEFAULT_GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
+import { DEFAULT_GC_DURATION_BUCKETS } from '../readings/gc.js';
+export { DEFAULT_GC_DURATION_BUCKETS };
 
 export interface RuntimeMetricsOptions {
   /** Prepended to every metric name, as in prom-client's collectDefaultMetrics. */

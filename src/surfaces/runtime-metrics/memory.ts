@@ -1,3 +1,4 @@
+import { memoryUsage } from '../readings/memory.js';
 import type { Measurement, MetricMaker } from './measurement.js';
 
 /** Resident memory (the whole process's: main thread only), V8 heap and external memory (each isolate's). */
@@ -13,8 +14,8 @@ export function memory(make: MetricMaker, mainThread: boolean): Measurement {
   const external = make.gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects in each live process, in bytes.', 'liveall');
   return {
     refresh(): void {
-      // Throws when /proc/self/stat cannot be opened (no descriptor left).
-      const usage = process.memoryUsage();
+      const usage = memoryUsage(); // undefined when /proc/self/stat cannot be opened (no descriptor left)
+      if (!usage) return;
       resident?.set(usage.rss);
       residentSummed?.set(usage.rss);
       heapTotal.set(usage.heapTotal);
