@@ -34,7 +34,8 @@ export interface ParsedExposition {
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-const VALUE = /^(?:[+-]Inf|NaN|-?\d+\.\d+(?:e[+-]\d+)?|-?\d(?:\.\d+)?e[+-]\d+)$/;
+// Python's client writes `5.0`, `1e-05`; prom-client (and our merged view under its naming) `5`, `1e-7`, `Nan`.
+const VALUE = /^(?:[+-]Inf|NaN|Nan|-?\d+(?:\.\d+)?(?:e[+-]\d+)?)$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
 function parseLabels(text: string, where: string): Record<string, string> {
@@ -100,6 +101,8 @@ export function parseExposition(text: string): ParsedExposition {
   lines.pop();
   lines.forEach((line, index) => {
     const where = `line ${index + 1} (${JSON.stringify(line.slice(0, 120))})`;
+    // prom-client's text format puts a blank line between families.
+    if (line === '') return;
     if (line.startsWith('# HELP ')) {
       const name = line.slice(7).split(' ')[0];
       if (!NAME.test(name)) throw new Error(`${where}: bad HELP name`);
