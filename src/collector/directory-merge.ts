@@ -39,21 +39,28 @@ export class DirectoryMerge {
   private readonly writer = new TextWriter();
   private readonly scan: DirectoryScan;
   private skippedFiles = 0;
+  private readonly promClientText: boolean;
 
   /**
-   * `naming`: under prom-client's, the exposition is written as prom-client
-   * writes it (numbers and bounds as JavaScript prints them, a blank line
-   * between families in the text format, counters as declared); under
-   * Python's, as Python's client does.
+   * `naming`: how counters are named (configure()'s `naming`). `writtenAs`:
+   * `prom-client` writes the exposition as prom-client does (numbers and
+   * bounds as JavaScript prints them, a blank line between families in the
+   * text format, the collector's own counter only once a file was skipped):
+   * the registries of prom-client's API. `python` writes it as Python's
+   * client does, the collector's counter always there: MultiprocessRegistry,
+   * the CLI and the exporter, and every registry under Python's naming.
    */
   constructor(
     logger: Logger = consoleLogger,
     compactThreshold = DEFAULT_COMPACT_THRESHOLD,
     readonly naming: Naming = 'prom-client',
+    writtenAs: 'prom-client' | 'python' = 'prom-client',
   ) {
+    this.promClientText = naming === 'prom-client' && writtenAs === 'prom-client';
+    const numbers = this.promClientText ? 'javascript' : 'python';
     // The collector's own family keeps its names: a file's family that would expose one of them is ignored.
-    this.collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }], naming === 'python' ? 'python' : 'javascript');
-    this.writer.numbers = naming === 'python' ? 'python' : 'javascript';
+    this.collector = new IncrementalCollector([{ name: SKIPPED_FILES_FAMILY, type: SKIPPED_FILES_TYPE }], numbers);
+    this.writer.numbers = numbers;
     // Messages name files of the directory, whose names its writers choose.
     this.logger = printableLogger(logger);
     this.scan = new DirectoryScan(this.collector, this.logger, (subject, message) => this.report(subject, message), compactThreshold);
@@ -91,15 +98,15 @@ export class DirectoryMerge {
     });
     const beside = pythonNaming ? selection.beside.map(pythonNamed) : selection.beside;
     parts.push(...servedBeside(this.collector, beside, (subject, message) => this.report(subject, message)));
-    // Served once a file was skipped: until then a directory's exposition is exactly its writers' metrics.
-    if (!selection.families && this.skippedFiles > 0) parts.push(plainPart(this.skippedFilesFamily()));
+    // Written as prom-client: served once a file was skipped, so that until then the exposition is exactly the writers' metrics.
+    if (!selection.families && (this.skippedFiles > 0 || !this.promClientText)) parts.push(plainPart(this.skippedFilesFamily()));
     return parts.sort((a, b) => compareText(a.name, b.name));
   }
 
   /** The exposition of `parts`, in one buffer, written as the naming says (constructor). */
   render(parts: readonly Part[], format: ExpositionFormat, end: string): string {
     const writer = this.writer;
-    const promClient = this.naming === 'prom-client';
+    const promClient = this.promClientText;
     writer.reserve(this.collector.renderedSizeBound() + parts.length);
     parts.forEach((part, i) => {
       if (promClient && format === 'prometheus' && i > 0) writer.text('\n');

@@ -47,7 +47,7 @@ export class MultiprocessRegistry extends Registry<RegistryContentType> {
 
   constructor(private readonly options: MultiprocessRegistryOptions = {}) {
     super(options.contentType ?? Registry.PROMETHEUS_CONTENT_TYPE);
-    this.own = new DirectoryMerge(options.logger ?? consoleLogger, options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD, options.naming ?? counterNaming());
+    this.own = new DirectoryMerge(options.logger ?? consoleLogger, options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD, options.naming ?? counterNaming(), 'python');
   }
 
   override get dir(): string | undefined {
