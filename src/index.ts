@@ -56,7 +56,7 @@ Object.defineProperty(exports, 'contentType', {
   set: (value: RegistryContentType): void => (register as Registry<RegistryContentType>).setContentType(value),
 });
 
-// The module itself as its default export: `import promClient from 'prom-client'` (ESM, or
+// The module itself as its default export: a default import of the package (ESM, or
 // TypeScript's esModuleInterop `__importDefault`, as fastify-metrics compiles it) gets prom-client's
 // module.exports, and must get this module when prom-client is an alias of it.
 const moduleItself = module.exports as typeof import('./index.js');

@@ -108,7 +108,7 @@ describe('start-up: what the package loads', () => {
 
   test('a metric used in-process loads none of them either', () => {
     const { afterUse, text } = runChild({ use: true });
-    assert.match(text!, /^startup_test_total 1$/m);
+    assert.match(text!, /^startup_test_total 1(\.0)?$/m);
     for (const [name, marker] of Object.entries(PACKAGES)) assert.deepEqual(loadedFrom(afterUse, marker), [], name);
   });
 
@@ -116,7 +116,7 @@ describe('start-up: what the package loads', () => {
     const { dir, cleanup } = tempDir('prom-multiproc-startup-');
     t.after(cleanup);
     const { afterRequire, afterUse, text } = runChild({ use: true, dir });
-    assert.match(text!, /^startup_test_total 1$/m);
+    assert.match(text!, /^startup_test_total 1(\.0)?$/m);
     assert.deepEqual(loadedFrom(afterRequire, PACKAGES.mmapIo), [], 'nothing of the addon before the first metric');
     const addon = loadedFrom(afterUse, PACKAGES.mmapIo);
     assert.equal(addon.length, 2, `the addon's package.json and binary, got ${addon.join(', ')}`);
@@ -131,7 +131,7 @@ describe('start-up: what the package loads', () => {
     const { dir, cleanup } = tempDir('prom-multiproc-startup-');
     t.after(cleanup);
     const { afterUse, text } = runChild({ use: true, dir, hideAddonFile: true });
-    assert.match(text!, /^startup_test_total 1$/m);
+    assert.match(text!, /^startup_test_total 1(\.0)?$/m);
     assert.notDeepEqual(loadedFrom(afterUse, PACKAGES.nodePreGyp), []);
   });
 
@@ -149,19 +149,18 @@ describe('start-up: what the package loads', () => {
 describe('start-up: prom-client unresolvable', () => {
   test('the package works in-process and with a directory', (t) => {
     const inProcess = runChild({ use: true, hidden: ['prom-client', 'prom-client/*'] });
-    assert.match(inProcess.text!, /^startup_test_total 1$/m);
+    assert.match(inProcess.text!, /^startup_test_total 1(\.0)?$/m);
     const { dir, cleanup } = tempDir('prom-multiproc-startup-');
     t.after(cleanup);
     const withDir = runChild({ use: true, dir, hidden: ['prom-client', 'prom-client/*'] });
-    assert.match(withDir.text!, /^startup_test_total 1$/m);
+    assert.match(withDir.text!, /^startup_test_total 1(\.0)?$/m);
   });
 
-  test('package.json has prom-client for development and as an optional peer, never as a dependency', () => {
+  test('package.json has prom-client for development only: no dependency, no peer (an alias prom-client -> prom-multiproc would refuse itself)', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, unknown> | undefined>;
     assert.equal(manifest.dependencies?.['prom-client'], undefined);
     assert.ok(manifest.devDependencies?.['prom-client']);
-    assert.ok(manifest.peerDependencies?.['prom-client']);
-    assert.deepEqual(manifest.peerDependenciesMeta?.['prom-client'], { optional: true });
+    assert.equal(manifest.peerDependencies?.['prom-client'], undefined);
   });
 
   test("no file of the build requires prom-client (its types only, in the .d.ts files)", () => {
