@@ -1,4 +1,5 @@
 import type { MetricType } from '../format/names.js';
+import type { NativeHistogramData } from '../format/native-histogram.js';
 
 export interface Sample {
   name: string;
@@ -15,6 +16,8 @@ export interface Family {
   samples: Sample[];
   /** A counter whose samples are named by the family alone (`jobs`), as prom-client's text format names a counter declared without `_total`. */
   bare?: boolean;
+  /** A histogram's native (exponential) part, per label set, beside its classic samples; exposed only in the protobuf format. */
+  native?: Array<{ labels: Record<string, string>; histogram: NativeHistogramData }>;
 }
 
 /** The label names of `labels`, sorted; sorting is skipped when they already are (Python writes keys sorted). */
