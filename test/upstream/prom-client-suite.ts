@@ -30,7 +30,9 @@ import { RESULTS_DIR } from '../../bench/lib/results.js';
  * expression over `ours` (this checkout's dist/index.js). `pick(ours, names)`
  * is an object of those exports (undefined where we have none);
  * `withStatics(X, {...})` adds the statics prom-client's module has to X when X
- * exists and lacks them. A thing we do not export maps to undefined, so the
+ * exists and lacks them; `internal(file, name)` is an export of one of our
+ * modules that index.js does not re-export (dist/<file>), where prom-client's
+ * file has the same role. A thing we do not have maps to undefined, so the
  * tests that use it fail: nothing here imitates behaviour.
  */
 const SHIMS: Record<string, string> = {
@@ -45,19 +47,19 @@ const SHIMS: Record<string, string> = {
   'lib/validation': 'pick(ours, ["validateLabel"])',
   // The summary's sliding window of quantiles; we keep no quantiles.
   'lib/timeWindowQuantiles': 'ours.TimeWindowQuantiles',
-  // One default metric each, `(registry, config) => void` with .metricNames; our
-  // collectRuntimeMetrics() registers them all at once and has no per-metric entry.
-  'lib/metrics/eventLoopLag': 'undefined',
-  'lib/metrics/gc': 'undefined',
-  'lib/metrics/heapSizeAndUsed': 'undefined',
-  'lib/metrics/heapSpacesSizeAndUsed': 'undefined',
-  'lib/metrics/processHandles': 'undefined',
-  'lib/metrics/processMaxFileDescriptors': 'undefined',
-  'lib/metrics/processOpenFileDescriptors': 'undefined',
-  'lib/metrics/processRequests': 'undefined',
-  'lib/metrics/processResources': 'undefined',
-  'lib/metrics/processStartTime': 'undefined',
-  'lib/metrics/version': 'undefined',
+  // One default metric each, `(registry, config) => void` with .metricNames: our
+  // collectDefaultMetrics() is made of the same modules (src/surfaces/default-metrics/).
+  'lib/metrics/eventLoopLag': 'internal("surfaces/default-metrics/event-loop-lag.js", "eventLoopLag")',
+  'lib/metrics/gc': 'internal("surfaces/default-metrics/gc.js", "gc")',
+  'lib/metrics/heapSizeAndUsed': 'internal("surfaces/default-metrics/heap-size-and-used.js", "heapSizeAndUsed")',
+  'lib/metrics/heapSpacesSizeAndUsed': 'internal("surfaces/default-metrics/heap-spaces-size-and-used.js", "heapSpacesSizeAndUsed")',
+  'lib/metrics/processHandles': 'internal("surfaces/default-metrics/process-handles.js", "processHandles")',
+  'lib/metrics/processMaxFileDescriptors': 'internal("surfaces/default-metrics/process-max-file-descriptors.js", "processMaxFileDescriptors")',
+  'lib/metrics/processOpenFileDescriptors': 'internal("surfaces/default-metrics/process-open-file-descriptors.js", "processOpenFileDescriptors")',
+  'lib/metrics/processRequests': 'internal("surfaces/default-metrics/process-requests.js", "processRequests")',
+  'lib/metrics/processResources': 'internal("surfaces/default-metrics/process-resources.js", "processResources")',
+  'lib/metrics/processStartTime': 'internal("surfaces/default-metrics/process-start-time.js", "processStartTime")',
+  'lib/metrics/version': 'internal("surfaces/default-metrics/version.js", "version")',
 };
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -347,6 +349,8 @@ function indexNamesUsed(dir: string, files: string[]): Map<string, Set<string>> 
 const SHIM_HELPERS = `'use strict';
 // Helpers of the shims (see SHIMS in prom-multiproc's test/upstream/prom-client-suite.ts).
 exports.pick = (from, names) => Object.fromEntries(names.map((n) => [n, from[n]]));
+// A module of ours that index.js does not export (dist/<file>), as prom-client's lib/ file of the same role.
+exports.internal = (file, name) => require(require('path').join(${JSON.stringify(path.dirname(DIST))}, file))[name];
 exports.withStatics = (target, statics) => {
   if (target == null) return target;
   for (const [k, v] of Object.entries(statics)) if (!(k in target)) target[k] = v;
@@ -373,8 +377,8 @@ function writeShims(dir: string, wanted: Iterable<string>): string[] {
       `'use strict';
 // prom-client's ${target}.js, mapped onto prom-multiproc by test/upstream/prom-client-suite.ts.
 const ours = require(${JSON.stringify(DIST)});
-const { pick, withStatics } = require(${JSON.stringify(helpers.startsWith('.') ? helpers : `./${helpers}`)});
-void pick; void withStatics;
+const { pick, withStatics, internal } = require(${JSON.stringify(helpers.startsWith('.') ? helpers : `./${helpers}`)});
+void pick; void withStatics; void internal;
 module.exports = ${expr};
 `,
     );
