@@ -40,10 +40,6 @@ import { eventually, request, type HttpResult } from './helpers/http.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 import { assertPromtoolParses } from './helpers/promtool.js';
 
-/** collectDefaultMetrics, which both libraries call, is not in every build yet (branch defaults). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const HAS_DEFAULT_METRICS = typeof (require(path.join(ROOT, 'dist', 'index.js')) as Record<string, unknown>).collectDefaultMetrics === 'function';
-const NO_DEFAULT_METRICS = 'needs collectDefaultMetrics in this build (the defaults branch): both libraries call it';
 
 let app: AliasApp | undefined;
 let unavailable: string | undefined;
@@ -281,7 +277,7 @@ async function killAndReplaceScenario(t: TestContext, kind: Kind, deployment: De
 
 /** The scenario under primary.js (node:cluster); then SIGTERM stops the primary and every worker. */
 async function clusterScenario(t: TestContext, theApp: AliasApp, kind: Kind): Promise<string> {
-  const run = await startCluster(t, theApp, kind, { DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0' });
+  const run = await startCluster(t, theApp, kind, { DEFAULT_METRICS: '1' });
   const { primary } = run;
   const result = await killAndReplaceScenario(t, kind, {
     appUrl: run.appUrl,
@@ -380,14 +376,12 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
   test('express-prom-bundle under node:cluster, 3 workers, one SIGKILLed and replaced: every scrape of its /metrics has the merged totals', { timeout: 120_000 }, async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
-    if (!HAS_DEFAULT_METRICS) t.diagnostic(`without the promClient.collectDefaultMetrics option: ${NO_DEFAULT_METRICS}`);
     expositions.express = await clusterScenario(t, theApp, 'express');
   });
 
   test('fastify-metrics under node:cluster, 3 workers, one SIGKILLed and replaced: every scrape of its /metrics has the merged totals', { timeout: 120_000 }, async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
-    if (!HAS_DEFAULT_METRICS) t.diagnostic(`with defaultMetrics: { enabled: false }: ${NO_DEFAULT_METRICS}`);
     expositions.fastify = await clusterScenario(t, theApp, 'fastify');
   });
 
@@ -407,7 +401,7 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
       PROMETHEUS_MULTIPROC_DIR: dir,
       PORT: String(port),
       INSTANCES: '3',
-      DEFAULT_METRICS: HAS_DEFAULT_METRICS ? '1' : '0',
+      DEFAULT_METRICS: '1',
     });
     const pm2 = path.join(ROOT, 'node_modules', '.bin', 'pm2');
     const stale = path.join(dir, 'counter_999999.db');
@@ -469,7 +463,7 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     }
   });
 
-  test('the default metrics each library turns on start and are served (express-prom-bundle: promClient.collectDefaultMetrics; fastify-metrics: by default)', { todo: HAS_DEFAULT_METRICS ? false : NO_DEFAULT_METRICS, timeout: 60_000 }, async (t) => {
+  test('the default metrics each library turns on start and are served (express-prom-bundle: promClient.collectDefaultMetrics; fastify-metrics: by default)', { timeout: 60_000 }, async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
     for (const kind of ['express', 'fastify'] as const) {
