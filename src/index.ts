@@ -1,6 +1,16 @@
 export { Counter, CounterChild, type CounterConfiguration, type IncrementWithExemplar } from './metrics/counter.js';
 export { Gauge, GaugeChild, type GaugeConfiguration } from './metrics/gauge.js';
-export { Histogram, HistogramChild, DEFAULT_BUCKETS, type HistogramConfiguration, type ObserveWithExemplar } from './metrics/histogram.js';
+export {
+  Histogram,
+  HistogramChild,
+  DEFAULT_BUCKETS,
+  DEFAULT_NATIVE_MAX_BUCKETS,
+  type HistogramConfiguration,
+  type HistogramValues,
+  type NativeSeries,
+  type ObserveWithExemplar,
+} from './metrics/histogram.js';
+export { DEFAULT_ZERO_THRESHOLD, type NativeHistogramData } from './format/native-histogram.js';
 export { Summary, SummaryChild, type SummaryConfiguration } from './metrics/summary.js';
 export { Metric, MetricType, type MetricValue, type Aggregator } from './metrics/metric.js';
 export type { CollectFunction } from './metrics/descriptor.js';

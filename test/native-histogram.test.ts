@@ -15,6 +15,7 @@ import {
   reduceIndex,
   schemaForFactor,
 } from '../src/format/native-histogram.js';
+import { goKey } from './helpers/native-reference.js';
 
 const bits = new Float64Array(1);
 const words = new BigInt64Array(bits.buffer);
@@ -36,34 +37,6 @@ function ulpsApart(a: number, b: number): bigint {
   bits[0] = b;
   const d = x - words[0];
   return d < 0n ? -d : d;
-}
-
-/**
- * client_golang's algorithm as it reads, written independently of ours: frexp
- * (by repeated halving), sort.SearchFloat64s over the schema's own table, and
- * the exponent arithmetic of schemas <= 0.
- */
-function goKey(v: number, schema: number): number {
-  let frac = Math.abs(v);
-  let exp = 0;
-  while (frac >= 1) {
-    frac /= 2;
-    exp++;
-  }
-  while (frac < 0.5) {
-    frac *= 2;
-    exp--;
-  }
-  if (schema > 0) {
-    const bounds = Array.from({ length: 2 ** schema }, (_, j) => FRACTIONS[j * 2 ** (MAX_SCHEMA - schema)]);
-    let search = bounds.findIndex((b) => b >= frac);
-    if (search === -1) search = bounds.length;
-    return search + (exp - 1) * bounds.length;
-  }
-  let key = exp;
-  if (frac === 0.5) key--;
-  const offset = 2 ** -schema - 1;
-  return Math.floor((key + offset) / 2 ** -schema);
 }
 
 const SCHEMAS = Array.from({ length: MAX_SCHEMA - MIN_SCHEMA + 1 }, (_, i) => MIN_SCHEMA + i);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
-import { hasDbSuffix, JOURNAL_NAME, parseDbFileName, writerIds } from '../format/directory-names.js';
+import { hasMetricsSuffix, JOURNAL_NAME, parseMetricsFileName, writerIds } from '../format/directory-names.js';
 import { isPerLiveProcess } from '../format/merge.js';
 import type { Logger } from '../log.js';
 import { compact } from '../storage/compaction.js';
@@ -124,15 +124,16 @@ export class DirectoryScan {
       this.deadCountedAt = Date.now();
     }
     // Sorted names fix the order of float sums and which file's HELP text wins.
-    const names = listing.filter((name) => hasDbSuffix(name) && !removed.has(name)).sort();
+    const names = listing.filter((name) => hasMetricsSuffix(name) && !removed.has(name)).sort();
     const present = new Set<string>();
     for (const name of names) {
       const file = path.join(dir, name);
-      const source = parseDbFileName(name);
+      const source = parseMetricsFileName(name);
       if (!source) {
         skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
         continue;
       }
+      if (source.native) continue;
       // Per-process gauges of a process that is gone describe nothing any more.
       if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
       try {

@@ -1,5 +1,6 @@
 import { formatJavaScriptNumber as valueText } from '../format/float.js';
 import type { ExpositionFormat } from './exposition.js';
+import type { Family } from './family.js';
 
 /**
  * The exposition of metrics that live in this process (in-process mode,
@@ -27,6 +28,8 @@ export interface MetricSnapshot {
   /** 'counter', 'gauge', 'histogram' or 'summary' (prom-client's d.ts types it as its MetricType enum). */
   type: unknown;
   values?: MetricSample[];
+  /** A histogram with native buckets: each series' native histogram (Family.native). */
+  native?: Family['native'];
 }
 
 function escapeText(text: string): string {

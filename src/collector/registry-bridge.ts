@@ -43,6 +43,7 @@ export function familyOfSnapshot(metric: MetricSnapshot): Family {
     type,
     help: metric.help,
     ...(bare ? { bare } : {}),
+    ...(type === 'histogram' && metric.native ? { native: metric.native } : {}),
     samples: (metric.values ?? []).map((v) => {
       const labels: Record<string, string> = {};
       for (const [k, value] of Object.entries(v.labels ?? {})) if (value !== undefined) labels[k] = String(value);

@@ -7,6 +7,7 @@ import { isGaugeMode, type GaugeMode, type MetricType } from './names.js';
  * a hostile directory know them all. Pure: names only, never the file system.
  *
  *   <prefix>_<id>.db                   metrics files (Python's names); id `compacted`: what compaction accumulated
+ *   histogram_<id>.nhdb                native histogram buckets of a writer's histograms (ours only); id `compacted` as above
  *   <id>.writer                        a writer's liveness marker
  *   <id>.lock                          a writer's liveness lock (a directory)
  *   .compaction.lock                   the directory lock of compaction (a directory)
@@ -33,20 +34,36 @@ export function prefixType(prefix: FilePrefix): MetricType {
 }
 
 const DB_SUFFIX = '.db';
+/**
+ * Native histogram buckets live beside the `.db` files, under a suffix
+ * Python's collector never reads (it reads `*.db`, and fails on a `.db`
+ * file whose prefix it does not know).
+ */
+const NATIVE_SUFFIX = '.nhdb';
 
 export function dbFileName(prefix: FilePrefix, id: string): string {
   return `${prefix}_${id}${DB_SUFFIX}`;
 }
 
-/** Whether `name` ends as a metrics file does: what every collector, ours and Python's, reads (or reports as not a metrics file name). */
-export function hasDbSuffix(name: string): boolean {
-  return name.endsWith(DB_SUFFIX);
+/** The prefixes whose metrics have native buckets (a file of their own per writer). */
+export type NativePrefix = 'histogram';
+
+/** The file of `prefix` and `id`: its `.db` file, or with `native` its native buckets' `.nhdb` file. */
+export function metricsFileName(prefix: FilePrefix, id: string, native = false): string {
+  return native ? `${prefix}_${id}${NATIVE_SUFFIX}` : dbFileName(prefix, id);
+}
+
+/** Whether `name` ends as a metrics file of ours does (`.db`, `.nhdb`): what our collector reads, or reports as not a metrics file name. */
+export function hasMetricsSuffix(name: string): boolean {
+  return name.endsWith(DB_SUFFIX) || name.endsWith(NATIVE_SUFFIX);
 }
 
 export interface ParsedFileName {
   type: MetricType;
   mode?: GaugeMode;
   id: string;
+  /** A `.nhdb` file: native histogram buckets, not Python's entries. */
+  native?: true;
 }
 
 /**
@@ -67,11 +84,18 @@ export function isFileId(id: unknown): id is string {
 }
 
 /**
- * Reads a file name the way Python's collector does (split on `_`), and
- * returns undefined for anything that is not one of our metrics files.
+ * Reads a metrics file name the way Python's collector does (split on `_`),
+ * and returns undefined for anything that is not one of our metrics files:
+ * `<prefix>_<id>.db`, or `histogram_<id>.nhdb` (`native`).
  */
-export function parseDbFileName(name: string): ParsedFileName | undefined {
-  if (!hasDbSuffix(name) || !isPlainFileName(name)) return undefined;
+export function parseMetricsFileName(name: string): ParsedFileName | undefined {
+  if (!isPlainFileName(name)) return undefined;
+  if (name.endsWith(NATIVE_SUFFIX)) {
+    const parts = name.slice(0, -NATIVE_SUFFIX.length).split('_');
+    if (parts.length !== 2 || parts[0] !== 'histogram' || parts[1] === '') return undefined;
+    return { type: 'histogram', id: parts[1], native: true };
+  }
+  if (!name.endsWith(DB_SUFFIX)) return undefined;
   const parts = name.slice(0, -DB_SUFFIX.length).split('_');
   if (parts[0] === 'gauge') {
     if (parts.length !== 3 || !isGaugeMode(parts[1]) || parts[2] === '') return undefined;
@@ -137,7 +161,7 @@ export const SCRAPE_TRIGGER_FILE = '.scrape-requested';
 /** Whether `name` is one this library (or Python's client) keeps in a multiprocess directory. */
 export function isOurs(name: string): boolean {
   return (
-    parseDbFileName(name) !== undefined ||
+    parseMetricsFileName(name) !== undefined ||
     name.endsWith(MARKER_SUFFIX) ||
     name.endsWith(LOCK_SUFFIX) ||
     name.endsWith('.tmp') ||

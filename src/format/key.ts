@@ -1,5 +1,6 @@
 import { FileFormatError } from '../errors.js';
 import { isLabelName, isMetricName, isWellFormed, type MetricType } from './names.js';
+import { parseNativeBucketName, type NativeBucket } from './native-histogram.js';
 
 export interface DecodedKey {
   family: string;
@@ -22,6 +23,32 @@ const BOUND = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf)$/;
  * input: whatever passes here renders as valid exposition lines.
  */
 export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: number, type?: MetricType): DecodedKey {
+  const key = decodeKeyItems(buf, start, end, offset);
+  if (!isMetricName(key.sampleName)) throw new FileFormatError(`sample name ${quoted(key.sampleName)} is not a valid metric name`, offset);
+  if (type !== undefined) checkSampleOfType(key, type, offset);
+  return key;
+}
+
+/** A native histogram entry's key: a histogram's family and labels, and in place of a sample name the bucket it counts. */
+export interface DecodedNativeKey extends DecodedKey {
+  bucket: NativeBucket;
+}
+
+/**
+ * Decodes and checks the key of an entry of a native histogram file
+ * (`.nhdb`), as decodeEntryKey() does a metrics file's: its second item
+ * names a bucket (format/native-histogram.ts), and no label is `le`.
+ */
+export function decodeNativeEntryKey(buf: Buffer, start: number, end: number, offset: number): DecodedNativeKey {
+  const key = decodeKeyItems(buf, start, end, offset);
+  const bucket = parseNativeBucketName(key.sampleName);
+  if (!bucket) throw new FileFormatError(`${quoted(key.sampleName)} names no native histogram bucket (expected zero:<schema>:<threshold>, pos:<schema>:<index> or neg:<schema>:<index>)`, offset);
+  if (key.labels.le !== undefined) throw new FileFormatError(`native histogram bucket of ${key.family} has an "le" label`, offset);
+  return { ...key, bucket };
+}
+
+/** The four items of a key, checked but for the sample name. */
+function decodeKeyItems(buf: Buffer, start: number, end: number, offset: number): DecodedKey {
   // Lenient decoding first (no view object per key: this runs for every new series); a
   // replacement character then means either bad bytes or a real U+FFFD, which the strict
   // decoder tells apart. Python writes keys as ASCII, so that second step is rare.
@@ -50,7 +77,6 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
     throw new FileFormatError(`key labels are not an object: ${quoted(text)}`, offset);
   }
   if (!isMetricName(family)) throw new FileFormatError(`family name ${quoted(family)} is not a valid metric name`, offset);
-  if (!isMetricName(sampleName)) throw new FileFormatError(`sample name ${quoted(sampleName)} is not a valid metric name`, offset);
   // A lone surrogate has no UTF-8 form (written out it becomes U+FFFD, so two different values
   // would export as one). UTF-8 decoding never makes one: only a \u escape can.
   const escapes = text.includes('\\u');
@@ -63,9 +89,7 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
       throw new FileFormatError(`value ${quoted(value)} of label ${name} of ${sampleName} holds a lone surrogate (not well-formed UTF-16)`, offset);
     }
   }
-  const key: DecodedKey = { family, sampleName, labels: labels as Record<string, string>, help };
-  if (type !== undefined) checkSampleOfType(key, type, offset);
-  return key;
+  return { family, sampleName, labels: labels as Record<string, string>, help };
 }
 
 /**

@@ -116,23 +116,35 @@ export const FRACTIONS: Float64Array = Float64Array.from(FRACTION_BITS, (hex) =>
   return bits[0];
 });
 
-/** The boundaries as significands: SIGNIFICAND_BOUNDS[j] = 2 * FRACTIONS[j] (exact), in [1, 2), and 2 at index 256. */
-const SIGNIFICAND_BOUNDS = Float64Array.from({ length: 257 }, (_, j) => (j === 256 ? 2 : 2 * FRACTIONS[j]));
+/**
+ * The boundaries' 52 mantissa bits, as a high (20 bits) and a low (32 bits)
+ * word: comparing a value's mantissa with them word by word is comparing its
+ * significand with the boundary (both in [1, 2)), without building a double.
+ * Index 256 stands for 2, above every mantissa.
+ */
+const BOUND_HIGH = new Int32Array(257);
+const BOUND_LOW = new Uint32Array(257);
+for (let j = 0; j < 256; j++) {
+  const bits = BigInt(`0x${FRACTION_BITS[j]}`);
+  BOUND_HIGH[j] = Number((bits >> 32n) & 0xfffffn);
+  BOUND_LOW[j] = Number(bits & 0xffffffffn);
+}
+BOUND_HIGH[256] = 0x100000;
 
 /**
- * Per 1/1024 of the significand range [1, 2) (its top 10 mantissa bits), the
- * smallest j whose bound is at or above the start of that range. Bounds are
- * at least 2^(1/256) - 1 > 1/1024 apart, so a range holds at most one: the
- * index of a significand is its range's entry or the next one, found with
+ * Per 1/1024 of the significand range [1, 2) (the top 10 mantissa bits),
+ * the smallest j whose boundary is at or above the start of that range.
+ * Boundaries are at least 2^(1/256) - 1 > 1/1024 apart, so a range holds at
+ * most one: a value's index is its range's entry or the next one, told by
  * one comparison.
  */
 const RANGE_START_INDEX = Uint16Array.from({ length: 1024 }, (_, range) => {
   let j = 0;
-  while (SIGNIFICAND_BOUNDS[j] < 1 + range / 1024) j++;
+  while (BOUND_HIGH[j] >>> 10 < range) j++;
   return j;
 });
 
-/** The bits of one double, for finestIndex(): reused, so that it allocates nothing. */
+/** The words of one double, for finestIndex(): reused, so that it allocates nothing. */
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 
@@ -144,19 +156,17 @@ const scratchWords = new Uint32Array(scratch.buffer);
 export function finestIndex(magnitude: number): number {
   scratch[0] = magnitude;
   let high = scratchWords[1];
-  let exponent = high >>> 20;
   let shift = 0;
-  if (exponent === 0) {
+  if (high < 0x100000) {
     // Subnormal: scaled by 2^64 (exact), it is normal.
     scratch[0] = magnitude * 18446744073709551616;
     high = scratchWords[1];
-    exponent = high >>> 20;
     shift = 64 * 256;
   }
-  let j = RANGE_START_INDEX[(high >>> 10) & 0x3ff];
-  scratchWords[1] = (high & 0xfffff) | 0x3ff00000; // the significand, in [1, 2)
-  if (scratch[0] > SIGNIFICAND_BOUNDS[j]) j++;
-  return j + (exponent - 1023) * 256 - shift;
+  const mantissaHigh = high & 0xfffff;
+  let j = RANGE_START_INDEX[mantissaHigh >>> 10];
+  if (mantissaHigh > BOUND_HIGH[j] || (mantissaHigh === BOUND_HIGH[j] && scratchWords[0] > BOUND_LOW[j])) j++;
+  return j + ((high >>> 20) - 1023) * 256 - shift;
 }
 
 /**

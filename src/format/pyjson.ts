@@ -48,6 +48,7 @@ function pythonJsonString(text: string): string {
  * ASCII, so the default sort is code-point order), as sort_keys does.
  */
 export class EntryKeyTemplate {
+  private readonly familyPart: string;
   private readonly head: string;
   private readonly tail: string;
   /** `"name": ` of each label in key order. */
@@ -60,16 +61,21 @@ export class EntryKeyTemplate {
     const all = labelNames.map((name, i) => ({ name, source: i }));
     if (extraLabel) all.push({ name: extraLabel[0], source: -1 });
     all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    this.head = `[${pythonJsonString(family)}, ${pythonJsonString(sampleName)}, {`;
+    this.familyPart = `[${pythonJsonString(family)}, `;
+    this.head = `${this.familyPart}${pythonJsonString(sampleName)}, {`;
     this.tail = `}, ${pythonJsonString(help)}]`;
     this.names = all.map((l) => `${pythonJsonString(l.name)}: `);
     this.sources = all.map((l) => l.source);
     this.extraValue = extraLabel ? pythonJsonString(extraLabel[1]) : '';
   }
 
-  /** The key for `labelValues`, given in the order of the label names passed to the constructor; an undefined value leaves its label out. */
-  key(labelValues: readonly (string | undefined)[]): string {
-    let out = this.head;
+  /**
+   * The key for `labelValues`, given in the order of the label names passed
+   * to the constructor; an undefined value leaves its label out. `sampleName`
+   * replaces the constructor's (a native histogram bucket's name).
+   */
+  key(labelValues: readonly (string | undefined)[], sampleName?: string): string {
+    let out = sampleName === undefined ? this.head : `${this.familyPart}${pythonJsonString(sampleName)}, {`;
     let first = true;
     for (let i = 0; i < this.names.length; i++) {
       const source = this.sources[i];

@@ -78,6 +78,7 @@ export class Descriptor<T extends string> implements MetricIdentity {
   /** labelNames as a set: checking a labels object costs one lookup per key. */
   private readonly labelNameSet: ReadonlySet<string>;
   private keyTemplates: EntryKeyTemplate[] | undefined;
+  private nativeKeyTemplate: EntryKeyTemplate | undefined;
 
   /** Checks what every metric's configuration shares. */
   constructor(
@@ -103,6 +104,16 @@ export class Descriptor<T extends string> implements MetricIdentity {
   keysFor(specs: readonly EntrySpec[], labelValues: readonly (string | undefined)[]): string[] {
     this.keyTemplates ??= specs.map((spec) => new EntryKeyTemplate(this.family, spec.sampleName, this.labelNames, this.help, spec.extraLabel));
     return this.keyTemplates.map((template) => template.key(labelValues));
+  }
+
+  /**
+   * The key of a native histogram bucket's entry (docs/format.md): the
+   * bucket's name where a sample name goes, no help text (the family's is
+   * its classic entries').
+   */
+  nativeKey(labelValues: readonly (string | undefined)[], bucketName: string): string {
+    this.nativeKeyTemplate ??= new EntryKeyTemplate(this.family, '', this.labelNames, '');
+    return this.nativeKeyTemplate.key(labelValues, bucketName);
   }
 
   /**

@@ -7,6 +7,19 @@ import { checkExemplarLabels, newExemplar, type Exemplar } from './exemplars.js'
 import type { MetricObjectWithValues, PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
+import { NativeBuckets, type NativeSettings } from './native-buckets.js';
+import { DEFAULT_ZERO_THRESHOLD, schemaForFactor, type NativeHistogramData } from '../format/native-histogram.js';
+import { processStorage } from '../storage/process-storage.js';
+import type { SeriesStore } from '../storage/series-store.js';
+
+/** What a histogram's get() resolves to: with native buckets, `native` too. */
+export type HistogramValues = MetricObjectWithValues & { native?: NativeSeries[] };
+
+/** One series' native histogram, with its labels: what get() and Family.native carry. */
+export interface NativeSeries {
+  labels: Record<string, string>;
+  histogram: NativeHistogramData;
+}
 
 /** prom-client's default buckets (Python's differ; name them when mixing clients). */
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -22,6 +35,8 @@ export class HistogramChild extends Child {
     metric: MetricIdentity,
     labelValues: readonly (string | undefined)[],
     private readonly bounds: Float64Array,
+    /** The native buckets, when nativeHistogramBucketFactor is set. */
+    readonly native?: NativeBuckets,
   ) {
     super(metric, labelValues);
     this.bucketSlots = new Int32Array(bounds.length + 1);
@@ -39,12 +54,37 @@ export class HistogramChild extends Child {
 
   observe(value: number): void {
     const observed = observation(this.metric, value);
+    this.observeClassic(observed);
+    if (this.native !== undefined && this.native.observe(observed)) {
+      // The native buckets reached their limit past nativeHistogramMinResetDuration: the whole series starts again, with this value.
+      super.zeroSlots();
+      this.observeClassic(observed);
+      this.native.observe(observed);
+    }
+  }
+
+  private observeClassic(observed: number): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && observed > bounds[i]) i++;
     const values = this.region.values;
     values[this.bucketSlots[i]] += 1;
     values[this.sumSlot] += observed;
+  }
+
+  override zeroSlots(): void {
+    super.zeroSlots();
+    this.native?.zeroCounts();
+  }
+
+  override withdraw(): void {
+    super.withdraw();
+    this.native?.withdraw();
+  }
+
+  override restore(): void {
+    super.restore();
+    this.native?.restore();
   }
 
   /** Records an exemplar for the bucket `value` falls in. */
@@ -70,9 +110,55 @@ export class HistogramChild extends Child {
   }
 }
 
-/** prom-client's histogram configuration. */
+/** prom-client's histogram configuration, with the native histogram options of client_golang (and client_js PR #856). */
 export interface HistogramConfiguration<T extends string> extends BaseConfiguration<T, Histogram<T>> {
+  /** Classic bucket bounds; default DEFAULT_BUCKETS, also with native buckets ([]: none but +Inf, so only _count and _sum). */
   buckets?: number[];
+  /**
+   * Turns native (exponential) buckets on: each bucket at most this factor
+   * wider than the one before (above 1; 1.1 gives 8 buckets per power of
+   * two). Exposed in the protobuf format only, beside the classic buckets.
+   */
+  nativeHistogramBucketFactor?: number;
+  /** Observations with |v| at most this go to the zero bucket; default 2^-128; 0: exact zeros only. */
+  nativeHistogramZeroThreshold?: number;
+  /** Native buckets a series (of one process) may hold before its resolution is halved; default 160; 0: no limit. */
+  nativeHistogramMaxBucketNumber?: number;
+  /**
+   * Milliseconds: a series that reaches nativeHistogramMaxBucketNumber this
+   * long after it started (or was last reset) is reset, classic buckets
+   * included, instead of losing resolution; default 0: never reset.
+   */
+  nativeHistogramMinResetDuration?: number;
+}
+
+/** client_golang's default bucket limit, and client_js PR #856's. */
+export const DEFAULT_NATIVE_MAX_BUCKETS = 160;
+
+/** The native options of `config`, checked; undefined when nativeHistogramBucketFactor is not set. */
+function nativeSettings(metric: string, config: HistogramConfiguration<string>): NativeSettings | undefined {
+  const { nativeHistogramBucketFactor: factor, nativeHistogramZeroThreshold: threshold, nativeHistogramMaxBucketNumber: maxBuckets, nativeHistogramMinResetDuration: minReset } = config;
+  if (factor === undefined) {
+    const given = (['nativeHistogramZeroThreshold', 'nativeHistogramMaxBucketNumber', 'nativeHistogramMinResetDuration'] as const).find((option) => config[option] !== undefined);
+    if (given) throw new ValidationError(`Histogram ${metric}: ${given} needs nativeHistogramBucketFactor, which turns native buckets on`);
+    return undefined;
+  }
+  if (typeof factor !== 'number' || !(factor > 1) || !Number.isFinite(factor)) {
+    throw new ValidationError(`Histogram ${metric}: nativeHistogramBucketFactor must be a finite number above 1, got ${showValue(factor)}`);
+  }
+  const checked = (option: string, value: unknown, fallback: number, integer: boolean): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+      throw new ValidationError(`Histogram ${metric}: ${option} must be a finite ${integer ? 'integer' : 'number'} of at least 0, got ${showValue(value)}`);
+    }
+    return value;
+  };
+  return {
+    schema: schemaForFactor(factor),
+    zeroThreshold: checked('nativeHistogramZeroThreshold', threshold, DEFAULT_ZERO_THRESHOLD, false),
+    maxBuckets: checked('nativeHistogramMaxBucketNumber', maxBuckets, DEFAULT_NATIVE_MAX_BUCKETS, true),
+    minResetMs: checked('nativeHistogramMinResetDuration', minReset, 0, false),
+  };
 }
 
 /** observe() of a histogram made with enableExemplars: prom-client's one-object form. */
@@ -100,20 +186,34 @@ function checkedBounds(metric: string, buckets: unknown): number[] {
 
 export class Histogram<T extends string = string> extends ObservedMetric<T, HistogramChild> {
   readonly buckets: readonly number[];
+  /** The native bucket options, checked; undefined without nativeHistogramBucketFactor. */
+  readonly native: Readonly<NativeSettings> | undefined;
   constructor(config: HistogramConfiguration<T>) {
     let buckets: number[] = [];
-    super('histogram', config as never, ['le'], ({ name }) => {
+    let native: NativeSettings | undefined;
+    super('histogram', config as never, ['le'], (descriptor) => {
+      const { name } = descriptor;
       buckets = checkedBounds(name, config.buckets === undefined ? DEFAULT_BUCKETS : config.buckets);
+      native = nativeSettings(name, config as HistogramConfiguration<string>);
       const bounds = Float64Array.from(buckets);
+      const settings = native;
+      // One native store per metric, made with its first series (the store of this process's .nhdb file, or the metric's own in memory).
+      let nativeStore: SeriesStore | undefined;
       return {
         specs: [
           { sampleName: `${name}_sum` },
           ...[...buckets, Infinity].map((b): EntrySpec => ({ sampleName: `${name}_bucket`, extraLabel: ['le', formatPrometheusFloat(b)] })),
         ],
-        newChild: (metric, labelValues) => new HistogramChild(metric, labelValues, bounds),
+        newChild: (metric, labelValues) => {
+          if (!settings) return new HistogramChild(metric, labelValues, bounds);
+          nativeStore ??= processStorage().storeFor('histogram', false, true);
+          const buckets = new NativeBuckets(settings, nativeStore, (bucketName) => descriptor.nativeKey(labelValues, bucketName));
+          return new HistogramChild(metric, labelValues, bounds, buckets);
+        },
       };
     });
     this.buckets = buckets;
+    this.native = native;
     if (this.enableExemplars) this.observe = this.observeWithExemplar as unknown as Histogram<T>['observe'];
   }
 
@@ -139,6 +239,26 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     const child = this.childFor(labels);
     child.observe(observed);
     if (exemplar) child.recordExemplar(observed, exemplar);
+  }
+
+  /**
+   * get() without collect(); with native buckets, also `native`: each
+   * series' native histogram, as Family.native carries it.
+   */
+  override snapshot(): HistogramValues {
+    const snapshot = super.snapshot();
+    if (!this.native) return snapshot;
+    const native: NativeSeries[] = [];
+    for (const child of this.liveChildren()) {
+      const labels: Record<string, string> = {};
+      for (const [name, value] of Object.entries(child.labels)) labels[name] = String(value);
+      native.push({ labels, histogram: child.native!.data(child.sum) });
+    }
+    return { ...snapshot, native };
+  }
+
+  override get(): Promise<HistogramValues> {
+    return super.get();
   }
 
   /** As prom-client: after reset() an unlabelled histogram has no series until it observes again. */

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
-import { COMPACTED_ID, dbFileName, filePrefix, installingName, parseDbFileName, prefixType, writerIds, type FilePrefix } from '../format/directory-names.js';
-import { decodeEntryKey } from '../format/key.js';
+import { COMPACTED_ID, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type FilePrefix } from '../format/directory-names.js';
+import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
 import { carryOver, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
 import { compareText, type MetricType } from '../format/names.js';
@@ -32,25 +32,29 @@ interface Accumulated extends StoredValue {
 }
 
 /**
- * Raw keys already decoded and found good, per file type: the writers of a
- * service share their keys, so each is checked once per compaction.
+ * Raw keys already decoded and found good, per file type (and `native` for
+ * native bucket files): the writers of a service share their keys, so each
+ * is checked once per compaction.
  */
-type CheckedKeys = Map<MetricType, Set<string>>;
+type CheckedKeys = Map<string, Set<string>>;
 
 /**
- * Every entry of a file whose name says it holds `type`, each key checked as
- * the collector checks it: a bad key carried into an accumulated file would
- * make every scrape skip that file. Throws FileFormatError.
+ * Every entry of a file whose name says it holds `type` (`native`: native
+ * histogram buckets), each key checked as the collector checks it: a bad key
+ * carried into an accumulated file would make every scrape skip that file.
+ * Throws FileFormatError.
  */
-function entriesOf(file: string, type: MetricType, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
+function entriesOf(file: string, type: MetricType, native: boolean, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
   const { buf, used } = readFileImage(file);
-  let good = checked.get(type);
-  if (!good) checked.set(type, (good = new Set()));
+  const kind = native ? `${type} native` : type;
+  let good = checked.get(kind);
+  if (!good) checked.set(kind, (good = new Set()));
   const entries: Array<[string, Accumulated]> = [];
   walkEntries(buf, used, (entry) => {
     const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
     if (!good.has(rawKey)) {
-      decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+      if (native) decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+      else decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
       good.add(rawKey);
     }
     entries.push([
@@ -124,6 +128,8 @@ interface ListedFile {
   name: string;
   prefix: FilePrefix;
   type: MetricType;
+  /** Native histogram buckets (`.nhdb`): accumulated in `<prefix>_compacted.nhdb`, added as counters. */
+  native: boolean;
   /** How its values carry over; undefined: they go with the writer. */
   rule: CarriedRule | undefined;
 }
@@ -143,7 +149,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
     for (const entry of entries) {
       const name = entry.name;
-      const parsed = parseDbFileName(name);
+      const parsed = parseMetricsFileName(name);
       if (!parsed || parsed.id === COMPACTED_ID) continue;
       if (!entry.isFile()) {
         // Not a file any writer makes: neither merged nor removed (a link's target is not ours to read).
@@ -153,7 +159,8 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       }
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
-      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, rule: carryOver(parsed.type, parsed.mode) });
+      const native = parsed.native === true;
+      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule: carryOver(parsed.type, parsed.mode) });
       byId.set(parsed.id, files);
     }
     return byId;
@@ -170,37 +177,38 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   const deadIds = [...judgedDead, ...judgedWithoutFiles].filter((id) => byId.has(id));
   const forgetOnly = options.claimed ? [] : [...judgedDead, ...judgedWithoutFiles].filter((id) => !byId.has(id));
 
-  const merged = new Map<FilePrefix, Map<string, Accumulated>>();
+  /** By accumulated file name. */
+  const merged = new Map<string, Map<string, Accumulated>>();
   const compactedIds: string[] = [];
   const remove: string[] = [];
   for (const id of deadIds) {
     lock.refresh();
     // Read all of one id's files before merging any, so that a damaged one leaves the whole id alone.
-    let files: Array<{ prefix: FilePrefix; rule: CarriedRule; entries: Array<[string, Accumulated]> }>;
+    let files: Array<{ accumulated: string; type: MetricType; native: boolean; rule: CarriedRule; entries: Array<[string, Accumulated]> }>;
     try {
-      files = byId
-        .get(id)!
-        .flatMap(({ name, prefix, type, rule }) => (rule ? [{ prefix, rule, entries: entriesOf(path.join(dir, name), type, checkedKeys) }] : []));
+      files = byId.get(id)!.flatMap(({ name, prefix, type, native, rule }) =>
+        rule ? [{ accumulated: metricsFileName(prefix, COMPACTED_ID, native), type, native, rule, entries: entriesOf(path.join(dir, name), type, native, checkedKeys) }] : [],
+      );
     } catch (err) {
       if (!isUnreadable(err)) throw err;
       logger.warn(`compaction leaves the files of ${id} in ${dir} alone: ${err.message}`);
       continue;
     }
-    for (const { prefix, rule, entries } of files) {
-      let into = merged.get(prefix);
+    for (const { accumulated, type, native, rule, entries } of files) {
+      let into = merged.get(accumulated);
       if (!into) {
         into = new Map();
-        const existing = path.join(dir, dbFileName(prefix, COMPACTED_ID));
+        const existing = path.join(dir, accumulated);
         if (entryKind(existing) !== undefined) {
           try {
-            for (const [rawKey, entry] of entriesOf(existing, prefixType(prefix), checkedKeys)) combine(into, rawKey, entry, rule);
+            for (const [rawKey, entry] of entriesOf(existing, type, native, checkedKeys)) combine(into, rawKey, entry, rule);
           } catch (err) {
             if (!isUnreadable(err)) throw err;
             logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
             return { ...NOTHING_COMPACTED };
           }
         }
-        merged.set(prefix, into);
+        merged.set(accumulated, into);
       }
       for (const [rawKey, entry] of entries) combine(into, rawKey, entry, rule);
     }
@@ -211,9 +219,8 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   const journalId = randomToken();
   const install: Journal['install'] = [];
-  for (const [prefix, entries] of merged) {
+  for (const [to, entries] of merged) {
     lock.refresh();
-    const to = dbFileName(prefix, COMPACTED_ID);
     const from = installingName(to, journalId);
     createExclusive(path.join(dir, from), fileImage(entries.values()));
     install.push({ from, to });

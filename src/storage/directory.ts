@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_GAUGE_MODES } from '../format/names.js';
-import { isLockName, isOurs, parseDbFileName, writerIds } from '../format/directory-names.js';
+import { isLockName, isOurs, parseMetricsFileName, writerIds } from '../format/directory-names.js';
 import { ConfigError } from '../errors.js';
 import { writerState } from './liveness.js';
 import { requireDir, warnIfExposed } from './config.js';
@@ -24,7 +24,7 @@ export function markProcessDead(pid: string | number, dir?: string): string[] {
     throw new ConfigError(`markProcessDead: cannot list ${where}: ${(err as Error).message}`, where, { cause: err });
   }
   for (const name of names) {
-    const parsed = parseDbFileName(name);
+    const parsed = parseMetricsFileName(name);
     if (!parsed || parsed.type !== 'gauge' || !LIVE_GAUGE_MODES.includes(parsed.mode!)) continue;
     if (parsed.id !== id && !parsed.id.startsWith(`${id}-t`)) continue;
     const file = path.join(where, name);

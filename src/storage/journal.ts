@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsafeFileError } from '../errors.js';
-import { COMPACTED_ID, JOURNAL_NAME, installingName, isFileId, parseDbFileName, rejectedJournalName, temporaryName } from '../format/directory-names.js';
+import { COMPACTED_ID, JOURNAL_NAME, installingName, isFileId, parseMetricsFileName, rejectedJournalName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
 import { forgetWriter } from './liveness.js';
 import { randomToken } from './random-token.js';
@@ -59,12 +59,12 @@ function journalProblem(value: unknown): string | undefined {
   if (!Array.isArray(install) || !Array.isArray(remove) || !Array.isArray(forget)) return 'install, remove and forget must be arrays';
   for (const step of install as unknown[]) {
     const { from, to } = (step ?? {}) as Record<string, unknown>;
-    if (typeof to !== 'string' || parseDbFileName(to)?.id !== COMPACTED_ID || from !== installingName(to, journal.id)) {
-      return `install step ${JSON.stringify(step)} is not <prefix>_${COMPACTED_ID}.db from its .next temporary`;
+    if (typeof to !== 'string' || parseMetricsFileName(to)?.id !== COMPACTED_ID || from !== installingName(to, journal.id)) {
+      return `install step ${JSON.stringify(step)} is not <prefix>_${COMPACTED_ID}.db (or .nhdb) from its .next temporary`;
     }
   }
   for (const name of remove as unknown[]) {
-    if (typeof name !== 'string' || parseDbFileName(name) === undefined || parseDbFileName(name)!.id === COMPACTED_ID) {
+    if (typeof name !== 'string' || parseMetricsFileName(name) === undefined || parseMetricsFileName(name)!.id === COMPACTED_ID) {
       return `remove entry ${JSON.stringify(name)} is not a dead writer's metrics file`;
     }
   }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { COMPACTED_ID, lockName, markerName, parseDbFileName, temporaryName } from '../format/directory-names.js';
+import { COMPACTED_ID, lockName, markerName, parseMetricsFileName, temporaryName } from '../format/directory-names.js';
 import type { Logger } from '../log.js';
 import { properLockfile } from './lockfile.js';
 import { randomToken } from './random-token.js';
@@ -109,7 +109,7 @@ export function forgetWriter(dir: string, id: string): void {
 
 /** Names of the files `<prefix>_<id>.db` in `dir`. */
 export function filesOfId(dir: string, id: string): string[] {
-  return fs.readdirSync(dir).filter((name) => parseDbFileName(name)?.id === id);
+  return fs.readdirSync(dir).filter((name) => parseMetricsFileName(name)?.id === id);
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
-import { dbFileName, parseDbFileName, prefixType, type FilePrefix } from '../format/directory-names.js';
+import { metricsFileName, parseMetricsFileName, prefixType, type FilePrefix } from '../format/directory-names.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
@@ -23,7 +23,8 @@ function directoryIdentity(dir: string): string {
 
 /** This process's (this thread's) files, or its in-memory stand-ins when no directory is set. */
 export class ProcessStorage {
-  private readonly stores = new Map<FilePrefix, SeriesStore>();
+  /** By file name. */
+  private readonly stores = new Map<string, SeriesStore>();
   private directory: string | undefined;
   private directoryGoneReported = false;
 
@@ -76,7 +77,7 @@ export class ProcessStorage {
       const name = path.basename(file.where);
       // Values compaction added into the accumulated files must not be added again; the others
       // (per-process gauges it dropped, min, max and most recent ones) come back as they are.
-      const parsed = parseDbFileName(name)!;
+      const parsed = parseMetricsFileName(name)!;
       const zeroed = compactedAway.has(name) && carryOver(parsed.type, parsed.mode) === 'sum';
       try {
         const image = file.image(zeroed);
@@ -122,21 +123,24 @@ export class ProcessStorage {
    * process for `prefix`, shared by every metric of that prefix. Without
    * one (or `inMemory`): a store of the metric's own in memory, so that two
    * metrics of one name (in two registries, or made again after
-   * register.clear()) keep separate values, as in prom-client.
+   * register.clear()) keep separate values, as in prom-client. `native`:
+   * the store of the native buckets of `prefix` (its `.nhdb` file).
    */
-  storeFor(prefix: FilePrefix, inMemory = false): SeriesStore {
+  storeFor(prefix: FilePrefix, inMemory = false, native = false): SeriesStore {
     if (!this.dir || inMemory) {
-      return new SeriesStore(`in-memory ${prefix} store`, () => new EntryFile(new HeapBacking(MEMORY_STORE_SIZE)), this.logger, accumulates(prefixType(prefix)));
+      const what = native ? `${prefix} native bucket` : prefix;
+      return new SeriesStore(`in-memory ${what} store`, () => new EntryFile(new HeapBacking(MEMORY_STORE_SIZE)), this.logger, accumulates(prefixType(prefix)));
     }
-    let store = this.stores.get(prefix);
+    const name = metricsFileName(prefix, this.id, native);
+    let store = this.stores.get(name);
     if (!store) {
-      const file = path.join(this.dir, dbFileName(prefix, this.id));
+      const file = path.join(this.dir, name);
       const open = (): EntryFile => {
         const { backing, existing } = MappedFileBacking.open(file, emptyFileImage());
         return new EntryFile(backing, existing);
       };
       store = new SeriesStore(file, open, this.logger, accumulates(prefixType(prefix)));
-      this.stores.set(prefix, store);
+      this.stores.set(name, store);
     }
     return store;
   }

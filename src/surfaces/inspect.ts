@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError } from '../errors.js';
-import { decodeEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
 import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
-import { parseDbFileName, type ParsedFileName } from '../format/directory-names.js';
+import { parseMetricsFileName, type ParsedFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
+import type { NativeBucket } from '../format/native-histogram.js';
 
 export interface InspectedEntry {
   /** Byte offset of the entry's length field. */
@@ -16,6 +17,8 @@ export interface InspectedEntry {
   labels: Record<string, string>;
   value: number;
   timestamp: number;
+  /** In a native histogram file (`.nhdb`): the bucket the entry counts. */
+  bucket?: NativeBucket;
 }
 
 export interface FileInspection {
@@ -59,15 +62,17 @@ function readsAsOldLayout(buf: Buffer, used: number): boolean {
 }
 
 /**
- * Reads one .db file the way a collector does and keeps every entry it could
+ * Reads one metrics file (.db, or .nhdb) the way a collector does and keeps every entry it could
  * read before the first problem, with the problem's reason and byte offset.
  */
 export function inspectFile(file: string): FileInspection {
   const result: FileInspection = { path: file, entries: [], problems: [] };
   let image: { buf: Buffer; used: number } | undefined;
-  result.name = parseDbFileName(path.basename(file));
+  result.name = parseMetricsFileName(path.basename(file));
   if (!result.name) {
-    result.problems.push({ reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db' });
+    result.problems.push({
+      reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb)',
+    });
   }
   try {
     result.size = fs.lstatSync(file).size;
@@ -77,7 +82,9 @@ export function inspectFile(file: string): FileInspection {
     image = { buf, used };
     walkEntries(buf, used, (entry) => {
       // With the type the name says: a collector refuses a sample its file type does not hold.
-      const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
+      const key = result.name?.native
+        ? decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
+        : decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
       result.entries.push({
         offset: entry.offset,
         key: buf.toString('utf8', entry.keyStart, entry.keyEnd),
@@ -111,7 +118,7 @@ function formatTimestamp(timestamp: number): string {
 /** A human-readable report: a summary line, one line per entry, then the problems. */
 export function formatInspection(inspection: FileInspection): string {
   const { name } = inspection;
-  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.type) + `, process ${name.id}` : 'unknown kind';
+  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? `${name.type} native buckets` : name.type) + `, process ${name.id}` : 'unknown kind';
   const sizes =
     inspection.size === undefined ? '' : inspection.used === undefined ? `, ${inspection.size} bytes` : `, ${inspection.used} of ${inspection.size} bytes in use`;
   const lines = [`${inspection.path}: ${kind}${sizes}, ${inspection.entries.length} entries${inspection.problems.length ? ' readable' : ''}`];

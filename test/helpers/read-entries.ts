@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { decodeEntryKey, type DecodedKey } from '../../src/format/key.js';
 import { walkEntries } from '../../src/format/layout.js';
-import { parseDbFileName } from '../../src/format/directory-names.js';
+import { parseMetricsFileName } from '../../src/format/directory-names.js';
 import { readFileImage } from '../../src/storage/file-image.js';
 
 export interface FileEntry extends DecodedKey {
@@ -16,7 +16,7 @@ export interface FileEntry extends DecodedKey {
  */
 export function readEntryFile(file: string): FileEntry[] {
   const { buf, used } = readFileImage(file);
-  const type = parseDbFileName(path.basename(file))?.type;
+  const type = parseMetricsFileName(path.basename(file))?.type;
   const entries: FileEntry[] = [];
   walkEntries(buf, used, (entry) => {
     const key = decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
