@@ -7,7 +7,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { Histogram, MultiprocessRegistry, Registry, ValidationError } from '../src/index.js';
 import type { NativeHistogramData } from '../src/format/native-histogram.js';
-import { expectedHistogram, goKey } from './helpers/native-reference.js';
+import { expectedHistogram, valuesAroundBounds } from './helpers/native-reference.js';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippetLines } from './helpers/run-script.js';
 
 delete process.env.PROMETHEUS_MULTIPROC_DIR;
@@ -33,31 +33,7 @@ function assertCounts(actual: NativeHistogramData, expected: ReturnType<typeof e
 
 /** Values on, just above and just below bucket boundaries of schema 3, and ordinary ones. */
 function boundaryValues(): number[] {
-  const values = [0, -0, 1e-300, 2 ** -128, -(2 ** -128), 1e-9, 0.001, 0.5, 1, 2, -2, 3.7, 10, 1e6, -1e-3];
-  const bits = new Float64Array(1);
-  const words = new BigInt64Array(bits.buffer);
-  for (let index = -20; index <= 20; index += 3) {
-    const bound = 2 ** (index / 8);
-    // The table's bound itself (what Prometheus shows), and one ulp to either side.
-    let tableBound = bound;
-    while (goKey(tableBound, 3) > index) {
-      bits[0] = tableBound;
-      words[0] -= 1n;
-      tableBound = bits[0];
-    }
-    while (goKey(tableBound, 3) < index) {
-      bits[0] = tableBound;
-      words[0] += 1n;
-      tableBound = bits[0];
-    }
-    bits[0] = tableBound;
-    words[0] += 1n;
-    const above = bits[0];
-    words[0] -= 2n;
-    const below = bits[0];
-    values.push(tableBound, above, below, -tableBound);
-  }
-  return values;
+  return [0, -0, 1e-300, 2 ** -128, -(2 ** -128), 1e-9, 0.001, 0.5, 1, 2, -2, 3.7, 10, 1e6, -1e-3, ...valuesAroundBounds(3, -20, 20, 3)];
 }
 
 describe('native histogram options', () => {

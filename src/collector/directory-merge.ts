@@ -147,5 +147,7 @@ function pythonNamed(family: Family): Family {
 }
 
 function withDefaultLabels(family: Family, defaults: Readonly<Record<string, string>>): Family {
-  return { ...family, samples: family.samples.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } })) };
+  const labelled = { ...family, samples: family.samples.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } })) };
+  if (family.native) labelled.native = family.native.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } }));
+  return labelled;
 }

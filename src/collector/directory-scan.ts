@@ -123,17 +123,21 @@ export class DirectoryScan {
       this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;
       this.deadCountedAt = Date.now();
     }
-    // Sorted names fix the order of float sums and which file's HELP text wins.
-    const names = listing.filter((name) => hasMetricsSuffix(name) && !removed.has(name)).sort();
+    // Sorted names fix the order of float sums and which file's HELP text wins. Native bucket files
+    // come after every .db file: read later, a series' native count is at least its classic count.
+    const names = listing.filter((name) => hasMetricsSuffix(name) && !removed.has(name));
+    // An accumulated file the first compaction of its prefix has not installed yet is read from its temporary.
+    for (const name of installing.keys()) if (hasMetricsSuffix(name) && !names.includes(name)) names.push(name);
+    names.sort();
+    const sources = names.map((name) => ({ name, source: parseMetricsFileName(name) }));
+    sources.sort((a, b) => Number(a.source?.native === true) - Number(b.source?.native === true));
     const present = new Set<string>();
-    for (const name of names) {
+    for (const { name, source } of sources) {
       const file = path.join(dir, name);
-      const source = parseMetricsFileName(name);
       if (!source) {
-        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_")');
+        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; or histogram_<id>.nhdb)');
         continue;
       }
-      if (source.native) continue;
       // Per-process gauges of a process that is gone describe nothing any more.
       if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
       try {

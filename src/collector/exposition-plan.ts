@@ -5,6 +5,7 @@ import { labelsFromKey, labelsKey, sortedNames, type Family, type Sample } from 
 import type { FamilyState, HistogramGroup, Line } from './family-state.js';
 import type { SeriesTable } from './series-table.js';
 import type { TextWriter } from './text-writer.js';
+import type { NativeTable } from './native-table.js';
 
 /**
  * The exposition of a family from the series table: in which order its
@@ -68,13 +69,27 @@ export function renderSamples(table: SeriesTable, family: FamilyState, out: Text
   });
 }
 
-/** One family as plain objects (for JSON); `bare` as for renderSamples(). */
-export function toFamily(table: SeriesTable, family: FamilyState, bare = false): Family {
+/**
+ * One family as plain objects (for JSON, protobuf); `bare` as for
+ * renderSamples(). For a histogram, `native` gives the native part of each
+ * label set of this scrape that has one (with the sum of its classic entries).
+ */
+export function toFamily(table: SeriesTable, family: FamilyState, bare = false, native?: NativeTable): Family {
   const samples: Sample[] = [];
-  forEachSample(table, family, (line, value) =>
-    samples.push({ name: bare ? family.name : line.sampleName, labels: labelsFromKey(line.labelsKey), value }),
-  );
-  return { name: family.name, type: family.type, help: family.help, samples, ...(bare ? { bare } : {}) };
+  const nativeSeries: NonNullable<Family['native']> = [];
+  let sumOfGroup = 0;
+  forEachSample(table, family, (line, value) => {
+    samples.push({ name: bare ? family.name : line.sampleName, labels: labelsFromKey(line.labelsKey), value });
+    // A histogram group's lines end with _sum, then _count: its native part goes with the _count line.
+    if (native && family.type === 'histogram') {
+      if (line.sampleName === `${family.name}_sum`) sumOfGroup = value;
+      else if (line.sampleName === `${family.name}_count`) {
+        const histogram = native.histogram(family.name, line.labelsKey, sumOfGroup);
+        if (histogram) nativeSeries.push({ labels: labelsFromKey(line.labelsKey), histogram });
+      }
+    }
+  });
+  return { name: family.name, type: family.type, help: family.help, samples, ...(bare ? { bare } : {}), ...(nativeSeries.length > 0 ? { native: nativeSeries } : {}) };
 }
 
 /** Orders a family's series: by label set, then (summaries) _sum before _count; histograms by group and bound. */

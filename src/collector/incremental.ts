@@ -1,5 +1,4 @@
 import { decodeEntryKey } from '../format/key.js';
-import { checkedUsed, newRawEntry, readEntry } from '../format/layout.js';
 import { mergeRule, WITHDRAWN, type MergeRule } from '../format/merge.js';
 import type { MetricType } from '../format/names.js';
 import { renderSamples, toFamily } from './exposition-plan.js';
@@ -8,7 +7,9 @@ import { KeyTable } from './key-table.js';
 import type { NameHolder } from './name-claims.js';
 import type { FamilyState } from './family-state.js';
 import { SeriesTable, type ReservedFamily, type ScrapeProblem, type TableMark } from './series-table.js';
-import { SharedEntryLists, SourceState, type SourceImage } from './source-state.js';
+import { SourceState, type SourceImage } from './source-state.js';
+import { EntryParser } from './entry-parser.js';
+import { NativeTable } from './native-table.js';
 import type { NumberStyle, TextWriter } from './text-writer.js';
 
 /**
@@ -44,9 +45,8 @@ export class IncrementalCollector {
   private readonly sources = new Map<string, SourceState>();
   private readonly seriesByRawKey = new Map<string, KeyTable>();
   private readonly table: SeriesTable;
-  private parsed = new Int32Array(4096);
-  private readonly entryLists = new SharedEntryLists();
-  private readonly entry = newRawEntry();
+  private readonly parser = new EntryParser();
+  private readonly native = new NativeTable();
 
   constructor(reserved: readonly ReservedFamily[] = [], bounds: NumberStyle = 'python') {
     this.table = new SeriesTable(reserved, bounds);
@@ -60,6 +60,7 @@ export class IncrementalCollector {
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
     this.table.begin();
+    this.native.begin();
   }
 
   /**
@@ -69,6 +70,10 @@ export class IncrementalCollector {
    */
   add(image: SourceImage): ScrapeProblem[] {
     const problems: ScrapeProblem[] = [];
+    if (image.native) {
+      this.native.add(image);
+      return problems;
+    }
     let state = this.sources.get(image.name);
     if (!state || !state.stillMatches(image)) {
       state = new SourceState(image.identity, MERGE[mergeRule(image.type, image.mode)]);
@@ -78,7 +83,13 @@ export class IncrementalCollector {
       const keys = this.keysOf(image, state);
       const mark: AddMark = { keys, keyCount: keys.size, table: this.table.mark() };
       try {
-        this.parseNew(state, image, keys, problems);
+        this.parser.parseNew(
+          state,
+          image,
+          keys,
+          (buf, keyStart, keyEnd, offset) => this.resolve(buf, keyStart, keyEnd, offset, image, state, problems),
+          (bytes) => this.table.linePrefixes.reserve(bytes),
+        );
       } catch (err) {
         this.sources.delete(image.name);
         mark.keys.truncate(mark.keyCount);
@@ -104,59 +115,9 @@ export class IncrementalCollector {
   /** Forgets sources not added since begin() with these names kept. */
   retainSources(names: ReadonlySet<string>): void {
     for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
-    this.entryLists.retain([...this.sources.values()].map((source) => source.entries));
+    this.parser.retain(this.sources.values());
+    this.native.retainSources(names);
   }
-
-  /** Parses the entries of `image` past those of `state`. Throws FileFormatError. */
-  private parseNew(state: SourceState, image: SourceImage, keys: KeyTable, problems: ScrapeProblem[]): void {
-    const { buf } = image;
-    const used = checkedUsed(buf, image.used);
-    const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
-    const entry = this.entry;
-    // The list is rebuilt whole (old entries, then new) and shared with sources that have the same.
-    // Entries are 24 bytes at the least: this bounds how many can be new.
-    const parsed = this.reserveParsed(state.entries.length + Math.ceil((used - state.parsedUpTo) / 24) * 2);
-    parsed.set(state.entries);
-    const known = state.entries.length >> 1;
-    let count = known;
-    let previous = -1;
-    let reserved = false;
-    for (let pos = Math.max(state.parsedUpTo, 8); pos < used; ) {
-      pos = readEntry(buf, pos, used, entry);
-      const { keyStart, keyEnd } = entry;
-      let index = keys.guess(previous);
-      if (index < 0 || !keys.matches(index, words, buf, keyStart, keyEnd)) {
-        const hash = KeyTable.hash(words, buf, keyStart, keyEnd);
-        index = keys.find(words, buf, keyStart, keyEnd, hash);
-        if (index < 0) {
-          if (!reserved) {
-            // The rest of this file bounds what its new keys and line prefixes can take.
-            keys.reserveKeyBytes(used - entry.offset);
-            this.table.linePrefixes.reserve(used - entry.offset);
-            reserved = true;
-          }
-          index = keys.add(words, buf, keyStart, keyEnd, hash, this.resolve(buf, keyStart, keyEnd, entry.offset, image, state, problems));
-        }
-        keys.follows(previous, index);
-      }
-      previous = index;
-      parsed[count * 2] = entry.valueOffset >>> 3;
-      parsed[count * 2 + 1] = keys.value(index);
-      count++;
-    }
-    state.parsedUpTo = used;
-    if (count === known) return;
-    state.entries = this.entryLists.intern(parsed, count * 2);
-    state.lastKey = Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd));
-    state.lastKeyAt = entry.keyStart;
-  }
-
-  /** The scratch array parseNew fills, reused over sources so each source allocates only its exact result. */
-  private reserveParsed(length: number): Int32Array {
-    if (this.parsed.length < length) this.parsed = new Int32Array(Math.max(length, this.parsed.length * 2));
-    return this.parsed;
-  }
-
 
   /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
   private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number, image: SourceImage, state: SourceState, problems: ScrapeProblem[]): number {
@@ -230,8 +191,8 @@ export class IncrementalCollector {
     renderSamples(this.table, family, out, bare);
   }
 
-  /** One family as plain objects (for JSON). */
+  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`. */
   toFamily(family: FamilyState, bare = false): Family {
-    return toFamily(this.table, family, bare);
+    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined);
   }
 }

@@ -19,6 +19,8 @@ export interface SourceImage {
   mode?: GaugeMode;
   /** The file id, exported as `pid` for all/liveall gauges; undefined for this process's own store. */
   id?: string;
+  /** A `.nhdb` file: native histogram buckets, merged apart from the series (native-table.ts). */
+  native?: true;
 }
 
 /** What we remember of a source between scrapes: its entries never move, so only new ones are parsed. */

@@ -54,13 +54,14 @@ export class HistogramChild extends Child {
 
   observe(value: number): void {
     const observed = observation(this.metric, value);
-    this.observeClassic(observed);
+    // Native buckets first: at every instant they hold at least the classic count, so a scrape,
+    // which reads the classic files before the native ones, never sees a native count below it.
     if (this.native !== undefined && this.native.observe(observed)) {
       // The native buckets reached their limit past nativeHistogramMinResetDuration: the whole series starts again, with this value.
       super.zeroSlots();
-      this.observeClassic(observed);
       this.native.observe(observed);
     }
+    this.observeClassic(observed);
   }
 
   private observeClassic(observed: number): void {

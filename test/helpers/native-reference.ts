@@ -52,3 +52,36 @@ export function expectedHistogram(values: readonly number[], schema: number, zer
   const sorted = (side: Map<number, number>): Array<[number, number]> => [...side].sort((a, b) => a[0] - b[0]);
   return { schema, zeroCount, count: values.length, positive: sorted(positive), negative: sorted(negative) };
 }
+
+const bits = new Float64Array(1);
+const words = new BigInt64Array(bits.buffer);
+
+/** The double `steps` ulp away from `x` (x > 0). */
+export function ulpsFrom(x: number, steps: number): number {
+  bits[0] = x;
+  words[0] += BigInt(steps);
+  return bits[0];
+}
+
+/**
+ * For every `step`-th bucket index from `from` to `to` at `schema`: the
+ * bucket's upper bound as client_golang has it (what Prometheus shows), one
+ * ulp above and below it, and its negative.
+ */
+export function valuesAroundBounds(schema: number, from: number, to: number, step = 1): number[] {
+  const values: number[] = [];
+  for (let index = from; index <= to; index += step) {
+    let bound = 2 ** (index / 2 ** schema);
+    while (goKey(bound, schema) > index) bound = ulpsFrom(bound, -1);
+    while (goKey(ulpsFrom(bound, 1), schema) === index) bound = ulpsFrom(bound, 1);
+    values.push(bound, ulpsFrom(bound, 1), ulpsFrom(bound, -1), -bound);
+  }
+  return values;
+}
+
+/** The i-th value a storm of test/helpers/native-worker.ts observes: spread over `decades` decades around 1, a fifth negative. */
+export function stormValue(seed: number, decades: number, i: number): number {
+  const x = Math.sin(seed * 1000 + i) * 10000;
+  const fraction = x - Math.floor(x);
+  return (i % 5 === 0 ? -1 : 1) * 10 ** ((fraction - 0.5) * decades);
+}
