@@ -247,6 +247,30 @@ const CASES: CorruptCase[] = [
     reason: /not a metrics file name/,
   },
   {
+    title: 'a native bucket file (.nhdb) holding a classic entry',
+    fileName: 'histogram_2.nhdb',
+    bytes: () => currentLayoutFile([READABLE_ENTRY]),
+    reason: /"jobs_total" names no native histogram bucket/,
+  },
+  {
+    title: 'a native bucket of a schema past 8',
+    fileName: 'histogram_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('jobs', 'pos:3:1', {}, ''), value: 1 }, { key: pythonKey('jobs', 'pos:9:1', {}, ''), value: 1 }]),
+    reason: /"pos:9:1" names no native histogram bucket/,
+  },
+  {
+    title: 'a native bucket with an le label',
+    fileName: 'histogram_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('jobs', 'zero:3:0', { le: '1.0' }, ''), value: 1 }]),
+    reason: /native histogram bucket of jobs has an "le" label/,
+  },
+  {
+    title: 'a native bucket file of another prefix (counter_1.nhdb)',
+    fileName: 'counter_1.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('jobs', 'pos:3:1', {}, ''), value: 1 }]),
+    reason: /not a metrics file name/,
+  },
+  {
     title: "Python 0.16's layout (8-byte value slots), one entry",
     fileName: 'counter_2.db',
     bytes: () => python016LayoutFile([{ key: JOBS_KEY, value: 7 }]),

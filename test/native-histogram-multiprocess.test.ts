@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { MultiprocessRegistry, compact, type Family, type NativeHistogramData } from '../src/index.js';
+import { MultiprocessRegistry, clearMultiprocDir, compact, type Family, type NativeHistogramData } from '../src/index.js';
 import { inspectFile } from '../src/surfaces/inspect.js';
 import { tempDir } from './helpers/fixtures.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
@@ -124,6 +124,9 @@ describe('native histograms across processes', () => {
       await assertRoute([longLived, quiet(dir)], 'b', routeB, 0);
       assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.nhdb')).sort(), ['histogram_compacted.nhdb', 'histogram_w3.nhdb']);
       await w3.exit();
+      // clear takes the native files with the others.
+      assert.ok(clearMultiprocDir(dir).removed.includes('histogram_compacted.nhdb'));
+      assert.deepEqual(fs.readdirSync(dir), []);
     } finally {
       for (const w of writers) w.child.kill('SIGKILL');
       cleanup();
