@@ -17,7 +17,7 @@ Commands:
   metrics [--dir DIR] [--openmetrics]   Print the merged exposition of a multiprocess directory once.
   serve [--dir DIR] [--host HOST] [--port PORT] [--path PATH]
                                         Serve the merged metrics over HTTP, read on every scrape.
-  inspect FILE...                       Print the entries of .db files; say what is wrong with a corrupt one.
+  inspect FILE...                       Print the entries of .db (and .nhdb) files; say what is wrong with a corrupt one.
   compact [--dir DIR]                   Merge the files of dead writers into accumulated files and remove them.
   clear [--dir DIR] [--force]           Empty the directory before a service starts (create it if missing).
 
@@ -44,9 +44,9 @@ Options:
 
 const INSPECT_USAGE = `Usage: prom-multiproc inspect FILE...
 
-Prints every entry of each .db file (byte offset, value, timestamp, key). For a
-file a collector would skip, prints the entries before the damage and what is
-wrong with the byte offset, and exits 1.
+Prints every entry of each .db or .nhdb file (byte offset, value, timestamp,
+key). For a file a collector would skip, prints the entries before the damage
+and what is wrong with the byte offset, and exits 1.
 
 Options:
   -h, --help       Show this help
