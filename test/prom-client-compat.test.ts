@@ -151,6 +151,34 @@ describe('in-process: the exposition is prom-client\'s, byte for byte', () => {
 });
 
 describe('multiprocess: the registries serve the merged directory', () => {
+  it('register and AggregatorRegistry leave out the families this process registered only in other registries; MultiprocessRegistry serves all', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const declare = `const business = new lib.Registry();
+        const orders = new lib.Counter({ name: 'orders_total', help: 'Orders.', registers: [business] });
+        const requests = new lib.Counter({ name: 'requests_total', help: 'Requests.' });
+        const both = new lib.Counter({ name: 'logins_total', help: 'Logins.', registers: [lib.register, business] });`;
+      run(`lib.configure({ processId: 'other' }); ${declare} orders.inc(2); requests.inc(3); both.inc(4);`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const [out] = run(
+        `lib.configure({ processId: 'here' }); ${declare} orders.inc(20); requests.inc(30); both.inc(40);
+        const lines = (text) => text.split('\\n').filter((l) => l !== '' && !l.startsWith('#'));
+        console.log(JSON.stringify({
+          register: lines(await lib.register.metrics()),
+          cluster: lines(await new lib.AggregatorRegistry().clusterMetrics()),
+          business: lines(await business.metrics()),
+          all: lines(await new lib.MultiprocessRegistry().metrics()),
+        }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<Record<string, string[]>>;
+      assert.deepEqual(out.register, ['logins_total 44', 'requests_total 33']);
+      assert.deepEqual(out.cluster, ['logins_total 44', 'requests_total 33']);
+      assert.deepEqual(out.business, ['logins_total 44', 'orders_total 22']);
+      assert.deepEqual(out.all, ['logins_total 44.0', 'orders_total 22.0', 'prom_multiproc_skipped_files_total 0.0', 'requests_total 33.0']);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -203,7 +231,8 @@ async function startWriter(dir: string, name: string): Promise<Writer> {
 function scrape(dir: string): { register: string; json: Array<{ name: string; values: Array<{ value: number; labels: Record<string, string> }> }>; cluster: string; custom: string } {
   const [result] = run(
     `const custom = new lib.Registry();
-    new lib.Counter({ name: 'requests', help: 'Requests.', labelNames: ['route'], registers: [custom] });
+    // As the writers declare it (in register), and in a custom registry too.
+    new lib.Counter({ name: 'requests', help: 'Requests.', labelNames: ['route'], registers: [lib.register, custom] });
     console.log(JSON.stringify({
       register: await lib.register.metrics(),
       json: await lib.register.getMetricsAsJSON(),

@@ -26,6 +26,8 @@ export const DEFAULT_COMPACT_THRESHOLD = 4;
 export interface MergeSelection {
   /** The families to serve, by name; undefined: all of them, and the collector's own counter. */
   families?: ReadonlySet<string>;
+  /** Families left out of all of them (registered in this process only in registries that are served elsewhere). */
+  excluded?: ReadonlySet<string>;
   /** Families from elsewhere served beside the files' (metric objects that are not ours, prom-client registries). */
   beside: readonly Family[];
   /** Labels added to every series that lacks them (a registry's default labels). */
@@ -75,7 +77,8 @@ export class DirectoryMerge {
     this.skippedFiles += this.scan.add(dir);
     const pythonNaming = this.naming === 'python';
     const defaults = selection.defaultLabels && Object.keys(selection.defaultLabels).length > 0 ? selection.defaultLabels : undefined;
-    const names = this.collector.familyNames().filter((name) => !selection.families || selection.families.has(name));
+    const { families, excluded } = selection;
+    const names = this.collector.familyNames().filter((name) => (!families || families.has(name)) && !excluded?.has(name));
     const parts: Part[] = names.map((name) => {
       const family = this.collector.family(name)!;
       const bare = family.bareCounter && !pythonNaming;

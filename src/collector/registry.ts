@@ -46,6 +46,16 @@ function formatOf(contentType: unknown, error: (message: string) => Error): Expo
 const membership = new WeakMap<object, Set<AnyRegistry>>();
 type AnyRegistry = Registry<RegistryContentType>;
 
+/**
+ * The registries of this process each family's metric objects are in. A
+ * registry serving the whole directory leaves out the families this process
+ * registered only in registries it does not serve (a custom registry's, on
+ * another route), as prom-client's `register` never shows them: every
+ * process of a service runs the same code, so what this one registered
+ * elsewhere the others did too.
+ */
+const registriesOfFamily = new Map<string, Set<AnyRegistry>>();
+
 /** The merge the registries of this process share (one parse of the directory, kept between scrapes). */
 let sharedMerge: DirectoryMerge | undefined;
 
@@ -95,6 +105,24 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     return false;
   }
 
+  /**
+   * For a registry serving the whole directory: the registries of this
+   * process whose families it stands for (families registered only in
+   * others are left out); undefined: every family, wherever registered.
+   */
+  protected standsFor(): readonly AnyRegistry[] | undefined {
+    return undefined;
+  }
+
+  /** The families this process registered only in registries that standsFor() does not name. */
+  private familiesServedElsewhere(): ReadonlySet<string> | undefined {
+    const served = this.standsFor();
+    if (!served) return undefined;
+    const elsewhere = new Set<string>();
+    for (const [family, registries] of registriesOfFamily) if (!served.some((registry) => registries.has(registry))) elsewhere.add(family);
+    return elsewhere.size > 0 ? elsewhere : undefined;
+  }
+
   /** The directory this registry merges, or undefined for in-process mode. */
   get dir(): string | undefined {
     return resolveDir();
@@ -132,6 +160,11 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       for (const name of names) this.exporters.set(name, title);
     }
     this.byName.set(metric.name, metric);
+    if (metric instanceof Metric) {
+      let families = registriesOfFamily.get(metric.family);
+      if (!families) registriesOfFamily.set(metric.family, (families = new Set()));
+      families.add(this as unknown as AnyRegistry);
+    }
     let registries = membership.get(metric);
     if (!registries) membership.set(metric, (registries = new Set()));
     registries.add(this as unknown as AnyRegistry);
@@ -165,7 +198,13 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
    */
   private unregister(metric: RegistrableMetric): void {
     this.byName.delete(metric.name);
-    if (metric instanceof Metric) for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
+    if (metric instanceof Metric) {
+      for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
+      const families = registriesOfFamily.get(metric.family);
+      // Another metric object of the family may still hold this registry (one per registry: byName is keyed by name).
+      families?.delete(this as unknown as AnyRegistry);
+      if (families?.size === 0) registriesOfFamily.delete(metric.family);
+    }
     const registries = membership.get(metric);
     registries?.delete(this as unknown as AnyRegistry);
     if (metric instanceof Metric && registries?.size === 0 && this.dir) {
@@ -305,7 +344,7 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
-    return merge.scrape(dir, { families, beside, defaultLabels: defaults });
+    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), beside, defaultLabels: defaults });
   }
 }
 
@@ -313,6 +352,10 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
 class DefaultRegistry extends Registry {
   protected override servesWholeDirectory(): boolean {
     return true;
+  }
+
+  protected override standsFor(): readonly AnyRegistry[] {
+    return [this as unknown as AnyRegistry];
   }
 }
 
