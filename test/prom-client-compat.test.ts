@@ -179,6 +179,30 @@ describe('multiprocess: the registries serve the merged directory', () => {
     }
   });
 
+  it('a metric object that is not ours is served beside the files as prom-client writes it, with the default labels', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `new lib.Counter({ name: 'files_total', help: 'Files.' }).inc(2);
+        lib.register.registerMetric({
+          name: 'custom_metric',
+          get: async () => ({ name: 'custom_metric', help: 'Custom.', type: 'gauge', values: [{ value: 1.5, labels: { zone: 'b', app: 'a"q' } }] }),
+        });
+        lib.register.setDefaultLabels({ env: 'prod' });
+        const text = await lib.register.metrics();
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ text, custom: json.find((m) => m.name === 'custom_metric') }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; custom: { values: Array<{ labels: Record<string, string> }> } }>;
+      // Label order as given, then the default labels; the merged family from the files sorted, defaults included.
+      assert.match(out.text, /^custom_metric\{zone="b",app="a\\"q",env="prod"\} 1\.5$/m);
+      assert.match(out.text, /^files_total\{env="prod"\} 2$/m);
+      assert.deepEqual(out.custom.values[0].labels, { env: 'prod', zone: 'b', app: 'a"q' });
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {

@@ -2,7 +2,7 @@ import type { Naming } from '../storage/config.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { compareText } from '../format/names.js';
 import { DirectoryScan } from './directory-scan.js';
-import { familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
+import { familyHeader, familyWithDefaults, renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { plainPart, servedBeside, type Part } from './registry-bridge.js';
@@ -86,7 +86,7 @@ export class DirectoryMerge {
         return {
           name,
           render: (format, out) => renderFamily(this.collector.toFamily(family, bare), format, out, defaults),
-          toFamily: () => withDefaultLabels(this.collector.toFamily(family, bare), defaults),
+          toFamily: () => familyWithDefaults(this.collector.toFamily(family, bare), defaults),
         };
       }
       return {
@@ -100,7 +100,7 @@ export class DirectoryMerge {
       };
     });
     const beside = pythonNaming ? selection.beside.map(pythonNamed) : selection.beside;
-    parts.push(...servedBeside(this.collector, beside, (subject, message) => this.report(subject, message)));
+    parts.push(...servedBeside(this.collector, beside, { defaultLabels: defaults, asPromClient: this.promClientText }, (subject, message) => this.report(subject, message)));
     // Written as prom-client: served once a file was skipped, so that until then the exposition is exactly the writers' metrics.
     if (!selection.families && (this.skippedFiles > 0 || !this.promClientText)) parts.push(plainPart(this.skippedFilesFamily()));
     return parts.sort((a, b) => compareText(a.name, b.name));
@@ -147,8 +147,4 @@ function pythonNamed(family: Family): Family {
   if (!family.bare) return family;
   const { bare: _bare, ...named } = family;
   return { ...named, samples: family.samples.map((s) => ({ ...s, name: `${family.name}_total` })) };
-}
-
-function withDefaultLabels(family: Family, defaults: Readonly<Record<string, string>>): Family {
-  return { ...family, samples: family.samples.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } })) };
 }

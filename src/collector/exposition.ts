@@ -54,6 +54,11 @@ export function withDefaults(labels: Readonly<Record<string, string>>, defaults:
   return { ...defaults, ...labels };
 }
 
+/** `family` with the default labels added to every series that lacks them. */
+export function familyWithDefaults(family: Family, defaults: Readonly<Record<string, string>>): Family {
+  return { ...family, samples: family.samples.map((s) => ({ ...s, labels: withDefaults(s.labels, defaults) })) };
+}
+
 export function endOfExposition(format: ExpositionFormat): string {
   return format === 'openmetrics' ? '# EOF\n' : '';
 }
