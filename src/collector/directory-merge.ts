@@ -1,6 +1,6 @@
 import type { Naming } from '../storage/config.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
-import { compareText } from '../format/names.js';
+import { compareText, type MetricType } from '../format/names.js';
 import { DirectoryScan } from './directory-scan.js';
 import { familyHeader, familyWithDefaults, renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
@@ -28,10 +28,24 @@ export interface MergeSelection {
   families?: ReadonlySet<string>;
   /** Families left out of all of them (registered in this process only in registries that are served elsewhere). */
   excluded?: ReadonlySet<string>;
+  /**
+   * The families of the registry's own metric objects: one that no file
+   * holds a series of yet is served as its HELP and TYPE lines alone, as
+   * prom-client serves a labelled metric before its first series.
+   */
+  declared?: readonly DeclaredFamily[];
   /** Families from elsewhere served beside the files' (metric objects that are not ours, prom-client registries). */
   beside: readonly Family[];
   /** Labels added to every series that lacks them (a registry's default labels). */
   defaultLabels?: Readonly<Record<string, string>>;
+}
+
+export interface DeclaredFamily {
+  name: string;
+  type: MetricType;
+  help: string;
+  /** A counter declared without `_total` (named `jobs` in the text format). */
+  bare: boolean;
 }
 
 export class DirectoryMerge {
@@ -99,6 +113,18 @@ export class DirectoryMerge {
         toFamily: () => this.collector.toFamily(family, bare),
       };
     });
+    const present = new Set(names);
+    for (const declared of selection.declared ?? []) {
+      if (present.has(declared.name) || excluded?.has(declared.name)) continue;
+      present.add(declared.name);
+      const { name, type, help } = declared;
+      const bare = declared.bare && !pythonNaming;
+      parts.push({
+        name,
+        render: (format, out) => out.text(familyHeader(name, type, help, format, bare && format === 'prometheus')),
+        toFamily: () => ({ name, type, help, samples: [], ...(bare ? { bare } : {}) }),
+      });
+    }
     const beside = pythonNaming ? selection.beside.map(pythonNamed) : selection.beside;
     parts.push(...servedBeside(this.collector, beside, { defaultLabels: defaults, asPromClient: this.promClientText }, (subject, message) => this.report(subject, message)));
     // Written as prom-client: served once a file was skipped, so that until then the exposition is exactly the writers' metrics.

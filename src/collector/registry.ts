@@ -344,7 +344,10 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
-    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), beside, defaultLabels: defaults });
+    const declared = (metrics ?? [...this.byName.values()]).flatMap((m) =>
+      m instanceof Metric ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
+    );
+    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
   }
 }
 
