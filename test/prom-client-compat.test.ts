@@ -203,6 +203,26 @@ describe('multiprocess: the registries serve the merged directory', () => {
     }
   });
 
+  it('a registered metric without a series in any file is served as HELP and TYPE alone, as prom-client serves it', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `new lib.Counter({ name: 'jobs', help: 'Jobs.', labelNames: ['queue'] });
+        const g = new lib.Gauge({ name: 'depth', help: 'Depth.', labelNames: ['queue'], multiprocessMode: 'livesum' });
+        g.set({ queue: 'a' }, 1);
+        g.remove('a');
+        const text = await lib.register.metrics();
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ text, json: json.map((m) => [m.name, m.values.length]) }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; json: Array<[string, number]> }>;
+      assert.equal(out.text, '# HELP depth Depth.\n# TYPE depth gauge\n\n# HELP jobs Jobs.\n# TYPE jobs counter\n');
+      assert.deepEqual(out.json, [['depth', 0], ['jobs', 0]]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {
