@@ -223,6 +223,26 @@ describe('multiprocess: the registries serve the merged directory', () => {
     }
   });
 
+  it('getMetricsAsJSON() types labels as prom-client does: a bucket\'s le a number (+Inf a string), a label value given as a number a number', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      run(`lib.configure({ processId: 'other' }); new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max' }).set({ major: 7 }, 1);`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const [json] = run(
+        `lib.configure({ processId: 'here' });
+        new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max' }).set({ major: 20 }, 1);
+        new lib.Histogram({ name: 'took', help: 'Took.', buckets: [0.5, 2] }).observe(1);
+        console.log(JSON.stringify(await lib.register.getMetricsAsJSON()));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<Array<{ name: string; values: Array<{ labels: Record<string, unknown> }> }>>;
+      const labelsOf = (name: string): unknown[] => json.find((m) => m.name === name)!.values.map((v) => v.labels);
+      // 20 was given here as a number; 7 only by another process, whose types the files do not keep.
+      assert.deepEqual(labelsOf('info'), [{ major: 20 }, { major: '7' }]);
+      assert.deepEqual(labelsOf('took'), [{ le: 0.5 }, { le: 2 }, { le: '+Inf' }, {}, {}]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {

@@ -276,17 +276,26 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       });
     }
     const aggregators = new Map<string, string>();
-    for (const metric of this.byName.values()) if (metric instanceof Metric) aggregators.set(metric.family, metric.aggregator);
+    const typed = new Map<string, TypedLabelValues>();
+    for (const metric of this.byName.values()) {
+      if (!(metric instanceof Metric)) continue;
+      aggregators.set(metric.family, metric.aggregator);
+      typed.set(metric.family, typedLabelValues(metric));
+    }
     const parts = await this.scrape(dir, this.ownMetrics());
     return parts.map((part) => {
       const family = part.toFamily();
       const named = family.type === 'histogram' || family.type === 'summary';
+      const types = typed.get(family.name);
       return {
         name: exposedFamilyName(family.name, family.type, 'prometheus', family.bare),
         help: family.help,
         type: family.type,
         aggregator: aggregators.get(family.name) ?? 'sum',
-        values: family.samples.map((s) => (named ? { value: s.value, labels: s.labels, metricName: s.name } : { value: s.value, labels: s.labels })),
+        values: family.samples.map((s) => {
+          const labels = jsonLabels(s.labels, family.type, types);
+          return named ? { value: s.value, labels, metricName: s.name } : { value: s.value, labels };
+        }),
       };
     });
   }
@@ -349,6 +358,35 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     );
     return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
   }
+}
+
+/** Label values that this process gave as numbers, per label name, by their text: files hold text only. */
+type TypedLabelValues = Map<string, Map<string, string | number>>;
+
+function typedLabelValues(metric: Metric): TypedLabelValues {
+  const types: TypedLabelValues = new Map();
+  for (const { labels } of metric.snapshot().values) {
+    for (const [name, value] of Object.entries(labels ?? {})) {
+      if (typeof value !== 'number') continue;
+      let byText = types.get(name);
+      if (!byText) types.set(name, (byText = new Map()));
+      byText.set(String(value), value);
+    }
+  }
+  return types;
+}
+
+/**
+ * A merged series' labels as prom-client's getMetricsAsJSON() types them:
+ * a histogram bucket's `le` a number (`+Inf` a string), and a value this
+ * process gave as a number for that label a number again.
+ */
+function jsonLabels(labels: Record<string, string>, type: MetricType, types: TypedLabelValues | undefined): Record<string, string | number> {
+  if (type !== 'histogram' && (!types || types.size === 0)) return labels;
+  const out: Record<string, string | number> = { ...labels };
+  if (type === 'histogram' && labels.le !== undefined && labels.le !== '+Inf') out.le = Number(labels.le);
+  if (types) for (const [name, byText] of types) if (labels[name] !== undefined && byText.has(labels[name])) out[name] = byText.get(labels[name])!;
+  return out;
 }
 
 /** The registry every metric joins unless its `registers` say otherwise; with a directory, it serves all of it. */
