@@ -94,24 +94,49 @@ const RECORDED_PER_ROUND = {
     [{ method: 'POST', route: '/orders', status_code: '201' }, 1],
     [{ method: 'GET', route: '/fail', status_code: '500' }, 1],
   ],
+  // @promster/express: every request, method in lower case, its path normalised (`#val` for an id).
+  promster: [
+    [{ method: 'get', path: '/', status_code: '200' }, 1],
+    [{ method: 'get', path: '/users/#val', status_code: '200' }, 2],
+    [{ method: 'post', path: '/orders', status_code: '201' }, 1],
+    [{ method: 'get', path: '/fail', status_code: '500' }, 1],
+    [{ method: 'get', path: '/no-such-page', status_code: '404' }, 1],
+  ],
+  // The NestJS app's own counter and histogram (nest-app.js), by route template; `unmatched` for a 404.
+  nest: [
+    [{ method: 'GET', route: '/', status_code: '200' }, 1],
+    [{ method: 'GET', route: '/users/:id', status_code: '200' }, 2],
+    [{ method: 'POST', route: '/orders', status_code: '201' }, 1],
+    [{ method: 'GET', route: '/fail', status_code: '500' }, 1],
+    [{ method: 'GET', route: 'unmatched', status_code: '404' }, 1],
+  ],
 } satisfies Record<string, Array<[Record<string, string>, number]>>;
 
 type Kind = keyof typeof RECORDED_PER_ROUND;
 
-/** The families whose counts must be exact: the library's request histogram (and fastify-metrics' summary). */
+/** The families whose counts must be exact: the library's request histogram (and fastify-metrics' summary, and the request counters of promster and the NestJS app). */
 const COUNTED: Record<Kind, string[]> = {
   express: ['http_request_duration_seconds'],
   fastify: ['http_request_duration_seconds', 'http_request_summary_seconds'],
+  promster: ['http_request_duration_seconds', 'http_requests_total'],
+  nest: ['app_request_duration_seconds', 'app_requests_total'],
 };
 
-/** A series of the app's routes (fastify-metrics also counts the scrapes of /metrics, which the test leaves out). */
-const isAppSeries = (labels: Record<string, string>): boolean => labels.route !== '/metrics';
+/** A series of the app's routes (fastify-metrics, promster and the NestJS app also count the scrapes of /metrics, which the test leaves out). */
+const isAppSeries = (labels: Record<string, string>): boolean => labels.route !== '/metrics' && labels.path !== '/metrics';
 
-/** The counts a scrape must show after `rounds` rounds: every `<family>_count` (and a histogram's +Inf bucket) of the app's routes. */
+/** A counted family that is a counter (its one sample counts requests), not a histogram or summary (whose `_count` does). */
+const isCounter = (family: string): boolean => family.endsWith('_total');
+
+/** The counts a scrape must show after `rounds` rounds: every `<family>_count` (a histogram's +Inf bucket, a counter's value) of the app's routes. */
 function expectedCounts(kind: Kind, rounds: number): Map<string, number> {
   const expected = new Map<string, number>();
   for (const family of COUNTED[kind]) {
     for (const [labels, perRound] of RECORDED_PER_ROUND[kind]) {
+      if (isCounter(family)) {
+        expected.set(seriesKey(family, labels), perRound * rounds);
+        continue;
+      }
       expected.set(seriesKey(`${family}_count`, labels), perRound * rounds);
       if (family.endsWith('_duration_seconds')) expected.set(seriesKey(`${family}_bucket`, { ...labels, le: '+Inf' }), perRound * rounds);
     }
@@ -119,11 +144,13 @@ function expectedCounts(kind: Kind, rounds: number): Map<string, number> {
   return expected;
 }
 
-/** The same samples, as a scrape shows them: every count and +Inf bucket of the counted families, of the app's routes. */
+/** The same samples, as a scrape shows them: every count, +Inf bucket and counter of the counted families, of the app's routes. */
 function actualCounts(kind: Kind, text: string): Map<string, number> {
   const actual = new Map<string, number>();
   for (const sample of parseExposition(text).samples) {
-    const family = COUNTED[kind].find((name) => sample.name === `${name}_count` || (sample.name === `${name}_bucket` && sample.labels.le === '+Inf'));
+    const family = COUNTED[kind].find((name) =>
+      isCounter(name) ? sample.name === name : sample.name === `${name}_count` || (sample.name === `${name}_bucket` && sample.labels.le === '+Inf'),
+    );
     if (family && isAppSeries(sample.labels)) actual.set(seriesKey(sample.name, sample.labels), sample.value);
   }
   return actual;
@@ -266,7 +293,7 @@ async function killAndReplaceScenario(t: TestContext, kind: Kind, deployment: De
     const upPids = up.map((sample) => Number(sample.labels.pid));
     assert.ok(up.every((sample) => sample.value === 1), last);
     assert.ok(live.every((pid) => upPids.includes(pid)) && upPids.every((pid) => live.includes(pid) || pid === victim), `up for ${upPids.join(', ')}`);
-  } else {
+  } else if (kind === 'fastify') {
     // fastify-metrics counts the scrapes of /metrics too, each once its response is sent: the last scrape
     // shows at most those before it (and, merged over the workers, not none).
     const counted = parseExposition(last).samples.find((s) => s.name === 'http_request_duration_seconds_count' && s.labels.route === '/metrics');
@@ -351,7 +378,7 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     }
   });
 
-  test('require.resolve finds prom-multiproc for the app and from inside express-prom-bundle and fastify-metrics, which use it', async (t) => {
+  test('require.resolve finds prom-multiproc for the app and from inside express-prom-bundle, fastify-metrics, @promster/metrics and @willsoto/nestjs-prometheus, which use it', async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
     const check = await runCommand(process.execPath, [path.join(theApp.runDir, 'check-resolution.js')], exampleEnv());
@@ -370,6 +397,8 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
       // fastify-metrics prefers this one when installed; the app has none, so it takes @prometheus-io/client.
       '@platformatic/prom-client': { error: 'MODULE_NOT_FOUND' },
     });
+    assert.deepEqual(result['@promster/metrics'], { 'prom-client': ofAlias('prom-client') });
+    assert.deepEqual(result['@willsoto/nestjs-prometheus'], { 'prom-client': ofAlias('prom-client') });
     assert.deepEqual(result.sameModule, { expressPromBundle: true });
   });
 
@@ -383,6 +412,18 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     const theApp = installedApp(t);
     if (!theApp) return;
     expositions.fastify = await clusterScenario(t, theApp, 'fastify');
+  });
+
+  test('@promster/express under node:cluster, 3 workers, one SIGKILLed and replaced: every scrape of its getSummary() route has the merged totals', { timeout: 120_000 }, async (t) => {
+    const theApp = installedApp(t);
+    if (!theApp) return;
+    expositions.promster = await clusterScenario(t, theApp, 'promster');
+  });
+
+  test('@willsoto/nestjs-prometheus (NestJS 10) under node:cluster, 3 workers, one SIGKILLed and replaced: every scrape of its /metrics has the merged totals', { timeout: 120_000 }, async (t) => {
+    const theApp = installedApp(t);
+    if (!theApp) return;
+    expositions.nest = await clusterScenario(t, theApp, 'nest');
   });
 
   test('express-prom-bundle under PM2 cluster mode, 3 instances, one SIGKILLed and restarted by PM2: every scrape of its /metrics has the merged totals', { timeout: 180_000 }, async (t) => {
@@ -463,10 +504,10 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     }
   });
 
-  test('the default metrics each library turns on start and are served (express-prom-bundle: promClient.collectDefaultMetrics; fastify-metrics: by default)', { timeout: 60_000 }, async (t) => {
+  test('the default metrics each library turns on start and are served (express-prom-bundle: promClient.collectDefaultMetrics; the others: by default)', { timeout: 90_000 }, async (t) => {
     const theApp = installedApp(t);
     if (!theApp) return;
-    for (const kind of ['express', 'fastify'] as const) {
+    for (const kind of ['express', 'fastify', 'promster', 'nest'] as const) {
       const { dir, cleanup } = tempDir(`prom-multiproc-alias-defaults-${kind}-`);
       t.after(cleanup);
       const worker = startProcess(process.execPath, [`${kind}-app.js`], {
@@ -484,9 +525,9 @@ describe('the alias route: prom-client and @prometheus-io/client are npm aliases
     }
   });
 
-  test('promtool accepts the expositions of both libraries (node:cluster and PM2)', { skip: skipUnlessInstalled('promtool') }, (t) => {
+  test('promtool accepts the expositions of every library (node:cluster and PM2)', { skip: skipUnlessInstalled('promtool') }, (t) => {
     if (!installedApp(t)) return;
-    for (const kind of ['express', 'fastify', 'pm2'] as const) {
+    for (const kind of ['express', 'fastify', 'promster', 'nest', 'pm2'] as const) {
       assert.ok(expositions[kind], `the ${kind} tests above produced an exposition`);
       assertPromtoolParses(expositions[kind]);
     }

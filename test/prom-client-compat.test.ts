@@ -151,6 +151,98 @@ describe('in-process: the exposition is prom-client\'s, byte for byte', () => {
 });
 
 describe('multiprocess: the registries serve the merged directory', () => {
+  it('register and AggregatorRegistry leave out the families this process registered only in other registries; MultiprocessRegistry serves all', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const declare = `const business = new lib.Registry();
+        const orders = new lib.Counter({ name: 'orders_total', help: 'Orders.', registers: [business] });
+        const requests = new lib.Counter({ name: 'requests_total', help: 'Requests.' });
+        const both = new lib.Counter({ name: 'logins_total', help: 'Logins.', registers: [lib.register, business] });`;
+      run(`lib.configure({ processId: 'other' }); ${declare} orders.inc(2); requests.inc(3); both.inc(4);`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const [out] = run(
+        `lib.configure({ processId: 'here' }); ${declare} orders.inc(20); requests.inc(30); both.inc(40);
+        const lines = (text) => text.split('\\n').filter((l) => l !== '' && !l.startsWith('#'));
+        console.log(JSON.stringify({
+          register: lines(await lib.register.metrics()),
+          cluster: lines(await new lib.AggregatorRegistry().clusterMetrics()),
+          business: lines(await business.metrics()),
+          all: lines(await new lib.MultiprocessRegistry().metrics()),
+        }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<Record<string, string[]>>;
+      assert.deepEqual(out.register, ['logins_total 44', 'requests_total 33']);
+      assert.deepEqual(out.cluster, ['logins_total 44', 'requests_total 33']);
+      assert.deepEqual(out.business, ['logins_total 44', 'orders_total 22']);
+      assert.deepEqual(out.all, ['logins_total 44.0', 'orders_total 22.0', 'prom_multiproc_skipped_files_total 0.0', 'requests_total 33.0']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a metric object that is not ours is served beside the files as prom-client writes it, with the default labels', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `new lib.Counter({ name: 'files_total', help: 'Files.' }).inc(2);
+        lib.register.registerMetric({
+          name: 'custom_metric',
+          get: async () => ({ name: 'custom_metric', help: 'Custom.', type: 'gauge', values: [{ value: 1.5, labels: { zone: 'b', app: 'a"q' } }] }),
+        });
+        lib.register.setDefaultLabels({ env: 'prod' });
+        const text = await lib.register.metrics();
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ text, custom: json.find((m) => m.name === 'custom_metric') }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; custom: { values: Array<{ labels: Record<string, string> }> } }>;
+      // Label order as given, then the default labels; the merged family from the files sorted, defaults included.
+      assert.match(out.text, /^custom_metric\{zone="b",app="a\\"q",env="prod"\} 1\.5$/m);
+      assert.match(out.text, /^files_total\{env="prod"\} 2$/m);
+      assert.deepEqual(out.custom.values[0].labels, { env: 'prod', zone: 'b', app: 'a"q' });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a registered metric without a series in any file is served as HELP and TYPE alone, as prom-client serves it', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `new lib.Counter({ name: 'jobs', help: 'Jobs.', labelNames: ['queue'] });
+        const g = new lib.Gauge({ name: 'depth', help: 'Depth.', labelNames: ['queue'], multiprocessMode: 'livesum' });
+        g.set({ queue: 'a' }, 1);
+        g.remove('a');
+        const text = await lib.register.metrics();
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ text, json: json.map((m) => [m.name, m.values.length]) }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ text: string; json: Array<[string, number]> }>;
+      assert.equal(out.text, '# HELP depth Depth.\n# TYPE depth gauge\n\n# HELP jobs Jobs.\n# TYPE jobs counter\n');
+      assert.deepEqual(out.json, [['depth', 0], ['jobs', 0]]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('getMetricsAsJSON() types labels as prom-client does: a bucket\'s le a number (+Inf a string), a label value given as a number a number', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      run(`lib.configure({ processId: 'other' }); new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max' }).set({ major: 7 }, 1);`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const [json] = run(
+        `lib.configure({ processId: 'here' });
+        new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max' }).set({ major: 20 }, 1);
+        new lib.Histogram({ name: 'took', help: 'Took.', buckets: [0.5, 2] }).observe(1);
+        console.log(JSON.stringify(await lib.register.getMetricsAsJSON()));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<Array<{ name: string; values: Array<{ labels: Record<string, unknown> }> }>>;
+      const labelsOf = (name: string): unknown[] => json.find((m) => m.name === name)!.values.map((v) => v.labels);
+      // 20 was given here as a number; 7 only by another process, whose types the files do not keep.
+      assert.deepEqual(labelsOf('info'), [{ major: 20 }, { major: '7' }]);
+      assert.deepEqual(labelsOf('took'), [{ le: 0.5 }, { le: 2 }, { le: '+Inf' }, {}, {}]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -203,7 +295,8 @@ async function startWriter(dir: string, name: string): Promise<Writer> {
 function scrape(dir: string): { register: string; json: Array<{ name: string; values: Array<{ value: number; labels: Record<string, string> }> }>; cluster: string; custom: string } {
   const [result] = run(
     `const custom = new lib.Registry();
-    new lib.Counter({ name: 'requests', help: 'Requests.', labelNames: ['route'], registers: [custom] });
+    // As the writers declare it (in register), and in a custom registry too.
+    new lib.Counter({ name: 'requests', help: 'Requests.', labelNames: ['route'], registers: [lib.register, custom] });
     console.log(JSON.stringify({
       register: await lib.register.metrics(),
       json: await lib.register.getMetricsAsJSON(),

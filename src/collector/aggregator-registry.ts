@@ -23,6 +23,11 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
     return true;
   }
 
+  /** prom-client's workers report their setRegistries() registries (default `register`): families only in others are left out. */
+  protected override standsFor(): readonly Registry<RegistryContentType>[] {
+    return aggregated ?? [register];
+  }
+
   protected override inProcessMetrics(): RegistrableMetric[] {
     return (aggregated ?? [register]).flatMap((registry) => registry.getMetricsAsArray());
   }

@@ -1,8 +1,8 @@
 import type { Naming } from '../storage/config.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
-import { compareText } from '../format/names.js';
+import { compareText, type MetricType } from '../format/names.js';
 import { DirectoryScan } from './directory-scan.js';
-import { familyHeader, renderFamily, type ExpositionFormat } from './exposition.js';
+import { familyHeader, familyWithDefaults, renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
 import { plainPart, servedBeside, type Part } from './registry-bridge.js';
@@ -26,10 +26,26 @@ export const DEFAULT_COMPACT_THRESHOLD = 4;
 export interface MergeSelection {
   /** The families to serve, by name; undefined: all of them, and the collector's own counter. */
   families?: ReadonlySet<string>;
+  /** Families left out of all of them (registered in this process only in registries that are served elsewhere). */
+  excluded?: ReadonlySet<string>;
+  /**
+   * The families of the registry's own metric objects: one that no file
+   * holds a series of yet is served as its HELP and TYPE lines alone, as
+   * prom-client serves a labelled metric before its first series.
+   */
+  declared?: readonly DeclaredFamily[];
   /** Families from elsewhere served beside the files' (metric objects that are not ours, prom-client registries). */
   beside: readonly Family[];
   /** Labels added to every series that lacks them (a registry's default labels). */
   defaultLabels?: Readonly<Record<string, string>>;
+}
+
+export interface DeclaredFamily {
+  name: string;
+  type: MetricType;
+  help: string;
+  /** A counter declared without `_total` (named `jobs` in the text format). */
+  bare: boolean;
 }
 
 export class DirectoryMerge {
@@ -75,7 +91,8 @@ export class DirectoryMerge {
     this.skippedFiles += this.scan.add(dir);
     const pythonNaming = this.naming === 'python';
     const defaults = selection.defaultLabels && Object.keys(selection.defaultLabels).length > 0 ? selection.defaultLabels : undefined;
-    const names = this.collector.familyNames().filter((name) => !selection.families || selection.families.has(name));
+    const { families, excluded } = selection;
+    const names = this.collector.familyNames().filter((name) => (!families || families.has(name)) && !excluded?.has(name));
     const parts: Part[] = names.map((name) => {
       const family = this.collector.family(name)!;
       const bare = family.bareCounter && !pythonNaming;
@@ -83,7 +100,7 @@ export class DirectoryMerge {
         return {
           name,
           render: (format, out) => renderFamily(this.collector.toFamily(family, bare), format, out, defaults),
-          toFamily: () => withDefaultLabels(this.collector.toFamily(family, bare), defaults),
+          toFamily: () => familyWithDefaults(this.collector.toFamily(family, bare), defaults),
         };
       }
       return {
@@ -96,8 +113,20 @@ export class DirectoryMerge {
         toFamily: () => this.collector.toFamily(family, bare),
       };
     });
+    const present = new Set(names);
+    for (const declared of selection.declared ?? []) {
+      if (present.has(declared.name) || excluded?.has(declared.name)) continue;
+      present.add(declared.name);
+      const { name, type, help } = declared;
+      const bare = declared.bare && !pythonNaming;
+      parts.push({
+        name,
+        render: (format, out) => out.text(familyHeader(name, type, help, format, bare && format === 'prometheus')),
+        toFamily: () => ({ name, type, help, samples: [], ...(bare ? { bare } : {}) }),
+      });
+    }
     const beside = pythonNaming ? selection.beside.map(pythonNamed) : selection.beside;
-    parts.push(...servedBeside(this.collector, beside, (subject, message) => this.report(subject, message)));
+    parts.push(...servedBeside(this.collector, beside, { defaultLabels: defaults, asPromClient: this.promClientText }, (subject, message) => this.report(subject, message)));
     // Written as prom-client: served once a file was skipped, so that until then the exposition is exactly the writers' metrics.
     if (!selection.families && (this.skippedFiles > 0 || !this.promClientText)) parts.push(plainPart(this.skippedFilesFamily()));
     return parts.sort((a, b) => compareText(a.name, b.name));
@@ -144,10 +173,4 @@ function pythonNamed(family: Family): Family {
   if (!family.bare) return family;
   const { bare: _bare, ...named } = family;
   return { ...named, samples: family.samples.map((s) => ({ ...s, name: `${family.name}_total` })) };
-}
-
-function withDefaultLabels(family: Family, defaults: Readonly<Record<string, string>>): Family {
-  const labelled = { ...family, samples: family.samples.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } })) };
-  if (family.native) labelled.native = family.native.map((s) => ({ ...s, labels: { ...defaults, ...s.labels } }));
-  return labelled;
 }

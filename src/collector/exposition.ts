@@ -54,6 +54,13 @@ export function withDefaults(labels: Readonly<Record<string, string>>, defaults:
   return { ...defaults, ...labels };
 }
 
+/** `family` with the default labels added to every series that lacks them. */
+export function familyWithDefaults(family: Family, defaults: Readonly<Record<string, string>>): Family {
+  const labelled = { ...family, samples: family.samples.map((s) => ({ ...s, labels: withDefaults(s.labels, defaults) })) };
+  if (family.native) labelled.native = family.native.map((s) => ({ ...s, labels: withDefaults(s.labels, defaults) }));
+  return labelled;
+}
+
 export function endOfExposition(format: ExpositionFormat): string {
   return format === 'openmetrics' ? '# EOF\n' : '';
 }

@@ -1,5 +1,6 @@
 import type { MetricType } from '../format/names.js';
 import type { NativeHistogramData } from '../format/native-histogram.js';
+import type { MetricSnapshot } from './metric-text.js';
 
 export interface Sample {
   name: string;
@@ -16,6 +17,8 @@ export interface Family {
   samples: Sample[];
   /** A counter whose samples are named by the family alone (`jobs`), as prom-client's text format names a counter declared without `_total`. */
   bare?: boolean;
+  /** The get() result of a metric object that is not ours, which this family was made from: written as prom-client writes it. */
+  snapshot?: MetricSnapshot;
   /** A histogram's native (exponential) part, per label set, beside its classic samples; exposed only in the protobuf format. */
   native?: Array<{ labels: Record<string, string>; histogram: NativeHistogramData }>;
 }

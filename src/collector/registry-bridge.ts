@@ -1,10 +1,10 @@
 import type { MetricType } from '../format/names.js';
-import { renderFamily, type ExpositionFormat } from './exposition.js';
+import { familyWithDefaults, renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
 import type { IncrementalCollector } from './incremental.js';
 import { ExposedNameClaims } from './name-claims.js';
 import type { TextWriter } from './text-writer.js';
-import type { MetricSnapshot } from './metric-text.js';
+import { metricText, type MetricSnapshot } from './metric-text.js';
 
 /**
  * prom-client registries served beside the merged files (per-process
@@ -42,6 +42,7 @@ export function familyOfSnapshot(metric: MetricSnapshot): Family {
     name,
     type,
     help: metric.help,
+    snapshot: metric,
     ...(bare ? { bare } : {}),
     ...(type === 'histogram' && metric.native ? { native: metric.native } : {}),
     samples: (metric.values ?? []).map((v) => {
@@ -53,14 +54,23 @@ export function familyOfSnapshot(metric: MetricSnapshot): Family {
   };
 }
 
+/** How the families served beside the files are written. */
+export interface BesideStyle {
+  /** Labels added to every series that lacks them (the registry's default labels). */
+  defaultLabels?: Readonly<Record<string, string>>;
+  /** Write a metric object's get() result as prom-client does (label order as given), not as the merged families are written. */
+  asPromClient: boolean;
+}
+
 /**
  * The registries' families that can be served: they come after the files'
  * ones (and the collector's own), so one whose names meet a family's met
  * before is not served, and is reported.
  */
-export function servedBeside(collector: IncrementalCollector, extra: readonly Family[], report: (subject: string, message: string) => void): Part[] {
+export function servedBeside(collector: IncrementalCollector, extra: readonly Family[], style: BesideStyle, report: (subject: string, message: string) => void): Part[] {
   const served = new ExposedNameClaims();
   const parts: Part[] = [];
+  const defaults = style.defaultLabels;
   for (const family of extra) {
     const holder = collector.nameHolder(family.name, family.type) ?? served.holder(family.name, family.type);
     if (holder) {
@@ -68,7 +78,13 @@ export function servedBeside(collector: IncrementalCollector, extra: readonly Fa
       continue;
     }
     served.claim(family.name, family.type);
-    parts.push(plainPart(family));
+    const labelled = defaults ? familyWithDefaults(family, defaults) : family;
+    const snapshot = family.snapshot;
+    if (style.asPromClient && snapshot) {
+      parts.push({ name: family.name, render: (format, out) => out.text(`${metricText(snapshot, { format, defaultLabels: defaults })}\n`), toFamily: () => labelled });
+    } else {
+      parts.push(plainPart(labelled));
+    }
   }
   return parts;
 }

@@ -46,6 +46,16 @@ function formatOf(contentType: unknown, error: (message: string) => Error): Expo
 const membership = new WeakMap<object, Set<AnyRegistry>>();
 type AnyRegistry = Registry<RegistryContentType>;
 
+/**
+ * The registries of this process each family's metric objects are in. A
+ * registry serving the whole directory leaves out the families this process
+ * registered only in registries it does not serve (a custom registry's, on
+ * another route), as prom-client's `register` never shows them: every
+ * process of a service runs the same code, so what this one registered
+ * elsewhere the others did too.
+ */
+const registriesOfFamily = new Map<string, Set<AnyRegistry>>();
+
 /** The merge the registries of this process share (one parse of the directory, kept between scrapes). */
 let sharedMerge: DirectoryMerge | undefined;
 
@@ -95,6 +105,24 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     return false;
   }
 
+  /**
+   * For a registry serving the whole directory: the registries of this
+   * process whose families it stands for (families registered only in
+   * others are left out); undefined: every family, wherever registered.
+   */
+  protected standsFor(): readonly AnyRegistry[] | undefined {
+    return undefined;
+  }
+
+  /** The families this process registered only in registries that standsFor() does not name. */
+  private familiesServedElsewhere(): ReadonlySet<string> | undefined {
+    const served = this.standsFor();
+    if (!served) return undefined;
+    const elsewhere = new Set<string>();
+    for (const [family, registries] of registriesOfFamily) if (!served.some((registry) => registries.has(registry))) elsewhere.add(family);
+    return elsewhere.size > 0 ? elsewhere : undefined;
+  }
+
   /** The directory this registry merges, or undefined for in-process mode. */
   get dir(): string | undefined {
     return resolveDir();
@@ -132,6 +160,11 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       for (const name of names) this.exporters.set(name, title);
     }
     this.byName.set(metric.name, metric);
+    if (metric instanceof Metric) {
+      let families = registriesOfFamily.get(metric.family);
+      if (!families) registriesOfFamily.set(metric.family, (families = new Set()));
+      families.add(this as unknown as AnyRegistry);
+    }
     let registries = membership.get(metric);
     if (!registries) membership.set(metric, (registries = new Set()));
     registries.add(this as unknown as AnyRegistry);
@@ -165,7 +198,13 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
    */
   private unregister(metric: RegistrableMetric): void {
     this.byName.delete(metric.name);
-    if (metric instanceof Metric) for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
+    if (metric instanceof Metric) {
+      for (const name of exposedNames(metric.type, metric.family)) this.exporters.delete(name);
+      const families = registriesOfFamily.get(metric.family);
+      // Another metric object of the family may still hold this registry (one per registry: byName is keyed by name).
+      families?.delete(this as unknown as AnyRegistry);
+      if (families?.size === 0) registriesOfFamily.delete(metric.family);
+    }
     const registries = membership.get(metric);
     registries?.delete(this as unknown as AnyRegistry);
     if (metric instanceof Metric && registries?.size === 0 && this.dir) {
@@ -237,17 +276,26 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       });
     }
     const aggregators = new Map<string, string>();
-    for (const metric of this.byName.values()) if (metric instanceof Metric) aggregators.set(metric.family, metric.aggregator);
+    const typed = new Map<string, TypedLabelValues>();
+    for (const metric of this.byName.values()) {
+      if (!(metric instanceof Metric)) continue;
+      aggregators.set(metric.family, metric.aggregator);
+      typed.set(metric.family, typedLabelValues(metric));
+    }
     const parts = await this.scrape(dir, this.ownMetrics());
     return parts.map((part) => {
       const family = part.toFamily();
       const named = family.type === 'histogram' || family.type === 'summary';
+      const types = typed.get(family.name);
       return {
         name: exposedFamilyName(family.name, family.type, 'prometheus', family.bare),
         help: family.help,
         type: family.type,
         aggregator: aggregators.get(family.name) ?? 'sum',
-        values: family.samples.map((s) => (named ? { value: s.value, labels: s.labels, metricName: s.name } : { value: s.value, labels: s.labels })),
+        values: family.samples.map((s) => {
+          const labels = jsonLabels(s.labels, family.type, types);
+          return named ? { value: s.value, labels, metricName: s.name } : { value: s.value, labels };
+        }),
       };
     });
   }
@@ -305,14 +353,50 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
-    return merge.scrape(dir, { families, beside, defaultLabels: defaults });
+    const declared = (metrics ?? [...this.byName.values()]).flatMap((m) =>
+      m instanceof Metric ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
+    );
+    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
   }
+}
+
+/** Label values that this process gave as numbers, per label name, by their text: files hold text only. */
+type TypedLabelValues = Map<string, Map<string, string | number>>;
+
+function typedLabelValues(metric: Metric): TypedLabelValues {
+  const types: TypedLabelValues = new Map();
+  for (const { labels } of metric.snapshot().values) {
+    for (const [name, value] of Object.entries(labels ?? {})) {
+      if (typeof value !== 'number') continue;
+      let byText = types.get(name);
+      if (!byText) types.set(name, (byText = new Map()));
+      byText.set(String(value), value);
+    }
+  }
+  return types;
+}
+
+/**
+ * A merged series' labels as prom-client's getMetricsAsJSON() types them:
+ * a histogram bucket's `le` a number (`+Inf` a string), and a value this
+ * process gave as a number for that label a number again.
+ */
+function jsonLabels(labels: Record<string, string>, type: MetricType, types: TypedLabelValues | undefined): Record<string, string | number> {
+  if (type !== 'histogram' && (!types || types.size === 0)) return labels;
+  const out: Record<string, string | number> = { ...labels };
+  if (type === 'histogram' && labels.le !== undefined && labels.le !== '+Inf') out.le = Number(labels.le);
+  if (types) for (const [name, byText] of types) if (labels[name] !== undefined && byText.has(labels[name])) out[name] = byText.get(labels[name])!;
+  return out;
 }
 
 /** The registry every metric joins unless its `registers` say otherwise; with a directory, it serves all of it. */
 class DefaultRegistry extends Registry {
   protected override servesWholeDirectory(): boolean {
     return true;
+  }
+
+  protected override standsFor(): readonly AnyRegistry[] {
+    return [this as unknown as AnyRegistry];
   }
 }
 

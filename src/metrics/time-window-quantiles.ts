@@ -5,7 +5,8 @@
  * exactly, so in-process quantiles are the numbers prom-client reports:
  * every observation goes into each digest of the ring, and until the first
  * rotation the ring's places share one digest (prom-client fills the ring
- * with a single instance).
+ * with a single instance). Its fields have prom-client's names, for code
+ * (and prom-client's tests) that inspects the ring.
  */
 
 interface TDigest {
@@ -26,16 +27,16 @@ function newDigest(): TDigest {
 }
 
 export class TimeWindowQuantiles {
-  private readonly ring: TDigest[];
-  private current = 0;
-  private lastRotation = Date.now();
-  private readonly rotationMs: number;
+  readonly ringBuffer: TDigest[];
+  currentBuffer = 0;
+  lastRotateTimestampMillis = Date.now();
+  readonly durationBetweenRotatesMillis: number;
   private readonly rotates: boolean;
 
   constructor(maxAgeSeconds: number | undefined, ageBuckets: number | undefined) {
     this.rotates = Boolean(maxAgeSeconds && ageBuckets);
-    this.ring = Array<TDigest>(ageBuckets === undefined ? 1 : ageBuckets).fill(newDigest());
-    this.rotationMs = ((maxAgeSeconds ?? 0) * 1000) / (ageBuckets ?? 0) || Infinity;
+    this.ringBuffer = Array<TDigest>(ageBuckets === undefined ? 1 : ageBuckets).fill(newDigest());
+    this.durationBetweenRotatesMillis = ((maxAgeSeconds ?? 0) * 1000) / (ageBuckets ?? 0) || Infinity;
   }
 
   size(): number {
@@ -48,25 +49,25 @@ export class TimeWindowQuantiles {
 
   push(value: number): void {
     this.rotate();
-    for (const digest of this.ring) digest.push(value);
+    for (const digest of this.ringBuffer) digest.push(value);
   }
 
   reset(): void {
-    for (const digest of this.ring) digest.reset();
+    for (const digest of this.ringBuffer) digest.reset();
   }
 
   compress(): void {
-    for (const digest of this.ring) digest.compress();
+    for (const digest of this.ringBuffer) digest.compress();
   }
 
   private rotate(): TDigest {
-    let since = Date.now() - this.lastRotation;
-    while (this.rotates && since > this.rotationMs) {
-      this.ring[this.current] = newDigest();
-      this.current = (this.current + 1) % this.ring.length;
-      since -= this.rotationMs;
-      this.lastRotation += this.rotationMs;
+    let since = Date.now() - this.lastRotateTimestampMillis;
+    while (this.rotates && since > this.durationBetweenRotatesMillis) {
+      this.ringBuffer[this.currentBuffer] = newDigest();
+      this.currentBuffer = (this.currentBuffer + 1) % this.ringBuffer.length;
+      since -= this.durationBetweenRotatesMillis;
+      this.lastRotateTimestampMillis += this.durationBetweenRotatesMillis;
     }
-    return this.ring[this.current];
+    return this.ringBuffer[this.currentBuffer];
   }
 }

@@ -2,8 +2,8 @@
 // would: `npm pack` of this package (built), an app whose package.json maps
 // `prom-client` and `@prometheus-io/client` to that tarball with npm aliases
 // and `overrides` (so that the libraries' own dependencies and peers get it
-// too), and the real express-prom-bundle and fastify-metrics from the npm
-// registry, at the versions of our package-lock.json (they are development
+// too), and the real express-prom-bundle, fastify-metrics, @promster/express
+// and @willsoto/nestjs-prometheus (with NestJS) from the npm registry, at the versions of our package-lock.json (they are development
 // dependencies of this package so that the versions are recorded).
 //
 // The installed app is kept in a cache under os.tmpdir(), keyed on the
@@ -28,7 +28,19 @@ const INSTALL_TIMEOUT_MS = 8 * 60 * 1000;
 export const ALIASED = ['prom-client', '@prometheus-io/client'] as const;
 
 /** The libraries and frameworks the app installs, at the exact versions of our package-lock.json. */
-export const LIBRARIES = ['express', 'express-prom-bundle', 'fastify', 'fastify-metrics'] as const;
+export const LIBRARIES = [
+  'express',
+  'express-prom-bundle',
+  'fastify',
+  'fastify-metrics',
+  '@promster/express',
+  '@nestjs/common',
+  '@nestjs/core',
+  '@nestjs/platform-express',
+  '@willsoto/nestjs-prometheus',
+  'reflect-metadata',
+  'rxjs',
+] as const;
 
 export function lockedVersions(): Record<(typeof LIBRARIES)[number], string> {
   const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };

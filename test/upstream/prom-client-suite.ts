@@ -45,8 +45,8 @@ const SHIMS: Record<string, string> = {
   // Internal helpers that prom-client does not export from index.js; used by utilTest and validationTest.
   'lib/util': 'pick(ours, ["getLabels"])',
   'lib/validation': 'pick(ours, ["validateLabel"])',
-  // The summary's sliding window of quantiles; we keep no quantiles.
-  'lib/timeWindowQuantiles': 'ours.TimeWindowQuantiles',
+  // The summary's sliding window of quantiles (in-process mode's, as prom-client's).
+  'lib/timeWindowQuantiles': 'internal("metrics/time-window-quantiles.js", "TimeWindowQuantiles")',
   // One default metric each, `(registry, config) => void` with .metricNames: our
   // collectDefaultMetrics() is made of the same modules (src/surfaces/default-metrics/).
   'lib/metrics/eventLoopLag': 'internal("surfaces/default-metrics/event-loop-lag.js", "eventLoopLag")',

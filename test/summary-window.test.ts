@@ -1,0 +1,123 @@
+// Summary quantiles read off fixed-schema log buckets (src/format/summary-window.ts):
+// within the stated relative error of the exact quantile of the observations,
+// whatever their distribution and sign, and the same whichever way the counts of
+// several writers are added up; the window's epochs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { NativeHistogramBuilder, bucketIndex } from '../src/format/native-histogram.js';
+import { SUMMARY_RELATIVE_ERROR, SUMMARY_SCHEMA, SUMMARY_ZERO_THRESHOLD, inWindow, quantileOf, ringSlot, windowEpoch } from '../src/format/summary-window.js';
+
+/** A seeded generator (mulberry32), so a failure can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The observations of one writer counted as a writer counts them: per bucket of the summary schema. */
+function counted(values: readonly number[]): { zero: number; positive: Map<number, number>; negative: Map<number, number> } {
+  const out = { zero: 0, positive: new Map<number, number>(), negative: new Map<number, number>() };
+  for (const v of values) {
+    if (Math.abs(v) <= SUMMARY_ZERO_THRESHOLD) {
+      out.zero++;
+      continue;
+    }
+    const side = v < 0 ? out.negative : out.positive;
+    const index = bucketIndex(Math.abs(v), SUMMARY_SCHEMA);
+    side.set(index, (side.get(index) ?? 0) + 1);
+  }
+  return out;
+}
+
+function merged(writers: ReadonlyArray<readonly number[]>): ReturnType<NativeHistogramBuilder['build']> {
+  const builder = new NativeHistogramBuilder();
+  for (const values of writers) {
+    const c = counted(values);
+    builder.addZero(SUMMARY_SCHEMA, SUMMARY_ZERO_THRESHOLD, c.zero);
+    for (const [index, count] of c.positive) builder.addBucket(1, SUMMARY_SCHEMA, index, count);
+    for (const [index, count] of c.negative) builder.addBucket(-1, SUMMARY_SCHEMA, index, count);
+  }
+  return builder.build(0);
+}
+
+/** The exact quantile by the same rank rule: the observation of rank ceil(q * n), the smallest for q = 0. */
+function exact(sorted: readonly number[], q: number): number {
+  return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1];
+}
+
+const QUANTILES = [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
+
+describe('summary quantiles from log buckets', () => {
+  it('stated error: about 1.1 %', () => {
+    assert.ok(SUMMARY_RELATIVE_ERROR > 0.0108 && SUMMARY_RELATIVE_ERROR < 0.0109, String(SUMMARY_RELATIVE_ERROR));
+  });
+
+  it('several writers, each with another distribution: every quantile of the union within the stated error', () => {
+    const seed = Number(process.env.SUMMARY_SEED ?? 20261202);
+    const next = random(seed);
+    const writers = [
+      Array.from({ length: 5000 }, () => 0.001 + next() * 0.05), // uniform, small latencies
+      Array.from({ length: 3000 }, () => Math.exp(next() * 12 - 6)), // log-uniform over 5 decades
+      Array.from({ length: 2000 }, () => -Math.log(1 - next()) * 250), // exponential, large
+      Array.from({ length: 1000 }, () => (next() < 0.5 ? -1 : 1) * (1 + next() * 1e6)), // both signs
+      [0, 0, 0, 0, 0, 1e-300, -1e-300], // zeros and values in the zero bucket
+    ];
+    const data = merged(writers)!;
+    const union = writers.flat().map((v) => (Math.abs(v) <= SUMMARY_ZERO_THRESHOLD ? 0 : v)).sort((a, b) => a - b);
+    assert.equal(data.count, union.length);
+    for (const q of QUANTILES) {
+      const want = exact(union, q);
+      const got = quantileOf(data, q);
+      if (want === 0) assert.equal(got, 0, `q=${q}`);
+      else assert.ok(Math.abs(got - want) <= SUMMARY_RELATIVE_ERROR * Math.abs(want) * (1 + 1e-12), `q=${q}: ${got} for ${want} (seed ${seed})`);
+    }
+  });
+
+  it('the same quantiles whichever way the writers\' counts are added (splitting one writer changes nothing)', () => {
+    const next = random(7);
+    const values = Array.from({ length: 4000 }, () => Math.exp(next() * 8 - 4));
+    const whole = merged([values])!;
+    const split = merged([values.slice(0, 1000), values.slice(1000, 2500), values.slice(2500)])!;
+    for (const q of QUANTILES) assert.equal(quantileOf(split, q), quantileOf(whole, q), `q=${q}`);
+  });
+
+  it('values on a bucket boundary are within the error too', () => {
+    const bounds = [1, 2, 1024, 2 ** (1 / 32), 2 ** (17 / 32), 0.5];
+    const data = merged([bounds])!;
+    const sorted = [...bounds].sort((a, b) => a - b);
+    for (const q of QUANTILES) {
+      const want = exact(sorted, q);
+      assert.ok(Math.abs(quantileOf(data, q) - want) <= SUMMARY_RELATIVE_ERROR * want * (1 + 1e-12), `q=${q}`);
+    }
+  });
+
+  it('nothing observed: 0, as prom-client reports an empty summary', () => {
+    assert.equal(quantileOf({ schema: SUMMARY_SCHEMA, zeroCount: 0, count: 0, positive: [], negative: [] }, 0.5), 0);
+  });
+});
+
+describe('the window', () => {
+  it('epochs of maxAgeSeconds / ageBuckets, the last ageBuckets of them in the window, a ring place each', () => {
+    // 600 s over 5 sets: epochs of 120 s.
+    assert.equal(windowEpoch(0, 600, 5), 0);
+    assert.equal(windowEpoch(119_999, 600, 5), 0);
+    assert.equal(windowEpoch(120_000, 600, 5), 1);
+    assert.equal(windowEpoch(1_000_000_000_000, 600, 5), Math.floor(1e12 / 120_000));
+    assert.deepEqual([10, 11, 12, 13, 14].map((e) => inWindow(e, 14, 5)), [true, true, true, true, true]);
+    assert.equal(inWindow(9, 14, 5), false);
+    assert.equal(inWindow(15, 14, 5), false, 'a set from a clock ahead of ours is not counted yet');
+    assert.deepEqual([10, 11, 12, 13, 14, 15].map((e) => ringSlot(e, 5)), [0, 1, 2, 3, 4, 0]);
+  });
+
+  it('no window (maxAgeSeconds or ageBuckets unset): one set, epoch 0, always in', () => {
+    assert.equal(windowEpoch(123_456_789, undefined, undefined), 0);
+    assert.equal(windowEpoch(123_456_789, 600, undefined), 0);
+    assert.equal(inWindow(0, 0, undefined), true);
+    assert.equal(ringSlot(0, undefined), 0);
+  });
+});
