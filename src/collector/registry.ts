@@ -324,10 +324,19 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     return this.merge().render(parts, format, endOfExposition(format));
   }
 
-  /** Families other than the files' to serve beside them: metric objects that are not ours, and (MultiprocessRegistry) prom-client registries. */
+  /**
+   * Families other than the files' to serve beside them: metric objects
+   * that are not ours, ours that stay in this process (a gauge with
+   * aggregator `omit`: served by the registries it joined, as prom-client's
+   * worker registries serve it, and by no cluster view), and
+   * (MultiprocessRegistry) prom-client registries.
+   */
   protected async besideFamilies(metrics: readonly RegistrableMetric[]): Promise<Family[]> {
     const foreign = metrics.filter((metric) => !(metric instanceof Metric));
-    return Promise.all(foreign.map(async (metric) => familyOfSnapshot(await metric.get())));
+    const families = await Promise.all(foreign.map(async (metric) => familyOfSnapshot(await metric.get())));
+    // Their collect() has run already, with every other metric's (scrape()).
+    for (const metric of metrics) if (metric instanceof Metric && metric.inProcessOnly) families.push(familyOfSnapshot(metric.snapshot()));
+    return families;
   }
 
   /**
@@ -349,12 +358,13 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       }
     }
     const beside = await this.besideFamilies(metrics ?? [...this.byName.values()]);
-    const families = metrics && new Set(metrics.flatMap((m) => (m instanceof Metric ? [m.family] : [])));
+    const inFiles = (m: RegistrableMetric): m is Metric => m instanceof Metric && !m.inProcessOnly;
+    const families = metrics && new Set(metrics.flatMap((m) => (inFiles(m) ? [m.family] : [])));
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
     const declared = (metrics ?? [...this.byName.values()]).flatMap((m) =>
-      m instanceof Metric ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
+      inFiles(m) ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
     );
     return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
   }
