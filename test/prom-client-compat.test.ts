@@ -339,6 +339,24 @@ describe('multiprocess: the registries serve the merged directory', () => {
     }
   });
 
+  it('getMetricsAsJSON() types label values made by collect() and default labels given as numbers; clusterMetrics() of an empty directory is empty', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `const empty = { text: await new lib.AggregatorRegistry().clusterMetrics(), openMetrics: await new lib.AggregatorRegistry(lib.Registry.OPENMETRICS_CONTENT_TYPE).clusterMetrics() };
+        new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max', collect() { this.set({ major: 20 }, 1); } });
+        lib.register.setDefaultLabels({ instance: 0 });
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ empty, labels: json.find((m) => m.name === 'info').values.map((v) => v.labels) }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ empty: Record<string, string>; labels: unknown[] }>;
+      assert.deepEqual(out.empty, { text: '', openMetrics: '' });
+      assert.deepEqual(out.labels, [{ major: 20, instance: 0 }]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('counter naming: declared `jobs` is `jobs` in text and `jobs_total` in OpenMetrics; naming python keeps `_total`', () => {
     const { dir, cleanup } = tempDir();
     try {

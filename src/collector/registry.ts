@@ -275,18 +275,20 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
         return item as unknown as MetricJSON;
       });
     }
+    const parts = await this.scrape(dir, this.ownMetrics());
+    // After the scrape: collect() callbacks may have made the series whose label types are looked up.
     const aggregators = new Map<string, string>();
     const typed = new Map<string, TypedLabelValues>();
+    const typedDefaults = typedValues([this.defaultLabelSet]);
     for (const metric of this.byName.values()) {
       if (!(metric instanceof Metric)) continue;
       aggregators.set(metric.family, metric.aggregator);
-      typed.set(metric.family, typedLabelValues(metric));
+      typed.set(metric.family, typedValues(metric.snapshot().values.map((v) => v.labels ?? {}), typedDefaults));
     }
-    const parts = await this.scrape(dir, this.ownMetrics());
     return parts.map((part) => {
       const family = part.toFamily();
       const named = family.type === 'histogram' || family.type === 'summary';
-      const types = typed.get(family.name);
+      const types = typed.get(family.name) ?? typedDefaults;
       return {
         name: exposedFamilyName(family.name, family.type, 'prometheus', family.bare),
         help: family.help,
@@ -373,10 +375,11 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
 /** Label values that this process gave as numbers, per label name, by their text: files hold text only. */
 type TypedLabelValues = Map<string, Map<string, string | number>>;
 
-function typedLabelValues(metric: Metric): TypedLabelValues {
-  const types: TypedLabelValues = new Map();
-  for (const { labels } of metric.snapshot().values) {
-    for (const [name, value] of Object.entries(labels ?? {})) {
+/** The label values of `labelSets` given as numbers, added to a copy of `base`. */
+function typedValues(labelSets: ReadonlyArray<Partial<Record<string, string | number>>>, base?: TypedLabelValues): TypedLabelValues {
+  const types: TypedLabelValues = new Map([...(base ?? [])].map(([name, byText]) => [name, new Map(byText)]));
+  for (const labels of labelSets) {
+    for (const [name, value] of Object.entries(labels)) {
       if (typeof value !== 'number') continue;
       let byText = types.get(name);
       if (!byText) types.set(name, (byText = new Map()));
