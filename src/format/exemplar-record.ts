@@ -67,12 +67,11 @@ export function writeExemplar(buf: Buffer, payload: number, labels: Record<strin
   const labelsEnd = labelsStart + LABEL_BYTES;
   let pos = labelsStart;
   for (const name in labels) {
-    for (const text of [name, String(labels[name])]) {
-      if (pos + 2 + Buffer.byteLength(text) > labelsEnd) return false;
-      const length = buf.write(text, pos + 2, 'utf8');
-      buf.writeUInt16LE(length, pos);
-      pos += 2 + length;
-    }
+    pos = writeText(buf, pos, labelsEnd, name);
+    if (pos < 0) return false;
+    const value = labels[name];
+    pos = writeText(buf, pos, labelsEnd, typeof value === 'string' ? value : String(value));
+    if (pos < 0) return false;
   }
   buf.writeDoubleLE(value, at);
   buf.writeDoubleLE(timestamp, at + 8);
@@ -80,6 +79,30 @@ export function writeExemplar(buf: Buffer, payload: number, labels: Record<strin
   buf.writeUInt32LE(fnv1a(buf, labelsStart, pos, fnv1a(buf, at, at + 20)), at + 20);
   buf[payload] = copy;
   return true;
+}
+
+/**
+ * Writes `text` as a uint16 byte length and its UTF-8 bytes at `pos`;
+ * returns the position after it, or -1 when it would pass `end`. ASCII (trace
+ * and span ids) is copied in a loop: a native write per label cost more than
+ * the rest of the record.
+ */
+function writeText(buf: Buffer, pos: number, end: number, text: string): number {
+  const start = pos + 2;
+  let at = start;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) {
+      if (start + Buffer.byteLength(text) > end) return -1;
+      at = start + buf.write(text, start, 'utf8');
+      break;
+    }
+    if (at >= end) return -1;
+    buf[at++] = code;
+  }
+  buf[pos] = (at - start) & 0xff;
+  buf[pos + 1] = (at - start) >>> 8;
+  return at;
 }
 
 /** When the payload's exemplar was recorded (Unix seconds), or undefined when it has none a reader can trust. */
