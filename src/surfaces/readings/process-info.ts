@@ -1,4 +1,6 @@
-import { getHeapSpaceStatistics } from 'node:v8';
+// 'v8', the name prom-client requires: a test that mocks that module (jest.mock('v8')) mocks it for us
+// too, as for the library we stand in for; read at each call, so a module patched later is seen.
+import * as v8 from 'v8';
 
 /** When this process started, in whole Unix seconds (read once, when this module loads). */
 export const PROCESS_START_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
@@ -19,7 +21,7 @@ export interface HeapSpace {
 
 /** The V8 heap spaces of this isolate, named without `_space`, as prom-client names them. */
 export function heapSpaces(): HeapSpace[] {
-  return getHeapSpaceStatistics().map((space) => ({
+  return v8.getHeapSpaceStatistics().map((space) => ({
     space: space.space_name.substring(0, Math.max(0, space.space_name.indexOf('_space'))),
     size: space.space_size,
     used: space.space_used_size,
