@@ -63,7 +63,9 @@ export type { FileInspection, InspectedEntry } from './surfaces/inspect.js';
  * handler, the exporter or inspect, and every module a fresh process loads
  * costs it start-up time (docs/benchmarks.md, "Start-up"). Each name is a
  * getter on this module's exports that requires its file once; the types
- * are the files' own. An ES module import reads every getter (index.mts).
+ * are the files' own. An ES module import reads every getter at once (node
+ * copies a CommonJS module's names into its namespace), and finds their names
+ * through the bundle's last line (scripts/bundle.mjs).
  */
 function exportOnFirstUse<Module extends object>(load: () => Module, names: readonly (keyof Module & string)[]): void {
   let loaded: Module | undefined;
