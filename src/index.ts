@@ -69,7 +69,9 @@ export type { FileInspection, InspectedEntry } from './surfaces/inspect.js';
  */
 function exportOnFirstUse<Module extends object>(load: () => Module, names: readonly (keyof Module & string)[]): void {
   let loaded: Module | undefined;
-  for (const name of names) Object.defineProperty(exports, name, { enumerable: true, get: () => (loaded ??= load())[name] });
+  // module.exports, not exports: a transform of this file as an ES module (tsx, which the tests run
+  // src/ through) replaces module.exports with an object of its own before this runs.
+  for (const name of names) Object.defineProperty(module.exports, name, { enumerable: true, get: () => (loaded ??= load())[name] });
 }
 
 export declare const collectRuntimeMetrics: typeof RuntimeMetrics.collectRuntimeMetrics;
