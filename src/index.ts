@@ -1,3 +1,9 @@
+import type * as RuntimeMetrics from './surfaces/runtime-metrics/index.js';
+import type * as DefaultMetrics from './surfaces/default-metrics/index.js';
+import type * as Handler from './surfaces/handler.js';
+import type * as Middleware from './surfaces/middleware.js';
+import type * as ExporterModule from './surfaces/exporter.js';
+import type * as Inspect from './surfaces/inspect.js';
 export { Counter, CounterChild, type CounterConfiguration, type IncrementWithExemplar } from './metrics/counter.js';
 export { Gauge, GaugeChild, type GaugeConfiguration } from './metrics/gauge.js';
 export {
@@ -42,21 +48,55 @@ export type { Family, Sample } from './collector/family.js';
 export { GAUGE_MODES, type GaugeMode } from './format/names.js';
 export type { Logger } from './log.js';
 export { PromMultiprocError, ValidationError, ConfigError, StorageError, FileFormatError, UnsafeFileError } from './errors.js';
-export { collectRuntimeMetrics, DEFAULT_GC_DURATION_BUCKETS, type RuntimeMetricsOptions } from './surfaces/runtime-metrics/index.js';
-export { collectDefaultMetrics, type DefaultMetricsCollectorConfiguration } from './surfaces/default-metrics/index.js';
-export { metricsHandler, fastifyMetrics, type MetricsSource, type MetricsHandlerOptions, type FastifyMetricsOptions } from './surfaces/handler.js';
-export {
-  httpMetricsMiddleware,
-  fastifyHttpMetrics,
-  UNMATCHED_ROUTE,
-  ABORTED_STATUS,
-  type HttpMetricsOptions,
-  type FastifyHttpMetricsOptions,
-} from './surfaces/middleware.js';
-export type { FastifyInstanceLike, FastifyRequestLike, FastifyReplyLike, FastifyPluginLike } from './surfaces/fastify-types.js';
-export { startExporter, type Exporter, type ExporterOptions } from './surfaces/exporter.js';
 export { Pushgateway, PushgatewayError, type PushgatewayRegistry } from './surfaces/pushgateway.js';
-export { inspectFile, formatInspection, type FileInspection, type InspectedEntry } from './surfaces/inspect.js';
+export type { RuntimeMetricsOptions } from './surfaces/runtime-metrics/index.js';
+export type { DefaultMetricsCollectorConfiguration } from './surfaces/default-metrics/index.js';
+export type { MetricsSource, MetricsHandlerOptions, FastifyMetricsOptions } from './surfaces/handler.js';
+export type { HttpMetricsOptions, FastifyHttpMetricsOptions } from './surfaces/middleware.js';
+export type { FastifyInstanceLike, FastifyRequestLike, FastifyReplyLike, FastifyPluginLike } from './surfaces/fastify-types.js';
+export type { Exporter, ExporterOptions } from './surfaces/exporter.js';
+export type { FileInspection, InspectedEntry } from './surfaces/inspect.js';
+
+/**
+ * The surfaces below load at their first use, not with the package: most
+ * processes use a metric and a registry and never the default metrics, a
+ * handler, the exporter or inspect, and every module a fresh process loads
+ * costs it start-up time (docs/benchmarks.md, "Start-up"). Each name is a
+ * getter on this module's exports that requires its file once; the types
+ * are the files' own. An ES module import reads every getter at once (node
+ * copies a CommonJS module's names into its namespace), and finds their names
+ * through the bundle's last line (scripts/bundle.mjs).
+ */
+function exportOnFirstUse<Module extends object>(load: () => Module, names: readonly (keyof Module & string)[]): void {
+  let loaded: Module | undefined;
+  // module.exports, not exports: a transform of this file as an ES module (tsx, which the tests run
+  // src/ through) replaces module.exports with an object of its own before this runs.
+  for (const name of names) Object.defineProperty(module.exports, name, { enumerable: true, get: () => (loaded ??= load())[name] });
+}
+
+export declare const collectRuntimeMetrics: typeof RuntimeMetrics.collectRuntimeMetrics;
+export declare const DEFAULT_GC_DURATION_BUCKETS: typeof RuntimeMetrics.DEFAULT_GC_DURATION_BUCKETS;
+exportOnFirstUse(() => require('./surfaces/runtime-metrics/index.js') as typeof RuntimeMetrics, ['collectRuntimeMetrics', 'DEFAULT_GC_DURATION_BUCKETS']);
+
+export declare const collectDefaultMetrics: typeof DefaultMetrics.collectDefaultMetrics;
+exportOnFirstUse(() => require('./surfaces/default-metrics/index.js') as typeof DefaultMetrics, ['collectDefaultMetrics']);
+
+export declare const metricsHandler: typeof Handler.metricsHandler;
+export declare const fastifyMetrics: typeof Handler.fastifyMetrics;
+exportOnFirstUse(() => require('./surfaces/handler.js') as typeof Handler, ['metricsHandler', 'fastifyMetrics']);
+
+export declare const httpMetricsMiddleware: typeof Middleware.httpMetricsMiddleware;
+export declare const fastifyHttpMetrics: typeof Middleware.fastifyHttpMetrics;
+export declare const UNMATCHED_ROUTE: typeof Middleware.UNMATCHED_ROUTE;
+export declare const ABORTED_STATUS: typeof Middleware.ABORTED_STATUS;
+exportOnFirstUse(() => require('./surfaces/middleware.js') as typeof Middleware, ['httpMetricsMiddleware', 'fastifyHttpMetrics', 'UNMATCHED_ROUTE', 'ABORTED_STATUS']);
+
+export declare const startExporter: typeof ExporterModule.startExporter;
+exportOnFirstUse(() => require('./surfaces/exporter.js') as typeof ExporterModule, ['startExporter']);
+
+export declare const inspectFile: typeof Inspect.inspectFile;
+export declare const formatInspection: typeof Inspect.formatInspection;
+exportOnFirstUse(() => require('./surfaces/inspect.js') as typeof Inspect, ['inspectFile', 'formatInspection']);
 
 /** prom-client's `contentType`: the content type of `register`, read and set through this export. */
 export declare let contentType: RegistryContentType;

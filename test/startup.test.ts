@@ -24,7 +24,14 @@ const LIB = path.join(ROOT, 'dist', 'index.js');
 const CHILD = `
 const Module = require('node:module');
 const fs = require('node:fs');
-const [lib, use, hidden, hideAddonFile] = process.argv.slice(1);
+const [lib, use, hidden, hideAddonFile, touch] = process.argv.slice(1);
+const builtins = new Set();
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  // A node: request never reaches _resolveFilename, so built-ins are seen here.
+  if (Module.isBuiltin(request)) builtins.add(request.replace(/^node:/, ''));
+  return load.call(this, request, ...rest);
+};
 const hiddenRequests = hidden ? hidden.split(',') : [];
 const resolved = new Set();
 const resolve = Module._resolveFilename;
@@ -44,7 +51,13 @@ if (hideAddonFile === 'yes') {
 }
 const loaded = require(lib);
 const afterRequire = [...resolved];
-const report = (extra) => process.stdout.write(JSON.stringify({ afterRequire, afterUse: [...resolved], ...extra }));
+const builtinsAfterRequire = [...builtins];
+const report = (extra) => {
+  const builtinsAfterUse = [...builtins];
+  // Reading the named exports afterwards shows what reading them loads.
+  for (const name of touch ? touch.split(',') : []) void loaded[name];
+  process.stdout.write(JSON.stringify({ afterRequire, afterUse: [...resolved], builtinsAfterRequire, builtinsAfterUse, builtinsAfterTouch: [...builtins], ...extra }));
+};
 if (use !== 'use') report({});
 else {
   try {
@@ -60,6 +73,10 @@ else {
 interface ChildReport {
   afterRequire: string[];
   afterUse: string[];
+  /** Built-in modules loaded (without `node:`) after the require, after the use, after reading `touch`. */
+  builtinsAfterRequire: string[];
+  builtinsAfterUse: string[];
+  builtinsAfterTouch: string[];
   text?: string;
   error?: { name: string; message: string };
   /** What the library logged (console.warn). */
@@ -73,6 +90,8 @@ interface ChildOptions {
   hidden?: string[];
   /** Make every `.node` file look absent to fs.existsSync (the addon's direct path). */
   hideAddonFile?: boolean;
+  /** Exports read after the use (or the require). */
+  touch?: string[];
 }
 
 function runChild(options: ChildOptions): ChildReport {
@@ -81,7 +100,7 @@ function runChild(options: ChildOptions): ChildReport {
   delete env.PROMETHEUS_MULTIPROC_DIR;
   delete env.NODE_OPTIONS;
   if (options.dir) env.PROMETHEUS_MULTIPROC_DIR = options.dir;
-  const args = [LIB, options.use ? 'use' : 'require', (options.hidden ?? []).join(','), options.hideAddonFile ? 'yes' : 'no'];
+  const args = [LIB, options.use ? 'use' : 'require', (options.hidden ?? []).join(','), options.hideAddonFile ? 'yes' : 'no', (options.touch ?? []).join(',')];
   // Run from a folder outside the project, with argv holding a user option as an application's would.
   const run = spawnSync(process.execPath, ['-e', CHILD, ...args, '--dir', '/nonexistent'], { encoding: 'utf8', env, cwd: path.dirname(options.dir ?? ROOT) });
   assert.equal(run.status, 0, `child exited ${run.status}: ${run.stderr}`);
@@ -110,6 +129,33 @@ describe('start-up: what the package loads', () => {
     const { afterUse, text } = runChild({ use: true });
     assert.match(text!, /^startup_test_total 1(\.0)?$/m);
     for (const [name, marker] of Object.entries(PACKAGES)) assert.deepEqual(loadedFrom(afterUse, marker), [], name);
+  });
+
+  test('requiring it reads one file of the package: dist/index.js, the bundle npm run build makes (scripts/bundle.mjs)', () => {
+    const { afterRequire } = runChild({});
+    assert.deepEqual(afterRequire.filter((file) => file.startsWith(ROOT + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)), [LIB]);
+  });
+
+  test('the surfaces load when their export is first read, not with the package or a first metric', () => {
+    // The default metrics load node:perf_hooks and node:v8 with their files: they show which files have run.
+    const { builtinsAfterRequire, builtinsAfterUse, builtinsAfterTouch } = runChild({ use: true, touch: ['collectDefaultMetrics'] });
+    for (const builtin of ['perf_hooks', 'v8']) {
+      assert.ok(!builtinsAfterRequire.includes(builtin), `${builtin} loaded by the require`);
+      assert.ok(!builtinsAfterUse.includes(builtin), `${builtin} loaded by the first metric`);
+      assert.ok(builtinsAfterTouch.includes(builtin), `${builtin} not loaded by reading collectDefaultMetrics`);
+    }
+  });
+
+  test('a metric used with a directory takes its random tokens without node:crypto where /dev/urandom reads', (t) => {
+    if (!fs.existsSync('/dev/urandom')) return t.skip('no /dev/urandom here: node:crypto is the source');
+    const { dir, cleanup } = tempDir('prom-multiproc-startup-');
+    t.after(cleanup);
+    const { builtinsAfterUse, text } = runChild({ use: true, dir });
+    assert.match(text!, /^startup_test_total 1(\.0)?$/m);
+    assert.ok(!builtinsAfterUse.includes('crypto'), `loaded: ${builtinsAfterUse.join(', ')}`);
+    const marker = fs.readdirSync(dir).find((name) => name.endsWith('.writer'));
+    assert.ok(marker, `no marker in ${fs.readdirSync(dir).join(', ')}`);
+    assert.match((JSON.parse(fs.readFileSync(path.join(dir, marker), 'utf8')) as { instance: string }).instance, /^[0-9a-f]{16}$/);
   });
 
   test('a metric used with a directory loads the addon binary itself: no node-pre-gyp, no package index, no prom-client', (t) => {

@@ -110,11 +110,7 @@ const FRACTION_BITS = [
 ];
 
 /** The table above as numbers: 0.5 <= FRACTIONS[j] < 1. */
-export const FRACTIONS: Float64Array = Float64Array.from(FRACTION_BITS, (hex) => {
-  const bits = new Float64Array(1);
-  new BigUint64Array(bits.buffer)[0] = BigInt(`0x${hex}`);
-  return bits[0];
-});
+export const FRACTIONS: Float64Array = new Float64Array(256);
 
 /**
  * The boundaries' 52 mantissa bits, as a high (20 bits) and a low (32 bits)
@@ -124,10 +120,18 @@ export const FRACTIONS: Float64Array = Float64Array.from(FRACTION_BITS, (hex) =>
  */
 const BOUND_HIGH = new Int32Array(257);
 const BOUND_LOW = new Uint32Array(257);
-for (let j = 0; j < 256; j++) {
-  const bits = BigInt(`0x${FRACTION_BITS[j]}`);
-  BOUND_HIGH[j] = Number((bits >> 32n) & 0xfffffn);
-  BOUND_LOW[j] = Number(bits & 0xffffffffn);
+{
+  // Each entry read as its two 32-bit words, exactly (little-endian hosts, as finestIndex() below):
+  // these tables are built by every process that loads the package, and a BigInt per entry cost it 2 ms.
+  const fractionWords = new Uint32Array(FRACTIONS.buffer);
+  for (let j = 0; j < 256; j++) {
+    const high = parseInt(FRACTION_BITS[j].slice(0, 8), 16);
+    const low = parseInt(FRACTION_BITS[j].slice(8), 16);
+    fractionWords[2 * j] = low;
+    fractionWords[2 * j + 1] = high;
+    BOUND_HIGH[j] = high & 0xfffff;
+    BOUND_LOW[j] = low;
+  }
 }
 BOUND_HIGH[256] = 0x100000;
 
@@ -138,11 +142,12 @@ BOUND_HIGH[256] = 0x100000;
  * most one: a value's index is its range's entry or the next one, told by
  * one comparison.
  */
-const RANGE_START_INDEX = Uint16Array.from({ length: 1024 }, (_, range) => {
-  let j = 0;
+const RANGE_START_INDEX = new Uint16Array(1024);
+// One pass: the smallest such j never decreases from one range to the next.
+for (let range = 0, j = 0; range < 1024; range++) {
   while (BOUND_HIGH[j] >>> 10 < range) j++;
-  return j;
-});
+  RANGE_START_INDEX[range] = j;
+}
 
 /** The words of one double, for finestIndex(): reused, so that it allocates nothing. */
 const scratch = new Float64Array(1);
