@@ -142,7 +142,7 @@ function runOnce(system: System, childScript: string): Sample {
   }
 }
 
-/** `npm run build` of a tree: tsc, then the bundle of the entry (scripts/bundle.mjs), what a user's install runs. */
+/** `npm run build` of a tree: tsc, then the bundle of the entry (src/bundle.mjs), what a user's install runs. */
 function build(tree: string): void {
   const run = spawnSync('npm', ['run', 'build'], { cwd: tree, encoding: 'utf8', stdio: 'inherit' });
   if (run.status !== 0) throw new Error(`npm run build in ${tree} failed`);

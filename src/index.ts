@@ -65,7 +65,7 @@ export type { FileInspection, InspectedEntry } from './surfaces/inspect.js';
  * getter on this module's exports that requires its file once; the types
  * are the files' own. An ES module import reads every getter at once (node
  * copies a CommonJS module's names into its namespace), and finds their names
- * through the bundle's last line (scripts/bundle.mjs).
+ * through the bundle's last line (src/bundle.mjs).
  */
 function exportOnFirstUse<Module extends object>(load: () => Module, names: readonly (keyof Module & string)[]): void {
   let loaded: Module | undefined;

@@ -131,7 +131,7 @@ describe('start-up: what the package loads', () => {
     for (const [name, marker] of Object.entries(PACKAGES)) assert.deepEqual(loadedFrom(afterUse, marker), [], name);
   });
 
-  test('requiring it reads one file of the package: dist/index.js, the bundle npm run build makes (scripts/bundle.mjs)', () => {
+  test('requiring it reads one file of the package: dist/index.js, the bundle npm run build makes (src/bundle.mjs)', () => {
     const { afterRequire } = runChild({});
     assert.deepEqual(afterRequire.filter((file) => file.startsWith(ROOT + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)), [LIB]);
   });

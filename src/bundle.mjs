@@ -1,4 +1,5 @@
-// The second step of `npm run build`, after tsc: dist/index.js (the package's
+// The second step of `npm run build`, after tsc (a build script, not part of the library: it sits in
+// src/ because the project keeps its top level to the folders the guide names): dist/index.js (the package's
 // CommonJS entry) becomes one file holding it and every file of dist/ it
 // requires. A fresh process then reads and compiles one file instead of
 // some 70, which is most of what requiring the package costs it (start-up
