@@ -18,15 +18,20 @@ export { linearBuckets, exponentialBuckets } from './metrics/bucket-generators.j
 export { validateMetricName } from './format/names.js';
 export type { LabelValues } from './metrics/descriptor.js';
 export type { MetricObjectWithValues } from './metrics/metric.js';
-import { register, type Registry, type RegistryContentType } from './collector/registry.js';
+import { register, type ExpositionContentType } from './collector/registry.js';
 export {
   Registry,
   register,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_PROTOBUF_CONTENT_TYPE,
   prometheusContentType,
   openMetricsContentType,
+  prometheusProtobufContentType,
   type RegistryContentType,
+  type ExpositionContentType,
+  type PrometheusProtobufContentType,
+  type RegistryMetrics,
   type PrometheusContentType,
   type OpenMetricsContentType,
   type RegistrableMetric,
@@ -59,11 +64,13 @@ export { Pushgateway, PushgatewayError, type PushgatewayRegistry } from './surfa
 export { inspectFile, formatInspection, type FileInspection, type InspectedEntry } from './surfaces/inspect.js';
 
 /** prom-client's `contentType`: the content type of `register`, read and set through this export. */
-export declare let contentType: RegistryContentType;
+export declare let contentType: ExpositionContentType;
 Object.defineProperty(exports, 'contentType', {
   enumerable: true,
-  get: (): RegistryContentType => register.contentType,
-  set: (value: RegistryContentType): void => (register as Registry<RegistryContentType>).setContentType(value),
+  get: (): ExpositionContentType => register.contentType,
+  set: (value: ExpositionContentType): void => {
+    register.setContentType(value);
+  },
 });
 
 // The module itself as its default export: a default import of the package (ESM, or
