@@ -43,8 +43,9 @@ async function apiQuery(base: string, expr: string): Promise<{ resultType: strin
  * Starts Prometheus scraping `target` (host:port) at /metrics every second,
  * with everything under `workDir`, and resolves once it is ready to answer
  * queries (its first scrape comes some seconds later: poll for it).
+ * `extraArgs`: more flags, e.g. `--enable-feature=native-histograms`.
  */
-export async function startPrometheus(workDir: string, target: string, job: string): Promise<PrometheusServer> {
+export async function startPrometheus(workDir: string, target: string, job: string, extraArgs: readonly string[] = []): Promise<PrometheusServer> {
   const prometheus = findProgram('prometheus');
   assert.ok(prometheus, `prometheus is not installed: ${installHint('prometheus')}`);
   const config = path.join(workDir, 'prometheus.yml');
@@ -69,6 +70,7 @@ export async function startPrometheus(workDir: string, target: string, job: stri
     `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...extraArgs,
   ]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
