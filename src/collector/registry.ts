@@ -19,7 +19,7 @@ import { announceScrape } from '../storage/scrape-signal.js';
 import { DirectoryMerge } from './directory-merge.js';
 import { endOfExposition, exposedFamilyName, familyWithDefaults, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
-import { protobufExposition } from './protobuf-exposition.js';
+import type * as ProtobufExposition from './protobuf-exposition.js';
 import { joinMetricTexts, metricText, type MetricSnapshot } from './metric-text.js';
 import type { Part } from './registry-bridge.js';
 import { familyOfSnapshot } from './registry-bridge.js';
@@ -81,6 +81,15 @@ export function contentTypeOf(format: ScrapeFormat): ExpositionContentType {
 /** The text format a protobuf registry's text methods (getMetricsAsString and the like) write: the 0.0.4 one. */
 function textFormatOf(format: ScrapeFormat): ExpositionFormat {
   return format === 'protobuf' ? 'prometheus' : format;
+}
+
+let protobufModule: typeof ProtobufExposition | undefined;
+
+/** `families` as a protobuf body; its encoder is loaded at the first protobuf scrape, as most processes never serve one (start-up is measured). */
+function protobufExposition(families: readonly Family[]): Buffer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  protobufModule ??= require('./protobuf-exposition.js') as typeof ProtobufExposition;
+  return protobufModule.protobufExposition(families);
 }
 
 /** The registries each metric is in: one leaving its last in multiprocess mode gives up its series. */
