@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MultiprocessRegistry, clearMultiprocDir, compact, markProcessDead, ConfigError } from '../src/index.js';
+import { COMPACTION_GRACE } from '../src/storage/compaction.js';
 import { readEntryFile } from './helpers/read-entries.js';
 import type { LifecycleCommand } from './helpers/lifecycle-worker.js';
 import { tempDir } from './helpers/fixtures.js';
@@ -320,6 +321,63 @@ describe('removed series', () => {
       await second.send({ op: 'countKind', kind: 'shared', times: 1 });
       assert.equal(value(await samples(registry), 'jobs_total{kind="shared"}'), 1);
       await second.send({ op: 'exit' });
+    } finally {
+      for (const w of writers) w.child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+});
+
+describe('removed series and the shares of dead writers', () => {
+  it('a series a live writer removed and no live writer holds leaves the merged view, dead shares and compacted ones too; compaction drops them', async () => {
+    const { dir, cleanup } = tempDir();
+    const writers: Writer[] = [];
+    try {
+      const dead = await startWriter(dir, 'dead');
+      const remover = await startWriter(dir, 'remover');
+      const holder = await startWriter(dir, 'holder');
+      writers.push(dead, remover, holder);
+      await dead.send({ op: 'countKind', kind: 'gone', times: 6 });
+      await dead.send({ op: 'countKind', kind: 'held', times: 10 });
+      await dead.send({ op: 'countKind', kind: 'kept', times: 2 });
+      await remover.send({ op: 'countKind', kind: 'gone', times: 2 });
+      await remover.send({ op: 'countKind', kind: 'held', times: 1 });
+      await holder.send({ op: 'countKind', kind: 'held', times: 1 });
+      await killed(dead);
+      ageLocks(dir, 3 * TIMEOUT_MS, ['dead']);
+      const registry = quiet(dir);
+      let lines = await samples(registry);
+      assert.equal(value(lines, 'jobs_total{kind="gone"}'), 8);
+      await remover.send({ op: 'remove', kind: 'gone' });
+      await remover.send({ op: 'remove', kind: 'held' });
+      for (const reader of [registry, quiet(dir), registry]) {
+        lines = await samples(reader);
+        assert.equal(value(lines, 'jobs_total{kind="gone"}'), undefined, 'removed by a live writer, held by no live one: the dead share is hidden');
+        assert.equal(value(lines, 'jobs_total{kind="held"}'), 11, 'a live writer still holds it: every share counts, the dead one\'s too');
+        assert.equal(value(lines, 'jobs_total{kind="kept"}'), 2, 'never removed');
+      }
+      ageLocks(dir, 3 * COMPACTION_GRACE * TIMEOUT_MS, ['dead']);
+      assert.deepEqual(compact(dir)?.compacted, ['dead']);
+      const accumulated = readEntryFile(path.join(dir, 'counter_compacted.db'));
+      const kinds = (entries: typeof accumulated): unknown[] => entries.filter((e) => e.labels.kind !== 'done').map((e) => [e.labels.kind, e.value]).sort();
+      assert.deepEqual(kinds(accumulated), [['held', 10], ['kept', 2]], 'the hidden share is not carried over');
+      for (const reader of [registry, quiet(dir)]) {
+        lines = await samples(reader);
+        assert.equal(value(lines, 'jobs_total{kind="gone"}'), undefined);
+        assert.equal(value(lines, 'jobs_total{kind="held"}'), 11);
+      }
+      // Made again, it starts from 0: the dead share does not come back.
+      await remover.send({ op: 'countKind', kind: 'gone', times: 1 });
+      assert.equal(value(await samples(registry), 'jobs_total{kind="gone"}'), 1);
+      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="gone"}'), 1);
+      // The accumulated share of a series removed later is hidden, then dropped when its remover's files are compacted.
+      await holder.send({ op: 'remove', kind: 'held' });
+      assert.equal(value(await samples(registry), 'jobs_total{kind="held"}'), undefined);
+      await holder.send({ op: 'exit' });
+      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="held"}'), undefined, 'its remover is gone; the series was removed by every writer that held it');
+      assert.deepEqual(compact(dir)?.compacted, ['holder']);
+      assert.deepEqual(kinds(readEntryFile(path.join(dir, 'counter_compacted.db'))), [['kept', 2]]);
+      await remover.send({ op: 'exit' });
     } finally {
       for (const w of writers) w.child.kill('SIGKILL');
       cleanup();

@@ -112,6 +112,43 @@ describe('in-process: the exposition is prom-client\'s, byte for byte', () => {
     );
   });
 
+  it('a labels() object kept across remove(), reset() and clear() counts again, from 0, as prom-client\'s does', () => {
+    assertSame(
+      sideBySide(`async (p) => {
+        const out = {};
+        const c = new p.Counter({ name: 'kept_total', help: 'K.', labelNames: ['kind'] });
+        const a = c.labels('a');
+        const b = c.labels({ kind: 'b' });
+        a.inc(2); b.inc(3);
+        c.remove('a');
+        a.inc(5); // made again by the kept object alone
+        c.reset();
+        b.inc(7);
+        const madeAgain = c.labels('b'); // the kept object and a new one share the series
+        madeAgain.inc(1);
+        out.counter = await p.register.metrics();
+        const g = new p.Gauge({ name: 'kept_gauge', help: 'G.', labelNames: ['room'] });
+        const room = g.labels('x');
+        room.set(4);
+        g.remove('x');
+        room.inc(); room.dec(0.5);
+        const h = new p.Histogram({ name: 'kept_hist', help: 'H.', labelNames: ['m'], buckets: [1] });
+        const get = h.labels('GET');
+        get.observe(0.5);
+        h.reset();
+        get.observe(2);
+        const s = new p.Summary({ name: 'kept_sum', help: 'S.', labelNames: ['m'], percentiles: [0.5] });
+        const post = s.labels('POST');
+        post.observe(1);
+        s.remove('POST');
+        post.observe(3);
+        out.all = await p.register.metrics();
+        out.json = JSON.parse(JSON.stringify(await p.register.getMetricsAsJSON()));
+        return out;
+      }`),
+    );
+  });
+
   it('collect() runs before each read, sync or async; get() shapes', () => {
     assertSame(
       sideBySide(`async (p) => {
@@ -179,6 +216,65 @@ describe('multiprocess: the registries serve the merged directory', () => {
     }
   });
 
+  it('a gauge with aggregator omit is served by the registries it joined, from this process alone, and by no cluster view', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const declare = `const mine = new lib.Registry();
+        const local = new lib.Gauge({ name: 'worker_queue', help: 'Q.', labelNames: ['q'], aggregator: 'omit', registers: [lib.register, mine] });
+        const shared = new lib.Gauge({ name: 'pool_size', help: 'P.', aggregator: 'sum' });`;
+      run(`lib.configure({ processId: 'other' }); ${declare} local.set({ q: 'a' }, 100); shared.set(1);`, { PROMETHEUS_MULTIPROC_DIR: dir });
+      const [out] = run(
+        `lib.configure({ processId: 'here' }); ${declare} local.set({ q: 'a' }, 7); shared.set(2);
+        const lines = (text) => text.split('\\n').filter((l) => l !== '' && !l.startsWith('#'));
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({
+          register: lines(await lib.register.metrics()),
+          mine: lines(await mine.metrics()),
+          cluster: lines(await new lib.AggregatorRegistry().clusterMetrics()),
+          all: lines(await new lib.MultiprocessRegistry().metrics()),
+          aggregator: json.find((m) => m.name === 'worker_queue').aggregator,
+        }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<Record<string, string[]>>;
+      // 'other' has exited: a live sum gauge drops its value; the omit gauge never left either process.
+      assert.deepEqual(out.register, ['pool_size 2', 'worker_queue{q="a"} 7']);
+      assert.deepEqual(out.mine, ['worker_queue{q="a"} 7']);
+      assert.deepEqual(out.cluster, ['pool_size 2']);
+      assert.deepEqual(out.all, ['pool_size 2.0', 'prom_multiproc_skipped_files_total 0.0']);
+      assert.equal(out.aggregator, 'omit');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a labels() object kept across remove() and reset() counts again in the merged view, from 0', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `const c = new lib.Counter({ name: 'kept_total', help: 'K.', labelNames: ['kind'] });
+        const h = new lib.Histogram({ name: 'kept_seconds', help: 'H.', labelNames: ['m'], buckets: [1] });
+        const a = c.labels('a');
+        const get = h.labels('GET');
+        a.inc(2); get.observe(0.5);
+        c.remove('a'); h.reset();
+        const removed = await lib.register.metrics();
+        a.inc(3); get.observe(2);
+        console.log(JSON.stringify({ removed, used: await lib.register.metrics() }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ removed: string; used: string }>;
+      assert.doesNotMatch(out.removed, /^kept_total\{/m);
+      assert.doesNotMatch(out.removed, /^kept_seconds_count/m);
+      assert.match(out.used, /^kept_total\{kind="a"\} 3$/m);
+      assert.match(out.used, /^kept_seconds_bucket\{le="1",m="GET"\} 0$/m);
+      assert.match(out.used, /^kept_seconds_count\{m="GET"\} 1$/m);
+      // A fresh process reading the files sees the same.
+      const [fresh] = run(`console.log(JSON.stringify(await new lib.MultiprocessRegistry().metrics()));`, { PROMETHEUS_MULTIPROC_DIR: dir }) as string[];
+      assert.match(fresh, /^kept_total\{kind="a"\} 3\.0$/m);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a metric object that is not ours is served beside the files as prom-client writes it, with the default labels', () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -238,6 +334,24 @@ describe('multiprocess: the registries serve the merged directory', () => {
       // 20 was given here as a number; 7 only by another process, whose types the files do not keep.
       assert.deepEqual(labelsOf('info'), [{ major: 20 }, { major: '7' }]);
       assert.deepEqual(labelsOf('took'), [{ le: 0.5 }, { le: 2 }, { le: '+Inf' }, {}, {}]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('getMetricsAsJSON() types label values made by collect() and default labels given as numbers; clusterMetrics() of an empty directory is empty', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [out] = run(
+        `const empty = { text: await new lib.AggregatorRegistry().clusterMetrics(), openMetrics: await new lib.AggregatorRegistry(lib.Registry.OPENMETRICS_CONTENT_TYPE).clusterMetrics() };
+        new lib.Gauge({ name: 'info', help: 'Info.', labelNames: ['major'], multiprocessMode: 'max', collect() { this.set({ major: 20 }, 1); } });
+        lib.register.setDefaultLabels({ instance: 0 });
+        const json = await lib.register.getMetricsAsJSON();
+        console.log(JSON.stringify({ empty, labels: json.find((m) => m.name === 'info').values.map((v) => v.labels) }));`,
+        { PROMETHEUS_MULTIPROC_DIR: dir },
+      ) as Array<{ empty: Record<string, string>; labels: unknown[] }>;
+      assert.deepEqual(out.empty, { text: '', openMetrics: '' });
+      assert.deepEqual(out.labels, [{ major: 20, instance: 0 }]);
     } finally {
       cleanup();
     }

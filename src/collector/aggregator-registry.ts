@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { aggregatorNamed } from './aggregators.js';
+import { endOfExposition } from './exposition.js';
 import { register, Registry, PROMETHEUS_CONTENT_TYPE, type MetricJSON, type PrometheusContentType, type RegistrableMetric, type RegistryContentType } from './registry.js';
 
 /** The registries clusterMetrics() serves in-process (setRegistries()). */
@@ -34,12 +35,15 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
 
   /**
    * The merged metrics of every process of the directory, in this
-   * registry's content type. Without a directory: this process's registries,
-   * and '' when they hold no metric (prom-client's answer with no workers).
+   * registry's content type, and '' when it holds no family. Without a
+   * directory: this process's registries, and '' when they hold no metric
+   * (prom-client's answer with no workers).
    */
   async clusterMetrics(): Promise<string> {
     if (!this.dir && this.inProcessMetrics().length === 0) return '';
-    return this.metrics();
+    const text = await this.metrics();
+    // Not a family in the directory (no worker has written yet): prom-client's answer with no workers.
+    return text === endOfExposition('openmetrics') ? '' : text;
   }
 
   /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
-import { hasMetricsSuffix, JOURNAL_NAME, parseMetricsFileName, writerIds } from '../format/directory-names.js';
+import { COMPACTED_ID, hasMetricsSuffix, JOURNAL_NAME, parseMetricsFileName, writerIds } from '../format/directory-names.js';
 import { isPerLiveProcess } from '../format/merge.js';
 import type { Logger } from '../log.js';
 import { compact } from '../storage/compaction.js';
@@ -30,6 +30,8 @@ export class DirectoryScan {
   private readonly files = new FileImageReader();
   /** Writers found dead at the last count. */
   private deadWriters = 0;
+  /** Whether the files are added with their writers' liveness (while a withdrawn series has shares elsewhere). */
+  private askLiveness = false;
   private deadCountedAt = 0;
   private lastCompaction = 0;
   private readonly markerTimeouts = new Map<string, number>();
@@ -54,8 +56,18 @@ export class DirectoryScan {
     for (let attempt = 1; ; attempt++) {
       const before = readJournal(dir);
       if (before.problem !== undefined) this.report(path.join(dir, JOURNAL_NAME), `${before.problem}: ignored (the next compaction sets it aside)`);
+      const journal = before.journal?.phase === 'pending' ? before.journal : undefined;
       this.collector.begin();
-      const skipped = this.addOnce(dir, before.journal?.phase === 'pending' ? before.journal : undefined);
+      let skipped = this.addOnce(dir, journal, this.askLiveness);
+      // A series one writer withdrew and another file still holds: read again, asking which writers live.
+      if (!this.askLiveness && this.collector.needsLiveness()) {
+        this.askLiveness = true;
+        this.collector.begin();
+        skipped = this.addOnce(dir, journal, true);
+      }
+      // Asked again at the next scrape while such series last: a stat per writer, only then.
+      if (this.askLiveness) this.askLiveness = this.collector.needsLiveness();
+      this.collector.hideWithdrawn();
       const after = readJournal(dir);
       if (before.journal?.id === after.journal?.id || attempt === 3) {
         for (const [file, reason] of skipped) this.report(file, `skipped: ${reason}`);
@@ -100,7 +112,7 @@ export class DirectoryScan {
   }
 
   /** One pass over the directory; returns the files it skipped, with the reason. */
-  private addOnce(dir: string, journal: Journal | undefined): Array<[file: string, reason: string]> {
+  private addOnce(dir: string, journal: Journal | undefined, askLiveness: boolean): Array<[file: string, reason: string]> {
     const removed = new Set(journal?.remove);
     const installing = new Map(journal?.install.map(({ from, to }) => [to, from]));
     const liveness = new Map<string, WriterState>();
@@ -144,7 +156,8 @@ export class DirectoryScan {
         const pendingInstall = installing.get(name);
         const image = readPreferring(this.files, pendingInstall ? path.join(dir, pendingInstall) : undefined, file);
         present.add(file);
-        for (const problem of this.collector.add({ name: file, ...image, ...source })) this.report(problem.source, problem.message);
+        const live = askLiveness ? source.id !== COMPACTED_ID && stateOf(source.id) !== 'dead' : undefined;
+        for (const problem of this.collector.add({ name: file, ...image, ...source, live })) this.report(problem.source, problem.message);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing: not an error
         skip(file, err instanceof FileFormatError ? `${err.reason} (at byte ${err.offset})` : err instanceof UnsafeFileError ? err.reason : (err as Error).message);

@@ -57,10 +57,27 @@ export class IncrementalCollector {
     return this.table.nameHolder(name, type);
   }
 
+  /** Whether this scrape met an entry its writer withdrew. */
+  private withdrawnSeen = false;
+
   /** Starts a scrape: sources added until the next begin() make up its result. */
   begin(): void {
     this.table.begin();
     this.native.begin();
+    this.withdrawnSeen = false;
+  }
+
+  /**
+   * Whether this scrape holds a series that one file withdrew and another
+   * still has: hiding it needs the sources added again with `live` known.
+   */
+  needsLiveness(): boolean {
+    return this.withdrawnSeen && this.table.withdrawnButHeld();
+  }
+
+  /** Ends the adds of a scrape whose sources came with `live`: a withdrawn series no live writer holds is left out. */
+  hideWithdrawn(): void {
+    if (this.withdrawnSeen) this.table.hideWithdrawn();
   }
 
   /**
@@ -135,11 +152,18 @@ export class IncrementalCollector {
     const timestamp = table.timestamp;
     const seenIn = table.seenIn;
     const scrape = table.scrape;
+    const live = image.live === true;
+    const heldLiveIn = table.heldLiveIn;
     for (let i = 0; i < count; i++) {
       const series = entries[i * 2 + 1];
       if (series < 0) continue;
       const slot = entries[i * 2];
-      if (values[slot + 1] === WITHDRAWN) continue;
+      if (values[slot + 1] === WITHDRAWN) {
+        table.withdrawnIn[series] = scrape;
+        this.withdrawnSeen = true;
+        continue;
+      }
+      if (live) heldLiveIn[series] = scrape;
       const v = values[slot];
       if (seenIn[series] !== scrape) {
         seenIn[series] = scrape;

@@ -335,18 +335,20 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
         return item as unknown as MetricJSON;
       });
     }
+    const parts = await this.scrape(dir, this.ownMetrics());
+    // After the scrape: collect() callbacks may have made the series whose label types are looked up.
     const aggregators = new Map<string, string>();
     const typed = new Map<string, TypedLabelValues>();
+    const typedDefaults = typedValues([this.defaultLabelSet]);
     for (const metric of this.byName.values()) {
       if (!(metric instanceof Metric)) continue;
       aggregators.set(metric.family, metric.aggregator);
-      typed.set(metric.family, typedLabelValues(metric));
+      typed.set(metric.family, typedValues(metric.snapshot().values.map((v) => v.labels ?? {}), typedDefaults));
     }
-    const parts = await this.scrape(dir, this.ownMetrics());
     return parts.map((part) => {
       const family = part.toFamily();
       const named = family.type === 'histogram' || family.type === 'summary';
-      const types = typed.get(family.name);
+      const types = typed.get(family.name) ?? typedDefaults;
       return {
         name: exposedFamilyName(family.name, family.type, 'prometheus', family.bare),
         help: family.help,
@@ -407,10 +409,19 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
     return protobufExposition(parts.map((part) => part.toFamily()));
   }
 
-  /** Families other than the files' to serve beside them: metric objects that are not ours, and (MultiprocessRegistry) prom-client registries. */
+  /**
+   * Families other than the files' to serve beside them: metric objects
+   * that are not ours, ours that stay in this process (a gauge with
+   * aggregator `omit`: served by the registries it joined, as prom-client's
+   * worker registries serve it, and by no cluster view), and
+   * (MultiprocessRegistry) prom-client registries.
+   */
   protected async besideFamilies(metrics: readonly RegistrableMetric[]): Promise<Family[]> {
     const foreign = metrics.filter((metric) => !(metric instanceof Metric));
-    return Promise.all(foreign.map(async (metric) => familyOfSnapshot(await metric.get())));
+    const families = await Promise.all(foreign.map(async (metric) => familyOfSnapshot(await metric.get())));
+    // Their collect() has run already, with every other metric's (scrape()).
+    for (const metric of metrics) if (metric instanceof Metric && metric.inProcessOnly) families.push(familyOfSnapshot(metric.snapshot()));
+    return families;
   }
 
   /**
@@ -432,12 +443,13 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
       }
     }
     const beside = await this.besideFamilies(metrics ?? [...this.byName.values()]);
-    const families = metrics && new Set(metrics.flatMap((m) => (m instanceof Metric ? [m.family] : [])));
+    const inFiles = (m: RegistrableMetric): m is Metric => m instanceof Metric && !m.inProcessOnly;
+    const families = metrics && new Set(metrics.flatMap((m) => (inFiles(m) ? [m.family] : [])));
     const defaults: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
     // Everything from here on is synchronous: the parts render from the merge's state.
     const declared = (metrics ?? [...this.byName.values()]).flatMap((m) =>
-      m instanceof Metric ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
+      inFiles(m) ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
     );
     return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
   }
@@ -446,10 +458,11 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
 /** Label values that this process gave as numbers, per label name, by their text: files hold text only. */
 type TypedLabelValues = Map<string, Map<string, string | number>>;
 
-function typedLabelValues(metric: Metric): TypedLabelValues {
-  const types: TypedLabelValues = new Map();
-  for (const { labels } of metric.snapshot().values) {
-    for (const [name, value] of Object.entries(labels ?? {})) {
+/** The label values of `labelSets` given as numbers, added to a copy of `base`. */
+function typedValues(labelSets: ReadonlyArray<Partial<Record<string, string | number>>>, base?: TypedLabelValues): TypedLabelValues {
+  const types: TypedLabelValues = new Map([...(base ?? [])].map(([name, byText]) => [name, new Map(byText)]));
+  for (const labels of labelSets) {
+    for (const [name, value] of Object.entries(labels)) {
       if (typeof value !== 'number') continue;
       let byText = types.get(name);
       if (!byText) types.set(name, (byText = new Map()));

@@ -52,6 +52,10 @@ export class SeriesTable {
   timestamp = new Float64Array(1024);
   /** Scrape number in which a series was last seen; only those are exported. */
   seenIn = new Uint32Array(1024);
+  /** Scrape number in which a file held a series' entry withdrawn (its writer removed the series). */
+  withdrawnIn = new Uint32Array(1024);
+  /** Scrape number in which a live writer's file held the series (not withdrawn); kept only in scrapes that know liveness. */
+  heldLiveIn = new Uint32Array(1024);
   scrape = 0;
   /** The `name{labels} ` of every line, as UTF-8. */
   readonly linePrefixes = new TextWriter();
@@ -76,6 +80,8 @@ export class SeriesTable {
     // Scrape numbers only need to differ from the previous one's.
     if (this.scrape === 0xffffffff) {
       this.seenIn.fill(0);
+      this.withdrawnIn.fill(0);
+      this.heldLiveIn.fill(0);
       this.scrape = 1;
     }
   }
@@ -218,6 +224,30 @@ export class SeriesTable {
     this.value = grow(this.value, (n) => new Float64Array(n));
     this.timestamp = grow(this.timestamp, (n) => new Float64Array(n));
     this.seenIn = grow(this.seenIn, (n) => new Uint32Array(n));
+    this.withdrawnIn = grow(this.withdrawnIn, (n) => new Uint32Array(n));
+    this.heldLiveIn = grow(this.heldLiveIn, (n) => new Uint32Array(n));
+  }
+
+  /**
+   * Series of this scrape that some file withdrew and another still holds:
+   * whether they stay depends on whether a live writer holds them.
+   */
+  withdrawnButHeld(): boolean {
+    const { seenIn, withdrawnIn, scrape } = this;
+    for (let series = 0; series < this.seriesInfo.length; series++) if (withdrawnIn[series] === scrape && seenIn[series] === scrape) return true;
+    return false;
+  }
+
+  /**
+   * Takes out of this scrape every series that a file withdrew and no live
+   * writer holds: what dead writers and compaction left of a removed series
+   * (docs/format.md, "Withdrawn series"). Needs a scrape that knew liveness.
+   */
+  hideWithdrawn(): void {
+    const { seenIn, withdrawnIn, heldLiveIn, scrape } = this;
+    for (let series = 0; series < this.seriesInfo.length; series++) {
+      if (withdrawnIn[series] === scrape && seenIn[series] === scrape && heldLiveIn[series] !== scrape) seenIn[series] = 0;
+    }
   }
 
   /** Names of the families with a series in this scrape, sorted. */

@@ -21,6 +21,8 @@ export interface SourceImage {
   id?: string;
   /** A `.nhdb` file: native histogram buckets, merged apart from the series (native-table.ts). */
   native?: true;
+  /** Whether the file's writer is alive (Python's files count as alive; accumulated files do not); undefined: not asked in this pass. */
+  live?: boolean;
 }
 
 /** What we remember of a source between scrapes: its entries never move, so only new ones are parsed. */

@@ -20,7 +20,10 @@ export class CounterChild extends SingleSlotChild {
   exemplar: Exemplar | undefined;
 
   inc(amount?: number): void {
-    this.region.values[this.slot] += increment(this.metric, amount);
+    const by = increment(this.metric, amount);
+    const values = this.region.values;
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] += by;
   }
 }
 

@@ -3,7 +3,7 @@ import { filePrefix } from '../format/directory-names.js';
 import { isMostRecentMode } from '../format/merge.js';
 import { isGaugeMode, type GaugeMode } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
-import { SingleSlotChild } from './child.js';
+import { SingleSlotChild, type ChildOwner } from './child.js';
 import { valueRefused, type Aggregator, type BaseConfiguration, type LabelValues, type MetricIdentity } from './descriptor.js';
 import { Metric, type PromValue } from './metric.js';
 import { elapsedSeconds, labelledTimer, startClock } from './timer.js';
@@ -29,15 +29,24 @@ function gaugeValue(metric: MetricIdentity, value: unknown): number {
 /** A gauge's child in the modes without timestamps: inc(), dec() and set() on one value. */
 export class GaugeChild extends SingleSlotChild {
   inc(amount?: number): void {
-    this.region.values[this.slot] += delta(this.metric, 'inc()', amount);
+    const by = delta(this.metric, 'inc()', amount);
+    const values = this.region.values;
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] += by;
   }
 
   dec(amount?: number): void {
-    this.region.values[this.slot] -= delta(this.metric, 'dec()', amount);
+    const by = delta(this.metric, 'dec()', amount);
+    const values = this.region.values;
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] -= by;
   }
 
   set(value: number): void {
-    this.region.values[this.slot] = gaugeValue(this.metric, value);
+    const to = gaugeValue(this.metric, value);
+    const values = this.region.values;
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] = to;
   }
 
   setToCurrentTime(): void {
@@ -80,8 +89,10 @@ class MostRecentGaugeChild extends GaugeChild {
   }
 
   override set(value: number): void {
+    const to = gaugeValue(this.metric, value);
     const values = this.region.values;
-    values[this.slot] = gaugeValue(this.metric, value);
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] = to;
     values[this.slot + 1] = Date.now() / 1000;
   }
 
@@ -93,7 +104,7 @@ class MostRecentGaugeChild extends GaugeChild {
 /** A mostrecent gauge's child under configure()'s clock (tests, replays). */
 class ClockedGaugeChild extends MostRecentGaugeChild {
   constructor(
-    metric: MetricIdentity,
+    metric: ChildOwner,
     labelValues: readonly string[],
     private readonly clock: () => number,
   ) {
@@ -101,8 +112,10 @@ class ClockedGaugeChild extends MostRecentGaugeChild {
   }
 
   override set(value: number): void {
+    const to = gaugeValue(this.metric, value);
     const values = this.region.values;
-    values[this.slot] = gaugeValue(this.metric, value);
+    if (this.withdrawnAt(this.slot)) this.revive();
+    values[this.slot] = to;
     values[this.slot + 1] = this.clock();
   }
 }
@@ -131,7 +144,7 @@ const MODE_OF_AGGREGATOR: Record<Aggregator, GaugeMode | 'omit'> = {
 };
 
 /** The class of a gauge's children, chosen once per gauge: only mostrecent modes write a timestamp. */
-function childClass(mode: GaugeMode): (metric: MetricIdentity, labelValues: readonly string[]) => GaugeChild {
+function childClass(mode: GaugeMode): (metric: ChildOwner, labelValues: readonly string[]) => GaugeChild {
   if (!isMostRecentMode(mode)) return (metric, labelValues) => new GaugeChild(metric, labelValues);
   return (metric, labelValues) => {
     const clock = processStorage().clock;

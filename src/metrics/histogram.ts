@@ -1,8 +1,8 @@
 import { showValue, ValidationError } from '../errors.js';
 import { formatPrometheusFloat } from '../format/float.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child } from './child.js';
-import type { BaseConfiguration, EntrySpec, LabelValues, MetricIdentity } from './descriptor.js';
+import { Child, type ChildOwner } from './child.js';
+import type { BaseConfiguration, EntrySpec, LabelValues } from './descriptor.js';
 import { checkExemplarLabels, newExemplar, type Exemplar } from './exemplars.js';
 import type { MetricObjectWithValues, PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
@@ -32,7 +32,7 @@ export class HistogramChild extends Child {
   private readonly bucketSlots: Int32Array;
 
   constructor(
-    metric: MetricIdentity,
+    metric: ChildOwner,
     labelValues: readonly (string | undefined)[],
     private readonly bounds: Float64Array,
     /** The native buckets, when nativeHistogramBucketFactor is set. */
@@ -54,6 +54,7 @@ export class HistogramChild extends Child {
 
   observe(value: number): void {
     const observed = observation(this.metric, value);
+    if (this.withdrawnAt(this.sumSlot)) this.revive();
     // Native buckets first: at every instant they hold at least the classic count, so a scrape,
     // which reads the classic files before the native ones, never sees a native count below it.
     if (this.native !== undefined && this.native.observe(observed)) {

@@ -128,6 +128,11 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
     if (this.collect) watchCollect(this);
   }
 
+  /** Whether this metric's series stay in this process even with a directory (a gauge with aggregator `omit`): no file holds them. */
+  get inProcessOnly(): boolean {
+    return this.shape.inMemory === true;
+  }
+
   protected get store(): SeriesStore {
     return (this.seriesStore ??= processStorage().storeFor(this.shape.prefix ?? filePrefix(this.type), this.shape.inMemory));
   }
@@ -207,6 +212,24 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
     if (values.length === 0) return;
     const child = this.children.remove(this.descriptor.checkedValues(values));
     if (child) this.drop(child);
+  }
+
+  /**
+   * A child used after its series was taken out while its caller kept it
+   * (Child.revive): the series comes back, from 0, as `labels(...)` with
+   * its label values would make it. Where the series was made again already,
+   * that child and this one share its entries (one key, one entry).
+   */
+  reattach(child: C): void {
+    if (child === this.unlabelled) {
+      if (this.unlabelledHidden) this.showUnlabelled();
+      else child.restore();
+      return;
+    }
+    child.restore();
+    if (this.children.find(child.labelValues) !== undefined) return;
+    this.children.add(child.labelValues, child);
+    this.ordered.add(child);
   }
 
   /** Takes a child out: its entries are withdrawn (no scrape counts them) and it leaves get(). */

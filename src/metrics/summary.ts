@@ -1,8 +1,8 @@
 import { showValue, ValidationError } from '../errors.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { Region } from '../storage/entry-file.js';
-import { Child } from './child.js';
-import type { BaseConfiguration, MetricIdentity } from './descriptor.js';
+import { Child, type ChildOwner } from './child.js';
+import type { BaseConfiguration } from './descriptor.js';
 import type { PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { TimeWindowQuantiles } from './time-window-quantiles.js';
@@ -26,7 +26,7 @@ export class SummaryChild extends Child {
   readonly quantiles: TimeWindowQuantiles | undefined;
 
   constructor(
-    metric: MetricIdentity,
+    metric: ChildOwner,
     labelValues: readonly (string | undefined)[],
     private readonly options: QuantileOptions | undefined,
   ) {
@@ -47,6 +47,7 @@ export class SummaryChild extends Child {
   observe(value: number): void {
     const observed = observation(this.metric, value);
     const values = this.region.values;
+    if (this.withdrawnAt(this.countSlot)) this.revive();
     values[this.countSlot] += 1;
     values[this.sumSlot] += observed;
     const quantiles = this.quantiles;

@@ -46,7 +46,7 @@ type CheckedKeys = Map<string, Set<string>>;
  */
 function entriesOf(file: string, type: MetricType, native: boolean, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
   const { buf, used } = readFileImage(file);
-  const kind = native ? `${type} native` : type;
+  const kind = kindOf(type, native);
   let good = checked.get(kind);
   if (!good) checked.set(kind, (good = new Set()));
   const entries: Array<[string, Accumulated]> = [];
@@ -65,9 +65,54 @@ function entriesOf(file: string, type: MetricType, native: boolean, checked: Che
   return entries;
 }
 
-function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule): void {
+/** Raw keys per kind of file (`<type>`, `<type> native`), as CheckedKeys. */
+type KeysByKind = Map<string, Set<string>>;
+
+function kindOf(type: MetricType, native: boolean): string {
+  return native ? `${type} native` : type;
+}
+
+/**
+ * The series to leave out of the accumulated files: withdrawn in some file
+ * (a writer removed them) and held by no live writer's file, the series a
+ * scrape hides (collector/series-table.ts, hideWithdrawn). Carried over,
+ * they would come back once the withdrawing writer is gone. Files that
+ * cannot be read are passed over here (compaction reports them itself).
+ */
+function withdrawnSeries(dir: string, files: ReadonlyArray<{ name: string; type: MetricType; native: boolean; live: boolean }>): KeysByKind {
+  const withdrawn: KeysByKind = new Map();
+  const walk = (file: { name: string; type: MetricType; native: boolean }, visit: (kind: string, rawKey: () => string, isWithdrawn: boolean) => void): void => {
+    let image;
+    try {
+      image = readFileImage(path.join(dir, file.name));
+      const { buf, used } = image;
+      const kind = kindOf(file.type, file.native);
+      walkEntries(buf, used, (entry) => visit(kind, () => buf.toString('latin1', entry.keyStart, entry.keyEnd), buf.readDoubleLE(entry.valueOffset + 8) === WITHDRAWN));
+    } catch (err) {
+      if (!isUnreadable(err) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  };
+  for (const file of files) {
+    walk(file, (kind, rawKey, isWithdrawn) => {
+      if (!isWithdrawn) return;
+      let keys = withdrawn.get(kind);
+      if (!keys) withdrawn.set(kind, (keys = new Set()));
+      keys.add(rawKey());
+    });
+  }
+  if (withdrawn.size === 0) return withdrawn;
+  for (const file of files) {
+    if (!file.live || !withdrawn.has(kindOf(file.type, file.native))) continue;
+    walk(file, (kind, rawKey, isWithdrawn) => {
+      if (!isWithdrawn) withdrawn.get(kind)!.delete(rawKey());
+    });
+  }
+  return withdrawn;
+}
+
+function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule, removed: Set<string> | undefined): void {
   // A withdrawn entry holds nothing; carried over, it would put its series back for good.
-  if (entry.timestamp === WITHDRAWN) return;
+  if (entry.timestamp === WITHDRAWN || removed?.has(rawKey)) return;
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
   else mergeInto(known, entry, rule);
@@ -144,7 +189,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   const leftAlone = new Set<string>();
   const checkedKeys: CheckedKeys = new Map();
-  const listFiles = (): Map<string, ListedFile[]> => {
+  const listFiles = (everyId = false): Map<string, ListedFile[]> => {
     const byId = new Map<string, ListedFile[]>();
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name));
     for (const entry of entries) {
@@ -157,7 +202,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         leftAlone.add(name);
         continue;
       }
-      if (options.claimed && !options.claimed.includes(parsed.id)) continue;
+      if (options.claimed && !everyId && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
       const native = parsed.native === true;
       files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule: carryOver(parsed.type, parsed.mode) });
@@ -176,6 +221,14 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   const byId = options.claimed ? listed : listFiles();
   const deadIds = [...judgedDead, ...judgedWithoutFiles].filter((id) => byId.has(id));
   const forgetOnly = options.claimed ? [] : [...judgedDead, ...judgedWithoutFiles].filter((id) => !byId.has(id));
+
+  // Every writer's files, the live ones too (a claimed compaction lists only its own ids): which series were removed.
+  const everyFile = options.claimed ? listFiles(true) : byId;
+  const dead = new Set(deadIds);
+  const removed = withdrawnSeries(
+    dir,
+    [...everyFile].flatMap(([id, files]) => files.filter((f) => f.rule !== undefined).map((f) => ({ ...f, live: !dead.has(id) }))),
+  );
 
   /** By accumulated file name. */
   const merged = new Map<string, Map<string, Accumulated>>();
@@ -201,7 +254,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         const existing = path.join(dir, accumulated);
         if (entryKind(existing) !== undefined) {
           try {
-            for (const [rawKey, entry] of entriesOf(existing, type, native, checkedKeys)) combine(into, rawKey, entry, rule);
+            for (const [rawKey, entry] of entriesOf(existing, type, native, checkedKeys)) combine(into, rawKey, entry, rule, removed.get(kindOf(type, native)));
           } catch (err) {
             if (!isUnreadable(err)) throw err;
             logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
@@ -210,7 +263,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
         }
         merged.set(accumulated, into);
       }
-      for (const [rawKey, entry] of entries) combine(into, rawKey, entry, rule);
+      for (const [rawKey, entry] of entries) combine(into, rawKey, entry, rule, removed.get(kindOf(type, native)));
     }
     compactedIds.push(id);
     remove.push(...byId.get(id)!.map((f) => f.name));
