@@ -62,6 +62,8 @@ function buildOperations(): Operation[] {
   const oursTimed = new ours.Histogram({ name: 'hot_timed_seconds', help: 'Timed.' });
   const oursGauge = new ours.Gauge({ name: 'hot_gauge', help: 'Gauge.' });
   const oursRecent = new ours.Gauge({ name: 'hot_recent', help: 'Most recent.', multiprocessMode: 'mostrecent' });
+  const oursOpenMetrics = new ours.Registry(ours.Registry.OPENMETRICS_CONTENT_TYPE);
+  const oursExemplars = new ours.Counter({ name: 'hot_traced_total', help: 'Traced.', labelNames, enableExemplars: true, registers: [oursOpenMetrics] });
 
   const registry = new prom.Registry();
   const registers = [registry];
@@ -71,6 +73,9 @@ function buildOperations(): Operation[] {
   const promTimed = new prom.Histogram({ name: 'hot_timed_seconds', help: 'Timed.', registers });
   const promGauge = new prom.Gauge({ name: 'hot_gauge', help: 'Gauge.', registers });
   const promRecent = new prom.Gauge({ name: 'hot_recent', help: 'Most recent.', registers });
+  const promOpenMetrics = new prom.Registry(prom.Registry.OPENMETRICS_CONTENT_TYPE);
+  const promExemplars = new prom.Counter({ name: 'hot_traced_total', help: 'Traced.', labelNames, enableExemplars: true, registers: [promOpenMetrics] });
+  const TRACED = { labels: { method: 'GET', code: '200' }, value: 1, exemplarLabels: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' } };
 
   const oursChild = oursCounter.labels('GET', '200');
   const promChild = promCounter.labels('GET', '200');
@@ -101,6 +106,16 @@ function buildOperations(): Operation[] {
         for (let i = 0; i < n; i++) promCounter.inc({ method: 'GET', code: '200' });
       },
       target: { text: "<= half prom-client's", met: (o, p) => o <= p / 2 },
+    },
+    {
+      id: 'inc-exemplar',
+      description: 'counter.inc({ labels, value, exemplarLabels: { trace_id, span_id } }) with enableExemplars (ours: written into the .exdb file; prom-client: kept in memory)',
+      ours: (n) => {
+        for (let i = 0; i < n; i++) oursExemplars.inc(TRACED as never);
+      },
+      promClient: (n) => {
+        for (let i = 0; i < n; i++) promExemplars.inc(TRACED as never);
+      },
     },
     {
       id: 'inc-unlabelled',

@@ -108,7 +108,7 @@ export class DirectoryMerge {
         render: (format, out) => {
           const bareNames = bare && format === 'prometheus';
           out.text(familyHeader(family.name, family.type, family.help, format, bareNames));
-          this.collector.renderSamples(family, out, bareNames);
+          this.collector.renderSamples(family, out, bareNames, format);
         },
         toFamily: () => this.collector.toFamily(family, bare),
       };

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
-import { COMPACTED_ID, hasMetricsSuffix, JOURNAL_NAME, parseMetricsFileName, writerIds } from '../format/directory-names.js';
+import { COMPACTED_ID, hasMetricsSuffix, JOURNAL_NAME, parseMetricsFileName, writerIds, type ParsedFileName } from '../format/directory-names.js';
 import { isPerLiveProcess } from '../format/merge.js';
 import type { Logger } from '../log.js';
 import { compact } from '../storage/compaction.js';
@@ -137,17 +137,19 @@ export class DirectoryScan {
     }
     // Sorted names fix the order of float sums and which file's HELP text wins. Native bucket files
     // come after every .db file: read later, a series' native count is at least its classic count.
+    // Exemplar files come last: an exemplar attaches to a series the metrics files made.
     const names = listing.filter((name) => hasMetricsSuffix(name) && !removed.has(name));
     // An accumulated file the first compaction of its prefix has not installed yet is read from its temporary.
     for (const name of installing.keys()) if (hasMetricsSuffix(name) && !names.includes(name)) names.push(name);
     names.sort();
     const sources = names.map((name) => ({ name, source: parseMetricsFileName(name) }));
-    sources.sort((a, b) => Number(a.source?.native === true) - Number(b.source?.native === true));
+    const rank = (source: ParsedFileName | undefined): number => (source?.exemplar ? 2 : source?.native ? 1 : 0);
+    sources.sort((a, b) => rank(a.source) - rank(b.source));
     const present = new Set<string>();
     for (const { name, source } of sources) {
       const file = path.join(dir, name);
       if (!source) {
-        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; or histogram_<id>.nhdb)');
+        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; histogram_<id>.nhdb; or counter_ or histogram_<id>.exdb)');
         continue;
       }
       // Per-process gauges of a process that is gone describe nothing any more.

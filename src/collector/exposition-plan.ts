@@ -6,6 +6,7 @@ import type { FamilyState, HistogramGroup, Line } from './family-state.js';
 import type { SeriesTable } from './series-table.js';
 import type { TextWriter } from './text-writer.js';
 import type { NativeTable } from './native-table.js';
+import type { ExemplarTable } from './exemplar-table.js';
 
 /**
  * The exposition of a family from the series table: in which order its
@@ -14,8 +15,8 @@ import type { NativeTable } from './native-table.js';
  * them that rendering and collect() share.
  */
 
-/** Calls `emit` for every sample of `family` in this scrape, in exposition order. */
-function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Line, value: number) => void): void {
+/** Calls `emit` for every sample of `family` in this scrape, in exposition order, with its series (-1: a histogram's _sum and _count, computed). */
+function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Line, value: number, series: number) => void): void {
   if (family.dirty) plan(table, family);
   const { value, seenIn, scrape, seriesInfo } = table;
   if (family.type !== 'histogram') {
@@ -23,7 +24,7 @@ function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Lin
     for (let i = 0; i < ordered.length; i++) {
       const s = ordered[i];
       // timestamp 0 marks a mostrecent series no source has set: not exported.
-      if (seenIn[s] === scrape && table.timestamp[s] !== 0) emit(seriesInfo[s], value[s]);
+      if (seenIn[s] === scrape && table.timestamp[s] !== 0) emit(seriesInfo[s], value[s], s);
     }
     return;
   }
@@ -38,10 +39,10 @@ function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Lin
     for (let b = 0; b < buckets.length; b++) {
       const series = buckets[b].series;
       if (seenIn[series] === scrape) cumulative += value[series];
-      emit(seriesInfo[series], cumulative);
+      emit(seriesInfo[series], cumulative, series);
     }
-    emit(sumLine, sumSeen ? value[sum] : 0);
-    emit(countLine, cumulative);
+    emit(sumLine, sumSeen ? value[sum] : 0, -1);
+    emit(countLine, cumulative, -1);
   }
 }
 
@@ -51,8 +52,21 @@ function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Lin
  * counter declared without `_total`): each stored `jobs_total{...} ` prefix
  * is written without its `_total`.
  */
-export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter, bare = false): void {
+export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter, bare = false, exemplars?: ExemplarTable): void {
   const prefixes = table.linePrefixes;
+  if (exemplars && exemplars.size > 0 && (family.type === 'counter' || family.type === 'histogram')) {
+    // OpenMetrics (never bare): a series' latest exemplar ends its line.
+    forEachSample(table, family, (line, value, series) => {
+      out.copy(prefixes, line.prefixStart, line.prefixEnd);
+      const exemplar = series < 0 ? undefined : exemplars.of(series);
+      if (exemplar === undefined) out.valueLine(value);
+      else {
+        out.value(value);
+        out.exemplarEnd(exemplar);
+      }
+    });
+    return;
+  }
   if (bare) {
     const nameEnd = Buffer.byteLength(family.name);
     const skip = nameEnd + '_total'.length;
@@ -74,12 +88,15 @@ export function renderSamples(table: SeriesTable, family: FamilyState, out: Text
  * renderSamples(). For a histogram, `native` gives the native part of each
  * label set of this scrape that has one (with the sum of its classic entries).
  */
-export function toFamily(table: SeriesTable, family: FamilyState, bare = false, native?: NativeTable): Family {
+export function toFamily(table: SeriesTable, family: FamilyState, bare = false, native?: NativeTable, exemplars?: ExemplarTable): Family {
   const samples: Sample[] = [];
   const nativeSeries: NonNullable<Family['native']> = [];
   let sumOfGroup = 0;
-  forEachSample(table, family, (line, value) => {
-    samples.push({ name: bare ? family.name : line.sampleName, labels: labelsFromKey(line.labelsKey), value });
+  forEachSample(table, family, (line, value, series) => {
+    const exemplar = series < 0 || !exemplars ? undefined : exemplars.of(series);
+    const sample: Sample = { name: bare ? family.name : line.sampleName, labels: labelsFromKey(line.labelsKey), value };
+    if (exemplar) sample.exemplar = exemplar;
+    samples.push(sample);
     // A histogram group's lines end with _sum, then _count: its native part goes with the _count line.
     if (native && family.type === 'histogram') {
       if (line.sampleName === `${family.name}_sum`) sumOfGroup = value;

@@ -23,6 +23,12 @@ export function renderLabels(labels: Record<string, string>, names = sortedNames
   return out + '}';
 }
 
+/** An exemplar's `{a="1",b="2"}`, in the order its labels were given (`{}` for none). */
+export function renderExemplarLabels(labels: Record<string, string>): string {
+  const names = Object.keys(labels);
+  return names.length === 0 ? '{}' : renderLabels(labels, names);
+}
+
 /**
  * The name on a family's HELP and TYPE lines. The 0.0.4 text format names a
  * counter by its sample (`jobs_total`, or `jobs` for a `bare` one: declared
@@ -45,7 +51,10 @@ export function renderFamily(family: Family, format: ExpositionFormat, out: Text
     const name = family.bare && !bare ? `${family.name}_total` : sample.name;
     const labels = extraLabels ? withDefaults(sample.labels, extraLabels) : sample.labels;
     out.text(`${name}${renderLabels(labels)} `);
-    out.valueLine(sample.value);
+    if (sample.exemplar && format === 'openmetrics') {
+      out.value(sample.value);
+      out.exemplarEnd(sample.exemplar);
+    } else out.valueLine(sample.value);
   }
 }
 

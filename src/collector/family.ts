@@ -1,11 +1,14 @@
 import type { MetricType } from '../format/names.js';
 import type { NativeHistogramData } from '../format/native-histogram.js';
+import type { StoredExemplar } from '../format/exemplar-record.js';
 import type { MetricSnapshot } from './metric-text.js';
 
 export interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
+  /** The latest exemplar of the series (a counter's sample, a histogram's bucket), over every process; exported in OpenMetrics and protobuf. */
+  exemplar?: StoredExemplar;
 }
 
 export interface Family {

@@ -10,6 +10,8 @@ import { SeriesTable, type ReservedFamily, type ScrapeProblem, type TableMark } 
 import { SourceState, type SourceImage } from './source-state.js';
 import { EntryParser } from './entry-parser.js';
 import { NativeTable } from './native-table.js';
+import { ExemplarTable } from './exemplar-table.js';
+import type { ExpositionFormat } from './exposition.js';
 import type { NumberStyle, TextWriter } from './text-writer.js';
 
 /**
@@ -47,9 +49,11 @@ export class IncrementalCollector {
   private readonly table: SeriesTable;
   private readonly parser = new EntryParser();
   private readonly native = new NativeTable();
+  private readonly exemplars: ExemplarTable;
 
   constructor(reserved: readonly ReservedFamily[] = [], bounds: NumberStyle = 'python') {
     this.table = new SeriesTable(reserved, bounds);
+    this.exemplars = new ExemplarTable(this.table);
   }
 
   /** The family that holds one of the names a family `name` of `type` would expose, if one does (for families served beside these). */
@@ -64,6 +68,7 @@ export class IncrementalCollector {
   begin(): void {
     this.table.begin();
     this.native.begin();
+    this.exemplars.begin();
     this.withdrawnSeen = false;
   }
 
@@ -89,6 +94,10 @@ export class IncrementalCollector {
     const problems: ScrapeProblem[] = [];
     if (image.native) {
       this.native.add(image);
+      return problems;
+    }
+    if (image.exemplar) {
+      this.exemplars.add(image);
       return problems;
     }
     let state = this.sources.get(image.name);
@@ -134,6 +143,7 @@ export class IncrementalCollector {
     for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
     this.parser.retain(this.sources.values());
     this.native.retainSources(names);
+    this.exemplars.retainSources(names);
   }
 
   /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
@@ -210,13 +220,13 @@ export class IncrementalCollector {
     return this.table.renderedSizeBound();
   }
 
-  /** Writes the exposition lines of one family's samples. */
-  renderSamples(family: FamilyState, out: TextWriter, bare = false): void {
-    renderSamples(this.table, family, out, bare);
+  /** Writes the exposition lines of one family's samples; in OpenMetrics with the series' latest exemplars. */
+  renderSamples(family: FamilyState, out: TextWriter, bare = false, format: ExpositionFormat = 'prometheus'): void {
+    renderSamples(this.table, family, out, bare, format === 'openmetrics' ? this.exemplars : undefined);
   }
 
-  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`. */
+  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`, exemplars on their samples. */
   toFamily(family: FamilyState, bare = false): Family {
-    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined);
+    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined, this.exemplars);
   }
 }

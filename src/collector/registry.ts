@@ -356,7 +356,9 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
         aggregator: aggregators.get(family.name) ?? 'sum',
         values: family.samples.map((s) => {
           const labels = jsonLabels(s.labels, family.type, types);
-          return named ? { value: s.value, labels, metricName: s.name } : { value: s.value, labels };
+          const value = named ? { value: s.value, labels, metricName: s.name } : { value: s.value, labels };
+          // prom-client's Exemplar object, on the values that have one.
+          return s.exemplar ? { ...value, exemplar: { labelSet: s.exemplar.labels, value: s.exemplar.value, timestamp: s.exemplar.timestamp } } : value;
         }),
       };
     });

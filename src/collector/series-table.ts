@@ -123,24 +123,8 @@ export class SeriesTable {
   resolve(key: DecodedKey, source: string, type: MetricType, perSource: boolean, pid: string | undefined, problems: ScrapeProblem[]): number {
     const family = this.familyOf(key.family, key.help, source, type, problems);
     if (!family) return -1;
-    let labels = key.labels;
-    if (type === 'histogram' && labels.le !== undefined) {
-      const bound = parseBound(labels.le);
-      labels = { ...labels, le: this.bounds === 'javascript' ? formatJavaScriptNumber(bound) : formatPrometheusFloat(bound) };
-    }
-    if (type === 'gauge') {
-      if (perSource) {
-        if (pid !== undefined) labels = { ...labels, pid };
-      } else if ('pid' in labels) {
-        labels = { ...labels };
-        delete labels.pid;
-      }
-    }
-    let sampleName = key.sampleName;
-    if (type === 'counter' && sampleName === key.family) {
-      family.bareCounter = true;
-      sampleName = `${sampleName}_total`;
-    }
+    const { sampleName, labels } = this.seriesOf(key, type, perSource, pid);
+    if (type === 'counter' && key.sampleName === key.family) family.bareCounter = true;
     let sample = family.samples.get(sampleName);
     if (!sample) {
       sample = { name: sampleName, byLabels: new Map() };
@@ -162,6 +146,40 @@ export class SeriesTable {
       this.ensureCapacity(series + 1);
     }
     return series;
+  }
+
+  /**
+   * The series of a key if a file has made it, else -1: what exemplars
+   * (an `.exdb` entry is keyed as its series' entry) attach to.
+   */
+  find(key: DecodedKey, type: MetricType): number {
+    const family = this.families.get(key.family);
+    if (family?.type !== type) return -1;
+    const { sampleName, labels } = this.seriesOf(key, type, false, undefined);
+    return family.samples.get(sampleName)?.byLabels.get(labelsKey(labels)) ?? -1;
+  }
+
+  /**
+   * The sample name and labels of a key's series: one `le` spelling per
+   * bound, a bare counter sample as `<family>_total` (one series with the
+   * other), a per-process gauge's `pid` from its file (a merged gauge has none).
+   */
+  private seriesOf(key: DecodedKey, type: MetricType, perSource: boolean, pid: string | undefined): { sampleName: string; labels: Record<string, string> } {
+    let labels = key.labels;
+    if (type === 'histogram' && labels.le !== undefined) {
+      const bound = parseBound(labels.le);
+      labels = { ...labels, le: this.bounds === 'javascript' ? formatJavaScriptNumber(bound) : formatPrometheusFloat(bound) };
+    }
+    if (type === 'gauge') {
+      if (perSource) {
+        if (pid !== undefined) labels = { ...labels, pid };
+      } else if ('pid' in labels) {
+        labels = { ...labels };
+        delete labels.pid;
+      }
+    }
+    const sampleName = type === 'counter' && key.sampleName === key.family ? `${key.sampleName}_total` : key.sampleName;
+    return { sampleName, labels };
   }
 
   /**

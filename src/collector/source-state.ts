@@ -21,6 +21,8 @@ export interface SourceImage {
   id?: string;
   /** A `.nhdb` file: native histogram buckets, merged apart from the series (native-table.ts). */
   native?: true;
+  /** An `.exdb` file: exemplars (exemplar-table.ts). */
+  exemplar?: true;
   /** Whether the file's writer is alive (Python's files count as alive; accumulated files do not); undefined: not asked in this pass. */
   live?: boolean;
 }

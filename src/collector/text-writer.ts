@@ -1,4 +1,6 @@
 import { formatJavaScriptNumber, formatPrometheusFloat, isPlainInteger } from '../format/float.js';
+import type { StoredExemplar } from '../format/exemplar-record.js';
+import { renderExemplarLabels } from './exposition.js';
 
 /** How sample values are written: as Python's client writes them (`5.0`), or as prom-client does (`5`). */
 export type NumberStyle = 'python' | 'javascript';
@@ -48,10 +50,15 @@ export class TextWriter {
 
   /** A sample value as formatPrometheusFloat renders it, then a newline. */
   valueLine(x: number): void {
+    this.value(x);
+    this.byte(NEWLINE);
+  }
+
+  /** A sample value as formatPrometheusFloat renders it (or JavaScript, per the writer's number style). */
+  value(x: number): void {
     const javascript = this.numbers === 'javascript';
     if (!isPlainInteger(x)) {
       this.text(javascript ? formatJavaScriptNumber(x) : formatPrometheusFloat(x));
-      this.byte(NEWLINE);
       return;
     }
     // Counts are integers: their digits are written directly, without a string.
@@ -73,8 +80,14 @@ export class TextWriter {
       buf[at++] = DOT;
       buf[at++] = ZERO;
     }
-    buf[at++] = NEWLINE;
     this.length = at;
+  }
+
+  /** The rest of an OpenMetrics sample line with an exemplar: ` # {labels} value timestamp`, then a newline. */
+  exemplarEnd(exemplar: StoredExemplar): void {
+    this.text(` # ${renderExemplarLabels(exemplar.labels)} `);
+    this.value(exemplar.value);
+    this.text(` ${exemplar.timestamp}\n`);
   }
 
   /** Everything written since the last take(), as a string; the writer starts over. */

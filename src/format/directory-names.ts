@@ -8,6 +8,7 @@ import { isGaugeMode, type GaugeMode, type MetricType } from './names.js';
  *
  *   <prefix>_<id>.db                   metrics files (Python's names); id `compacted`: what compaction accumulated
  *   histogram_<id>.nhdb                native histogram buckets of a writer's histograms (ours only); id `compacted` as above
+ *   counter_<id>.exdb, histogram_<id>.exdb   the latest exemplar of each series of a writer (ours only); id `compacted` as above
  *   <id>.writer                        a writer's liveness marker
  *   <id>.lock                          a writer's liveness lock (a directory)
  *   .compaction.lock                   the directory lock of compaction (a directory)
@@ -41,6 +42,16 @@ const DB_SUFFIX = '.db';
  */
 const NATIVE_SUFFIX = '.nhdb';
 
+/** Exemplars too: a suffix of their own, which Python's collector never reads. */
+const EXEMPLAR_SUFFIX = '.exdb';
+
+/** The prefixes whose metrics can have exemplars (prom-client's: counters and histograms). */
+export type ExemplarPrefix = 'counter' | 'histogram';
+
+export function exemplarFileName(prefix: ExemplarPrefix, id: string): string {
+  return `${prefix}_${id}${EXEMPLAR_SUFFIX}`;
+}
+
 export function dbFileName(prefix: FilePrefix, id: string): string {
   return `${prefix}_${id}${DB_SUFFIX}`;
 }
@@ -53,9 +64,9 @@ export function metricsFileName(prefix: FilePrefix, id: string, native = false):
   return native ? `${prefix}_${id}${NATIVE_SUFFIX}` : dbFileName(prefix, id);
 }
 
-/** Whether `name` ends as a metrics file of ours does (`.db`, `.nhdb`): what our collector reads, or reports as not a metrics file name. */
+/** Whether `name` ends as a metrics file of ours does (`.db`, `.nhdb`, `.exdb`): what our collector reads, or reports as not a metrics file name. */
 export function hasMetricsSuffix(name: string): boolean {
-  return name.endsWith(DB_SUFFIX) || name.endsWith(NATIVE_SUFFIX);
+  return name.endsWith(DB_SUFFIX) || name.endsWith(NATIVE_SUFFIX) || name.endsWith(EXEMPLAR_SUFFIX);
 }
 
 export interface ParsedFileName {
@@ -64,6 +75,8 @@ export interface ParsedFileName {
   id: string;
   /** A `.nhdb` file: native histogram buckets, not Python's entries. */
   native?: true;
+  /** An `.exdb` file: exemplars, in entries of their own layout (format/exemplar-record.ts). */
+  exemplar?: true;
 }
 
 /**
@@ -86,7 +99,8 @@ export function isFileId(id: unknown): id is string {
 /**
  * Reads a metrics file name the way Python's collector does (split on `_`),
  * and returns undefined for anything that is not one of our metrics files:
- * `<prefix>_<id>.db`, or `histogram_<id>.nhdb` (`native`).
+ * `<prefix>_<id>.db`, `histogram_<id>.nhdb` (`native`), or
+ * `counter_<id>.exdb` and `histogram_<id>.exdb` (`exemplar`).
  */
 export function parseMetricsFileName(name: string): ParsedFileName | undefined {
   if (!isPlainFileName(name)) return undefined;
@@ -94,6 +108,11 @@ export function parseMetricsFileName(name: string): ParsedFileName | undefined {
     const parts = name.slice(0, -NATIVE_SUFFIX.length).split('_');
     if (parts.length !== 2 || parts[0] !== 'histogram' || parts[1] === '') return undefined;
     return { type: 'histogram', id: parts[1], native: true };
+  }
+  if (name.endsWith(EXEMPLAR_SUFFIX)) {
+    const parts = name.slice(0, -EXEMPLAR_SUFFIX.length).split('_');
+    if (parts.length !== 2 || (parts[0] !== 'counter' && parts[0] !== 'histogram') || parts[1] === '') return undefined;
+    return { type: parts[0], id: parts[1], exemplar: true };
   }
   if (!name.endsWith(DB_SUFFIX)) return undefined;
   const parts = name.slice(0, -DB_SUFFIX.length).split('_');

@@ -6,6 +6,10 @@ import { FileFormatError } from '../errors.js';
  *   0  int32 used (bytes in use, header included)   4  four zero bytes
  *   8  entries: int32 keyLength, key, 1..8 spaces, float64 value, float64 timestamp
  *
+ * Exemplar files (`.exdb`) frame their entries the same way, with a larger
+ * fixed payload in place of value and timestamp (format/exemplar-record.ts):
+ * the functions that frame entries take the payload size, 16 by default.
+ *
  * Everything here is pure: it reads and writes Buffers, never files.
  */
 
@@ -20,8 +24,11 @@ export function valueOffsetInEntry(keyLength: number): number {
   return 4 + keyLength + padding;
 }
 
-export function entrySize(keyLength: number): number {
-  return valueOffsetInEntry(keyLength) + 16;
+/** The bytes after an entry's key and padding in a metrics file: float64 value, float64 timestamp. */
+export const VALUE_BYTES = 16;
+
+export function entrySize(keyLength: number, payloadBytes = VALUE_BYTES): number {
+  return valueOffsetInEntry(keyLength) + payloadBytes;
 }
 
 export function readUsed(buf: Buffer): number {
@@ -56,12 +63,18 @@ export function grownSize(size: number, needed: number): number {
  * offset of its value. The caller publishes it by writing `used` afterwards.
  */
 export function writeEntry(buf: Buffer, offset: number, key: Buffer, value: number, timestamp: number): number {
+  const valueAt = writeEntryKey(buf, offset, key);
+  buf.writeDoubleLE(value, valueAt);
+  buf.writeDoubleLE(timestamp, valueAt + 8);
+  return valueAt;
+}
+
+/** Writes an entry's length, key and padding at `offset`; returns the offset of its payload, which the caller fills. */
+export function writeEntryKey(buf: Buffer, offset: number, key: Buffer): number {
   buf.writeInt32LE(key.length, offset);
   key.copy(buf, offset + 4);
   const valueAt = offset + valueOffsetInEntry(key.length);
   buf.fill(SPACE, offset + 4 + key.length, valueAt);
-  buf.writeDoubleLE(value, valueAt);
-  buf.writeDoubleLE(timestamp, valueAt + 8);
   return valueAt;
 }
 
@@ -70,7 +83,7 @@ export interface RawEntry {
   offset: number;
   keyStart: number;
   keyEnd: number;
-  /** Offset of the value; the timestamp follows it. */
+  /** Offset of the payload: the value, then the timestamp (an exemplar file: the exemplar record). */
   valueOffset: number;
 }
 
@@ -94,12 +107,12 @@ export function checkedUsed(buf: Buffer, size: number): number {
  * offset. Throws FileFormatError. Small on purpose: the collector's loop
  * over hundreds of thousands of entries gets it inlined.
  */
-export function readEntry(buf: Buffer, pos: number, used: number, entry: RawEntry): number {
+export function readEntry(buf: Buffer, pos: number, used: number, entry: RawEntry, payloadBytes = VALUE_BYTES): number {
   if (pos + 4 > used) throw new FileFormatError('entry length field runs past the bytes in use', pos);
   const keyLength = buf.readInt32LE(pos);
   if (keyLength <= 0) throw new FileFormatError(`bad key length ${keyLength}`, pos);
   const valueOffset = pos + valueOffsetInEntry(keyLength);
-  const end = valueOffset + 16;
+  const end = valueOffset + payloadBytes;
   if (end > used) throw new FileFormatError(`entry of ${end - pos} bytes runs past the ${used} bytes in use`, pos);
   for (let i = pos + 4 + keyLength; i < valueOffset; i++) {
     if (buf[i] !== SPACE) throw new FileFormatError('key padding is not spaces', i);
@@ -121,11 +134,11 @@ export function newRawEntry(): RawEntry {
  * walked (files only grow). `visit` gets the same object each time, updated:
  * copy what it keeps. Returns `used`.
  */
-export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE): number {
+export function walkEntries(buf: Buffer, size: number, visit: (entry: RawEntry) => void, from = HEADER_SIZE, payloadBytes = VALUE_BYTES): number {
   const used = checkedUsed(buf, size);
   const entry = newRawEntry();
   for (let pos = from; pos < used; ) {
-    pos = readEntry(buf, pos, used, entry);
+    pos = readEntry(buf, pos, used, entry, payloadBytes);
     visit(entry);
   }
   return used;

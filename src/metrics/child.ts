@@ -1,5 +1,6 @@
 import type { Region } from '../storage/entry-file.js';
 import type { SlotOwner } from '../storage/series-store.js';
+import type { ExemplarSlot } from '../storage/exemplar-store.js';
 import type { MetricIdentity } from './descriptor.js';
 import { WITHDRAWN } from '../format/merge.js';
 
@@ -24,6 +25,8 @@ export abstract class Child implements SlotOwner {
   region!: Region;
   /** The label set as it was first given (its key order and value types), as prom-client's get() shows it. */
   labels: Record<string, string | number> = {};
+  /** With a directory and enableExemplars: per entry, where its exemplars are written, made at the first one (Metric.storeExemplar). */
+  exemplarSlots: Array<ExemplarSlot | undefined> | undefined;
 
   constructor(
     protected readonly metric: ChildOwner,

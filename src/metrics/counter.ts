@@ -70,7 +70,9 @@ export class Counter<T extends string = string> extends Metric<T, CounterChild> 
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(this, exemplarLabels);
     const child = this.childFor(labels);
     child.inc(amount);
-    if (exemplar) child.exemplar = newExemplar(exemplar, amount);
+    if (!exemplar) return;
+    child.exemplar = newExemplar(exemplar, amount);
+    this.storeExemplar(child, 0, child.exemplar);
   }
 
   protected collectChild(child: CounterChild, into: PromValue[]): void {

@@ -89,13 +89,14 @@ export class HistogramChild extends Child {
     this.native?.restore();
   }
 
-  /** Records an exemplar for the bucket `value` falls in. */
-  recordExemplar(value: number, labels: Record<string, string | number>): void {
+  /** Records an exemplar for the bucket `value` falls in; returns that bucket's number (the last is +Inf). */
+  recordExemplar(value: number, labels: Record<string, string | number>): number {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]) i++;
     this.exemplars ??= new Array<Exemplar | null>(bounds.length + 1).fill(null);
     this.exemplars[i] = newExemplar(labels, value);
+    return i;
   }
 
   startTimer(): () => number {
@@ -240,7 +241,9 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     const exemplar = exemplarLabels === undefined || Object.keys(exemplarLabels).length === 0 ? undefined : checkExemplarLabels(this, exemplarLabels);
     const child = this.childFor(labels);
     child.observe(observed);
-    if (exemplar) child.recordExemplar(observed, exemplar);
+    if (!exemplar) return;
+    const bucket = child.recordExemplar(observed, exemplar);
+    this.storeExemplar(child, bucket + 1, child.exemplars![bucket]!); // entry 0 is the sum
   }
 
   /**

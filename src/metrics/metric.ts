@@ -1,8 +1,9 @@
 import { ValidationError } from '../errors.js';
-import { filePrefix, type FilePrefix } from '../format/directory-names.js';
+import { filePrefix, type ExemplarPrefix, type FilePrefix } from '../format/directory-names.js';
 import type { MetricType as MetricTypeName } from '../format/names.js';
 import { processStorage } from '../storage/process-storage.js';
 import type { SeriesStore } from '../storage/series-store.js';
+import { recordExemplar, type ExemplarStore } from '../storage/exemplar-store.js';
 import type { Child } from './child.js';
 import { Descriptor, metricTitle, type Aggregator, type BaseConfiguration, type EntrySpec, type LabelValues } from './descriptor.js';
 
@@ -81,6 +82,8 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
   /** Set by a reset() that took the unlabelled series out of get() (resetHidesUnlabelled). */
   private unlabelledHidden = false;
   private seriesStore: SeriesStore | undefined;
+  /** This process's exemplar store of the metric's prefix; null in-process. */
+  private exemplarStore: ExemplarStore | null | undefined;
 
   /**
    * Checks the configuration every metric shares, then `shape` checks the
@@ -135,6 +138,20 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
 
   protected get store(): SeriesStore {
     return (this.seriesStore ??= processStorage().storeFor(this.shape.prefix ?? filePrefix(this.type), this.shape.inMemory));
+  }
+
+  /**
+   * With a directory: writes `exemplar` as the latest of `child`'s entry
+   * `entry` (a counter's only entry; a histogram's bucket i is entry i + 1,
+   * after its sum) into this process's exemplar file, so that every
+   * process's scrape can show it. In-process the child alone keeps it.
+   */
+  protected storeExemplar(child: C, entry: number, exemplar: Exemplar): void {
+    if (this.exemplarStore === undefined) this.exemplarStore = processStorage().exemplarStoreFor(filePrefix(this.type) as ExemplarPrefix) ?? null;
+    if (this.exemplarStore === null) return;
+    const slots = (child.exemplarSlots ??= []);
+    const slot = (slots[entry] ??= this.exemplarStore.slotFor(this.descriptor.keysFor(this.shape.specs, child.labelValues)[entry]));
+    recordExemplar(slot, exemplar.labelSet, exemplar.value, exemplar.timestamp);
   }
 
   /** The child for positional label values (prom-client's labels('GET', '200')). */

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
-import { COMPACTED_ID, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type FilePrefix } from '../format/directory-names.js';
+import { COMPACTED_ID, exemplarFileName, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type ExemplarPrefix, type FilePrefix } from '../format/directory-names.js';
 import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
-import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
+import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeEntryKey, writeUsed } from '../format/layout.js';
+import { carriedPayload, EXEMPLAR_PAYLOAD_BYTES } from '../format/exemplar-record.js';
 import { carryOver, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
 import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
@@ -118,6 +119,58 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
   else mergeInto(known, entry, rule);
 }
 
+/** An exemplar carried over: its key and its payload (format/exemplar-record.ts). */
+interface CarriedExemplar {
+  key: Buffer;
+  payload: Buffer;
+  timestamp: number;
+}
+
+/** The exemplars of an `.exdb` file that a reader can trust, keys checked as the collector checks them. Throws FileFormatError. */
+function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Array<[rawKey: string, exemplar: CarriedExemplar]> {
+  const { buf, used } = readFileImage(file);
+  const kind = `${type} exemplar`;
+  let good = checked.get(kind);
+  if (!good) checked.set(kind, (good = new Set()));
+  const exemplars: Array<[string, CarriedExemplar]> = [];
+  walkEntries(
+    buf,
+    used,
+    (entry) => {
+      const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
+      if (!good.has(rawKey)) {
+        decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+        good.add(rawKey);
+      }
+      const carried = carriedPayload(buf, entry.valueOffset);
+      if (carried) exemplars.push([rawKey, { key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)), ...carried }]);
+    },
+    HEADER_SIZE,
+    EXEMPLAR_PAYLOAD_BYTES,
+  );
+  return exemplars;
+}
+
+/** The latest exemplar of each series wins; a removed series keeps none. */
+function combineExemplar(into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar, removed: Set<string> | undefined): void {
+  if (removed?.has(rawKey)) return;
+  const known = into.get(rawKey);
+  if (!known || exemplar.timestamp > known.timestamp) into.set(rawKey, exemplar);
+}
+
+function exemplarFileImage(exemplars: Iterable<CarriedExemplar>): Buffer {
+  const list = [...exemplars];
+  const needed = list.reduce((end, e) => end + entrySize(e.key.length, EXEMPLAR_PAYLOAD_BYTES), HEADER_SIZE);
+  const image = Buffer.alloc(grownSize(INITIAL_FILE_SIZE, needed));
+  let pos = HEADER_SIZE;
+  for (const e of list) {
+    e.payload.copy(image, writeEntryKey(image, pos, e.key));
+    pos += entrySize(e.key.length, EXEMPLAR_PAYLOAD_BYTES);
+  }
+  writeUsed(image, pos);
+  return image;
+}
+
 function fileImage(entries: Iterable<Accumulated>): Buffer {
   const list = [...entries];
   const needed = list.reduce((end, e) => end + entrySize(e.key.length), HEADER_SIZE);
@@ -175,6 +228,8 @@ interface ListedFile {
   type: MetricType;
   /** Native histogram buckets (`.nhdb`): accumulated in `<prefix>_compacted.nhdb`, added as counters. */
   native: boolean;
+  /** Exemplars (`.exdb`): the latest of each series carried into `<prefix>_compacted.exdb`. */
+  exemplar: boolean;
   /** How its values carry over; undefined: they go with the writer. */
   rule: CarriedRule | undefined;
 }
@@ -205,7 +260,10 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       if (options.claimed && !everyId && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
       const native = parsed.native === true;
-      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule: carryOver(parsed.type, parsed.mode) });
+      const exemplar = parsed.exemplar === true;
+      // Exemplar files are carried by their own rule (the latest), never merged as values.
+      const rule = exemplar ? undefined : carryOver(parsed.type, parsed.mode);
+      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, exemplar, rule });
       byId.set(parsed.id, files);
     }
     return byId;
@@ -232,15 +290,20 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   /** By accumulated file name. */
   const merged = new Map<string, Map<string, Accumulated>>();
+  const mergedExemplars = new Map<string, Map<string, CarriedExemplar>>();
   const compactedIds: string[] = [];
   const remove: string[] = [];
   for (const id of deadIds) {
     lock.refresh();
     // Read all of one id's files before merging any, so that a damaged one leaves the whole id alone.
     let files: Array<{ accumulated: string; type: MetricType; native: boolean; rule: CarriedRule; entries: Array<[string, Accumulated]> }>;
+    let exemplarFiles: Array<{ accumulated: string; type: MetricType; exemplars: Array<[string, CarriedExemplar]> }>;
     try {
       files = byId.get(id)!.flatMap(({ name, prefix, type, native, rule }) =>
         rule ? [{ accumulated: metricsFileName(prefix, COMPACTED_ID, native), type, native, rule, entries: entriesOf(path.join(dir, name), type, native, checkedKeys) }] : [],
+      );
+      exemplarFiles = byId.get(id)!.flatMap(({ name, prefix, type, exemplar }) =>
+        exemplar ? [{ accumulated: exemplarFileName(prefix as ExemplarPrefix, COMPACTED_ID), type, exemplars: exemplarsOf(path.join(dir, name), type, checkedKeys) }] : [],
       );
     } catch (err) {
       if (!isUnreadable(err)) throw err;
@@ -265,6 +328,24 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       }
       for (const [rawKey, entry] of entries) combine(into, rawKey, entry, rule, removed.get(kindOf(type, native)));
     }
+    for (const { accumulated, type, exemplars } of exemplarFiles) {
+      let into = mergedExemplars.get(accumulated);
+      if (!into) {
+        into = new Map();
+        const existing = path.join(dir, accumulated);
+        if (entryKind(existing) !== undefined) {
+          try {
+            for (const [rawKey, exemplar] of exemplarsOf(existing, type, checkedKeys)) combineExemplar(into, rawKey, exemplar, removed.get(kindOf(type, false)));
+          } catch (err) {
+            if (!isUnreadable(err)) throw err;
+            logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
+            return { ...NOTHING_COMPACTED };
+          }
+        }
+        mergedExemplars.set(accumulated, into);
+      }
+      for (const [rawKey, exemplar] of exemplars) combineExemplar(into, rawKey, exemplar, removed.get(kindOf(type, false)));
+    }
     compactedIds.push(id);
     remove.push(...byId.get(id)!.map((f) => f.name));
   }
@@ -272,10 +353,14 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   const journalId = randomToken();
   const install: Journal['install'] = [];
-  for (const [to, entries] of merged) {
+  const images: Array<[name: string, image: () => Buffer]> = [
+    ...[...merged].map(([to, entries]): [string, () => Buffer] => [to, () => fileImage(entries.values())]),
+    ...[...mergedExemplars].map(([to, exemplars]): [string, () => Buffer] => [to, () => exemplarFileImage(exemplars.values())]),
+  ];
+  for (const [to, image] of images) {
     lock.refresh();
     const from = installingName(to, journalId);
-    createExclusive(path.join(dir, from), fileImage(entries.values()));
+    createExclusive(path.join(dir, from), image());
     install.push({ from, to });
   }
   faultPoint('after-temporaries');

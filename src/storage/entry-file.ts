@@ -1,5 +1,5 @@
 import { FileFormatError, StorageError } from '../errors.js';
-import { HEADER_SIZE, INITIAL_FILE_SIZE, MAX_USED, entrySize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
+import { HEADER_SIZE, INITIAL_FILE_SIZE, MAX_USED, VALUE_BYTES, entrySize, walkEntries, writeEntry, writeEntryKey, writeUsed } from '../format/layout.js';
 import type { Backing } from './backing.js';
 
 /**
@@ -34,6 +34,8 @@ export class EntryFile implements Region {
     existing?: Buffer,
     /** Where entries must end: the format's limit (a test sets a small one to reach it). */
     private readonly maxUsed = MAX_USED,
+    /** The bytes after each key: a value and a timestamp, or (an exemplar file) an exemplar record, written zero. */
+    private readonly payloadBytes = VALUE_BYTES,
   ) {
     this.values = floatView(backing.buffer);
     this.used = HEADER_SIZE;
@@ -62,7 +64,7 @@ export class EntryFile implements Region {
   append(keys: readonly string[], initial?: (i: number) => readonly [number, number]): number[] {
     const encoded = keys.map((k) => Buffer.from(k, 'utf8'));
     let needed = this.used;
-    for (const key of encoded) needed += entrySize(key.length);
+    for (const key of encoded) needed += entrySize(key.length, this.payloadBytes);
     if (needed > this.maxUsed) {
       throw new StorageError(
         `${this.where} would pass the ${this.maxUsed} bytes a multiprocess file can address (its "used" field is 32 bits)`,
@@ -76,11 +78,17 @@ export class EntryFile implements Region {
     const slots: number[] = [];
     let pos = this.used;
     for (let i = 0; i < encoded.length; i++) {
-      const [value, timestamp] = initial ? initial(i) : [0, 0];
-      const valueAt = writeEntry(buf, pos, encoded[i], value, timestamp);
+      let valueAt: number;
+      if (this.payloadBytes === VALUE_BYTES) {
+        const [value, timestamp] = initial ? initial(i) : [0, 0];
+        valueAt = writeEntry(buf, pos, encoded[i], value, timestamp);
+      } else {
+        valueAt = writeEntryKey(buf, pos, encoded[i]);
+        buf.fill(0, valueAt, valueAt + this.payloadBytes);
+      }
       slots.push(valueAt / 8);
       this.slotByKey.set(keys[i], valueAt / 8);
-      pos += entrySize(encoded[i].length);
+      pos += entrySize(encoded[i].length, this.payloadBytes);
     }
     // Publishing `used` last makes the entries visible to readers only once complete.
     this.used = pos;
@@ -100,7 +108,7 @@ export class EntryFile implements Region {
    */
   image(zeroed: boolean): Buffer {
     const copy = Buffer.from(this.backing.buffer);
-    if (zeroed) for (const slot of this.slotByKey.values()) copy.fill(0, slot * 8, slot * 8 + 16);
+    if (zeroed) for (const slot of this.slotByKey.values()) copy.fill(0, slot * 8, slot * 8 + this.payloadBytes);
     return copy;
   }
 
@@ -117,9 +125,13 @@ export class EntryFile implements Region {
 
   private indexExisting(existing: Buffer): void {
     try {
-      this.used = walkEntries(existing, existing.length, (entry) => {
-        this.slotByKey.set(existing.toString('utf8', entry.keyStart, entry.keyEnd), entry.valueOffset / 8);
-      });
+      this.used = walkEntries(
+        existing,
+        existing.length,
+        (entry) => void this.slotByKey.set(existing.toString('utf8', entry.keyStart, entry.keyEnd), entry.valueOffset / 8),
+        HEADER_SIZE,
+        this.payloadBytes,
+      );
     } catch (err) {
       if (err instanceof FileFormatError) {
         throw new StorageError(

@@ -1,11 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
-import { metricsFileName, parseMetricsFileName, prefixType, type FilePrefix } from '../format/directory-names.js';
+import { exemplarFileName, metricsFileName, parseMetricsFileName, prefixType, type ExemplarPrefix, type FilePrefix } from '../format/directory-names.js';
+import { EXEMPLAR_PAYLOAD_BYTES } from '../format/exemplar-record.js';
+import { MAX_USED } from '../format/layout.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { HeapBacking, MappedFileBacking } from './backing.js';
 import { EntryFile, emptyFileImage } from './entry-file.js';
 import { SeriesStore } from './series-store.js';
+import { ExemplarStore } from './exemplar-store.js';
 import { isRealDirectory, isRegularFile } from './safe-files.js';
 import { readJournal } from './journal.js';
 import { accumulates, carryOver } from '../format/merge.js';
@@ -25,6 +28,7 @@ function directoryIdentity(dir: string): string {
 export class ProcessStorage {
   /** By file name. */
   private readonly stores = new Map<string, SeriesStore>();
+  private readonly exemplarStores = new Map<string, ExemplarStore>();
   private directory: string | undefined;
   private directoryGoneReported = false;
 
@@ -141,6 +145,29 @@ export class ProcessStorage {
       };
       store = new SeriesStore(file, open, this.logger, accumulates(prefixType(prefix)));
       this.stores.set(name, store);
+    }
+    return store;
+  }
+
+  /**
+   * The store of this process's exemplars of `prefix` (its `.exdb` file);
+   * undefined without a directory, where a metric keeps its exemplars itself.
+   */
+  exemplarStoreFor(prefix: ExemplarPrefix): ExemplarStore | undefined {
+    if (!this.dir) return undefined;
+    const name = exemplarFileName(prefix, this.id);
+    let store = this.exemplarStores.get(name);
+    if (!store) {
+      const file = path.join(this.dir, name);
+      store = new ExemplarStore(
+        file,
+        () => {
+          const { backing, existing } = MappedFileBacking.open(file, emptyFileImage());
+          return new EntryFile(backing, existing, MAX_USED, EXEMPLAR_PAYLOAD_BYTES);
+        },
+        this.logger,
+      );
+      this.exemplarStores.set(name, store);
     }
     return store;
   }

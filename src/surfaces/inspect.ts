@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError } from '../errors.js';
 import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
-import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
+import { HEADER_SIZE, VALUE_BYTES, valueOffsetInEntry, walkEntries } from '../format/layout.js';
+import { EXEMPLAR_PAYLOAD_BYTES, readExemplar, type StoredExemplar } from '../format/exemplar-record.js';
+import { renderExemplarLabels } from '../collector/exposition.js';
 import { parseMetricsFileName, type ParsedFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
 import type { NativeBucket } from '../format/native-histogram.js';
@@ -19,6 +21,8 @@ export interface InspectedEntry {
   timestamp: number;
   /** In a native histogram file (`.nhdb`): the bucket the entry counts. */
   bucket?: NativeBucket;
+  /** In an exemplar file (`.exdb`): the series' exemplar (value and timestamp above are its), or null when none can be trusted. */
+  exemplar?: StoredExemplar | null;
 }
 
 export interface FileInspection {
@@ -62,7 +66,7 @@ function readsAsOldLayout(buf: Buffer, used: number): boolean {
 }
 
 /**
- * Reads one metrics file (.db, or .nhdb) the way a collector does and keeps every entry it could
+ * Reads one metrics file (.db, .nhdb or .exdb) the way a collector does and keeps every entry it could
  * read before the first problem, with the problem's reason and byte offset.
  */
 export function inspectFile(file: string): FileInspection {
@@ -71,7 +75,8 @@ export function inspectFile(file: string): FileInspection {
   result.name = parseMetricsFileName(path.basename(file));
   if (!result.name) {
     result.problems.push({
-      reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb)',
+      reason:
+        'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb, counter_ or histogram_<id>.exdb)',
     });
   }
   try {
@@ -80,19 +85,26 @@ export function inspectFile(file: string): FileInspection {
     const { buf, used } = readFileImage(file, true);
     result.used = used;
     image = { buf, used };
-    walkEntries(buf, used, (entry) => {
-      // With the type the name says: a collector refuses a sample its file type does not hold.
-      const key = result.name?.native
-        ? decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
-        : decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
-      result.entries.push({
-        offset: entry.offset,
-        key: buf.toString('utf8', entry.keyStart, entry.keyEnd),
-        ...key,
-        value: buf.readDoubleLE(entry.valueOffset),
-        timestamp: buf.readDoubleLE(entry.valueOffset + 8),
-      });
-    });
+    const exemplars = result.name?.exemplar === true;
+    walkEntries(
+      buf,
+      used,
+      (entry) => {
+        // With the type the name says: a collector refuses a sample its file type does not hold.
+        const key = result.name?.native
+          ? decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
+          : decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
+        const stored = buf.toString('utf8', entry.keyStart, entry.keyEnd);
+        if (exemplars) {
+          const exemplar = readExemplar(buf, entry.valueOffset) ?? null;
+          result.entries.push({ offset: entry.offset, key: stored, ...key, value: exemplar?.value ?? NaN, timestamp: exemplar?.timestamp ?? 0, exemplar });
+          return;
+        }
+        result.entries.push({ offset: entry.offset, key: stored, ...key, value: buf.readDoubleLE(entry.valueOffset), timestamp: buf.readDoubleLE(entry.valueOffset + 8) });
+      },
+      HEADER_SIZE,
+      exemplars ? EXEMPLAR_PAYLOAD_BYTES : VALUE_BYTES,
+    );
   } catch (err) {
     if (err instanceof FileFormatError) result.problems.push({ reason: err.reason, offset: err.offset });
     else result.problems.push({ reason: (err as Error).message });
@@ -118,12 +130,16 @@ function formatTimestamp(timestamp: number): string {
 /** A human-readable report: a summary line, one line per entry, then the problems. */
 export function formatInspection(inspection: FileInspection): string {
   const { name } = inspection;
-  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? `${name.type} native buckets` : name.type) + `, process ${name.id}` : 'unknown kind';
+  const kind = name
+    ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? `${name.type} native buckets` : name.exemplar ? `${name.type} exemplars` : name.type) + `, process ${name.id}`
+    : 'unknown kind';
   const sizes =
     inspection.size === undefined ? '' : inspection.used === undefined ? `, ${inspection.size} bytes` : `, ${inspection.used} of ${inspection.size} bytes in use`;
   const lines = [`${inspection.path}: ${kind}${sizes}, ${inspection.entries.length} entries${inspection.problems.length ? ' readable' : ''}`];
   if (inspection.entries.length > 0) {
-    const rows = inspection.entries.map((e) => [String(e.offset), formatValue(e.value), formatTimestamp(e.timestamp), e.key]);
+    const exemplarText = (e: InspectedEntry): string =>
+      e.exemplar === undefined ? '' : e.exemplar === null ? '  (no exemplar a reader can trust)' : `  # ${renderExemplarLabels(e.exemplar.labels)}`;
+    const rows = inspection.entries.map((e) => [String(e.offset), e.exemplar === null ? '-' : formatValue(e.value), formatTimestamp(e.timestamp), e.key + exemplarText(e)]);
     const header = ['offset', 'value', 'timestamp', 'key'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (cells: string[]): string =>

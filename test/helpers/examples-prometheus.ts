@@ -30,6 +30,8 @@ export interface PrometheusServer {
   query(expr: string): Promise<VectorSample[]>;
   /** An instant query whose result is a range vector, e.g. `up[5m]`: the raw samples. */
   queryMatrix(expr: string): Promise<MatrixSeries[]>;
+  /** /api/v1/query_exemplars over the last 10 minutes (needs --enable-feature=exemplar-storage). */
+  queryExemplars(expr: string): Promise<Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> }>>;
 }
 
 async function apiQuery(base: string, expr: string): Promise<{ resultType: string; result: unknown[] }> {
@@ -43,9 +45,8 @@ async function apiQuery(base: string, expr: string): Promise<{ resultType: strin
  * Starts Prometheus scraping `target` (host:port) at /metrics every second,
  * with everything under `workDir`, and resolves once it is ready to answer
  * queries (its first scrape comes some seconds later: poll for it).
- * `extraArgs`: more flags, e.g. `--enable-feature=native-histograms`.
  */
-export async function startPrometheus(workDir: string, target: string, job: string, extraArgs: readonly string[] = []): Promise<PrometheusServer> {
+export async function startPrometheus(workDir: string, target: string, job: string, flags: readonly string[] = []): Promise<PrometheusServer> {
   const prometheus = findProgram('prometheus');
   assert.ok(prometheus, `prometheus is not installed: ${installHint('prometheus')}`);
   const config = path.join(workDir, 'prometheus.yml');
@@ -70,7 +71,7 @@ export async function startPrometheus(workDir: string, target: string, job: stri
     `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
-    ...extraArgs,
+    ...flags,
   ]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -90,6 +91,13 @@ export async function startPrometheus(workDir: string, target: string, job: stri
       const data = await apiQuery(url, expr);
       assert.equal(data.resultType, 'vector', `query ${expr}`);
       return (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+    },
+    async queryExemplars(expr) {
+      const now = Date.now() / 1000;
+      const response = await request(`${url}/api/v1/query_exemplars?${new URLSearchParams({ query: expr, start: String(now - 600), end: String(now + 60) })}`);
+      const body = JSON.parse(response.text) as { status: string; error?: string; data: Awaited<ReturnType<PrometheusServer['queryExemplars']>> };
+      assert.equal(body.status, 'success', `query_exemplars ${expr}: ${response.status} ${body.error ?? response.text}`);
+      return body.data;
     },
     async queryMatrix(expr) {
       const data = await apiQuery(url, expr);

@@ -33,7 +33,12 @@ export function assertOpenMetricsParses(exposition: string, workDir: string): vo
   assert.ok(exposition.endsWith('\n# EOF\n'), 'OpenMetrics ends with # EOF');
   const timestamped = exposition
     .split('\n')
-    .map((line) => (line === '' || line.startsWith('#') ? line : `${line} 1700000000`))
+    .map((line) => {
+      if (line === '' || line.startsWith('#')) return line;
+      // The timestamp goes before an exemplar (` # {...} value timestamp`); test labels hold no ` # {`.
+      const exemplar = line.lastIndexOf(' # {');
+      return exemplar < 0 ? `${line} 1700000000` : `${line.slice(0, exemplar)} 1700000000${line.slice(exemplar)}`;
+    })
     .join('\n');
   const input = path.join(workDir, 'exposition.om.txt');
   fs.writeFileSync(input, timestamped);
