@@ -1,6 +1,7 @@
 import { parseBound } from '../format/float.js';
 import type { NativeHistogramData } from '../format/native-histogram.js';
-import { encodeMetricFamilies, type ProtoFamily, type ProtoMetric, type ProtoMetricType } from '../format/protobuf.js';
+import type { StoredExemplar } from '../format/exemplar-record.js';
+import { encodeMetricFamilies, type ProtoBucket, type ProtoExemplar, type ProtoFamily, type ProtoMetric, type ProtoMetricType } from '../format/protobuf.js';
 import { exposedFamilyName } from './exposition.js';
 import { labelsKey, sortedNames, type Family, type Sample } from './family.js';
 
@@ -23,6 +24,9 @@ import { labelsKey, sortedNames, type Family, type Sample } from './family.js';
  *   target down whose histogram count is below its buckets' sum. The
  *   collector reads native files after the classic ones, so that count is
  *   never below the classic buckets either.
+ * - Exemplars (a counter's, a bucket's) go with their sample, labels in the
+ *   order given; a native histogram's also in its `exemplars`. A +Inf
+ *   bucket is written only to carry its exemplar, as client_golang does.
  * - A family without samples (declared, never observed) is left out, as
  *   client_golang leaves it out.
  */
@@ -31,8 +35,13 @@ import { labelsKey, sortedNames, type Family, type Sample } from './family.js';
 interface Group {
   labels: Array<[string, string]>;
   value?: number;
+  exemplar?: ProtoExemplar;
   summary?: { count: number; sum: number; quantiles: Array<[number, number]> };
-  histogram?: { count?: number; infBucket?: number; sum: number; buckets: Array<[number, number]>; native?: NativeHistogramData };
+  histogram?: { count?: number; infBucket?: number; infExemplar?: ProtoExemplar; sum: number; buckets: ProtoBucket[]; native?: NativeHistogramData };
+}
+
+function protoExemplar(exemplar: StoredExemplar | undefined): ProtoExemplar | undefined {
+  return exemplar && { labels: Object.entries(exemplar.labels), value: exemplar.value, timestamp: exemplar.timestamp };
 }
 
 function protoType(type: string): ProtoMetricType {
@@ -65,8 +74,11 @@ function gather(family: Family): Map<string, Group> {
       if (sample.name === `${name}_bucket`) {
         const bound = parseBound(sample.labels.le ?? '');
         const histogram = histogramOf(groupOf(groups, sample.labels, 'le'));
-        if (bound === Infinity) histogram.infBucket = sample.value;
-        else if (!Number.isNaN(bound)) histogram.buckets.push([bound, sample.value]);
+        const exemplar = protoExemplar(sample.exemplar);
+        if (bound === Infinity) {
+          histogram.infBucket = sample.value;
+          histogram.infExemplar = exemplar;
+        } else if (!Number.isNaN(bound)) histogram.buckets.push(exemplar ? { upperBound: bound, cumulativeCount: sample.value, exemplar } : { upperBound: bound, cumulativeCount: sample.value });
       } else if (sample.name === `${name}_sum`) histogramOf(groupOf(groups, sample.labels)).sum = sample.value;
       else if (sample.name === `${name}_count`) histogramOf(groupOf(groups, sample.labels)).count = sample.value;
     } else if (type === 'summary') {
@@ -75,7 +87,11 @@ function gather(family: Family): Map<string, Group> {
       else if (sample.name === name && sample.labels.quantile !== undefined) {
         summaryOf(groupOf(groups, sample.labels, 'quantile')).quantiles.push([Number(sample.labels.quantile), sample.value]);
       }
-    } else if (isValueSample(family, sample)) groupOf(groups, sample.labels).value = sample.value;
+    } else if (isValueSample(family, sample)) {
+      const group = groupOf(groups, sample.labels);
+      group.value = sample.value;
+      if (type === 'counter' && sample.exemplar) group.exemplar = protoExemplar(sample.exemplar);
+    }
   }
   if (type === 'histogram') for (const { labels, histogram } of family.native ?? []) histogramOf(groupOf(groups, labels)).native = histogram;
   return groups;
@@ -84,12 +100,15 @@ function gather(family: Family): Map<string, Group> {
 function metricOf(group: Group): ProtoMetric {
   const { labels, histogram } = group;
   if (group.summary) return { labels, summary: group.summary };
-  if (!histogram) return { labels, value: group.value ?? 0 };
-  const { native, sum } = histogram;
-  const buckets = histogram.buckets.sort((a, b) => a[0] - b[0]);
+  if (!histogram) return group.exemplar ? { labels, value: group.value ?? 0, exemplar: group.exemplar } : { labels, value: group.value ?? 0 };
+  const { native, sum, infExemplar } = histogram;
+  const buckets = histogram.buckets.sort((a, b) => a.upperBound - b.upperBound);
   // The native count when there is a native part (see above); else _count, or the +Inf bucket that equals it.
   const count = native ? native.count : (histogram.count ?? histogram.infBucket ?? 0);
-  return { labels, histogram: native ? { count, sum, buckets, native } : { count, sum, buckets } };
+  if (infExemplar) buckets.push({ upperBound: Infinity, cumulativeCount: count, exemplar: infExemplar });
+  if (!native) return { labels, histogram: { count, sum, buckets } };
+  const exemplars = buckets.flatMap((bucket) => (bucket.exemplar ? [bucket.exemplar] : []));
+  return { labels, histogram: exemplars.length > 0 ? { count, sum, buckets, native, exemplars } : { count, sum, buckets, native } };
 }
 
 /** A counter's, gauge's or untyped family's value sample (a counter's `_created`, were there one, is not its value). */

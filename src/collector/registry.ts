@@ -392,7 +392,7 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
     const labelled = Object.keys(defaults).length > 0;
     const families = await Promise.all(
       this.inProcessMetrics().map(async (metric) => {
-        let family = familyOfSnapshot(await metric.get());
+        let family = familyOfSnapshot(await metric.get(), true);
         // Python's naming: a counter's name always ends in _total, as the text shows it.
         if (pythonNaming && family.bare) family = { ...family, bare: false };
         return labelled ? familyWithDefaults(family, defaults) : family;

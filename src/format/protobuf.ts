@@ -23,8 +23,10 @@ import type { NativeHistogramData } from './native-histogram.js';
  * zero_threshold=6, zero_count=7, zero_count_float=8, negative_span=9,
  * negative_delta=10 (sint64), negative_count=11, positive_span=12,
  * positive_delta=13, positive_count=14}; Bucket{cumulative_count=1,
- * upper_bound=2, cumulative_count_float=4}; BucketSpan{offset=1 (sint32),
- * length=2}. Every field is written when it has a value, zeros included
+ * upper_bound=2, exemplar=3, cumulative_count_float=4}; BucketSpan{offset=1
+ * (sint32), length=2}; Counter{value=1, exemplar=2}; Histogram{exemplars=16};
+ * Exemplar{label=1, value=2, timestamp=3}; google.protobuf.Timestamp{seconds=1
+ * (int64), nanos=2 (int32)}. Every field is written when it has a value, zeros included
  * (proto2 keeps presence: a schema of 0 must be there), fields in number
  * order, repeated scalars unpacked (proto2's default; decoders read both).
  */
@@ -34,14 +36,30 @@ export type ProtoMetricType = 'counter' | 'gauge' | 'summary' | 'untyped' | 'his
 /** metrics.proto's MetricType enum. */
 const METRIC_TYPE: Record<ProtoMetricType, number> = { counter: 0, gauge: 1, summary: 2, untyped: 3, histogram: 4 };
 
+export interface ProtoExemplar {
+  /** Label pairs, in the order they were given. */
+  labels: ReadonlyArray<readonly [name: string, value: string]>;
+  value: number;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+export interface ProtoBucket {
+  upperBound: number;
+  cumulativeCount: number;
+  exemplar?: ProtoExemplar;
+}
+
 export interface ProtoHistogram {
   /** Observations: for a native histogram its count (zero bucket plus buckets), else the classic count (the +Inf bucket). */
   count: number;
   sum: number;
-  /** Classic buckets, finite upper bounds ascending, cumulative counts; the +Inf bucket is implied by `count`, as client_golang writes it. */
-  buckets: ReadonlyArray<readonly [upperBound: number, cumulativeCount: number]>;
+  /** Classic buckets, upper bounds ascending, cumulative counts; the +Inf bucket is implied by `count` (client_golang writes it only to carry an exemplar). */
+  buckets: readonly ProtoBucket[];
   /** The native (exponential) part. */
   native?: NativeHistogramData;
+  /** A native histogram's exemplars (Histogram.exemplars, which must have timestamps). */
+  exemplars?: readonly ProtoExemplar[];
 }
 
 export interface ProtoMetric {
@@ -49,6 +67,8 @@ export interface ProtoMetric {
   labels: ReadonlyArray<readonly [name: string, value: string]>;
   /** counter, gauge and untyped: the value. */
   value?: number;
+  /** A counter's latest exemplar. */
+  exemplar?: ProtoExemplar;
   summary?: { count: number; sum: number; quantiles: ReadonlyArray<readonly [quantile: number, value: number]> };
   histogram?: ProtoHistogram;
 }
@@ -210,17 +230,39 @@ function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number
   }
 }
 
+function writeExemplar(out: ProtoWriter, field: number, exemplar: ProtoExemplar): void {
+  out.begin(field);
+  writeLabels(out, exemplar.labels);
+  out.double(2, exemplar.value);
+  const seconds = Math.floor(exemplar.timestamp);
+  out.begin(3);
+  out.uint(1, Math.max(0, seconds));
+  out.uint(2, Math.min(999_999_999, Math.max(0, Math.round((exemplar.timestamp - seconds) * 1e9))));
+  out.end();
+  out.end();
+}
+
+function writeLabels(out: ProtoWriter, labels: ProtoMetric['labels']): void {
+  for (const [name, value] of labels) {
+    out.begin(1);
+    out.string(1, name);
+    out.string(2, value);
+    out.end();
+  }
+}
+
 function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
   const { count, native } = histogram;
   // A whole count goes in sample_count (1); any other in sample_count_float (4), written after the buckets (3) to keep field order.
   const wholeCount = isWholeCount(count);
   if (wholeCount) out.uint(1, count);
   out.double(2, histogram.sum);
-  for (const [upperBound, cumulative] of histogram.buckets) {
+  for (const { upperBound, cumulativeCount, exemplar } of histogram.buckets) {
     out.begin(3);
-    if (isWholeCount(cumulative)) out.uint(1, cumulative);
+    if (isWholeCount(cumulativeCount)) out.uint(1, cumulativeCount);
     out.double(2, upperBound);
-    if (!isWholeCount(cumulative)) out.double(4, cumulative);
+    if (exemplar) writeExemplar(out, 3, exemplar);
+    if (!isWholeCount(cumulativeCount)) out.double(4, cumulativeCount);
     out.end();
   }
   if (!wholeCount) out.double(4, count);
@@ -237,18 +279,15 @@ function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
     out.end();
   }
   writeNativeSide(out, 12, 13, 14, native.positive);
+  for (const exemplar of histogram.exemplars ?? []) writeExemplar(out, 16, exemplar);
 }
 
 function writeMetric(out: ProtoWriter, type: ProtoMetricType, metric: ProtoMetric): void {
-  for (const [name, value] of metric.labels) {
-    out.begin(1);
-    out.string(1, name);
-    out.string(2, value);
-    out.end();
-  }
+  writeLabels(out, metric.labels);
   if (type === 'counter' || type === 'gauge' || type === 'untyped') {
     out.begin(type === 'gauge' ? 2 : type === 'counter' ? 3 : 5);
     out.double(1, metric.value ?? 0);
+    if (type === 'counter' && metric.exemplar) writeExemplar(out, 2, metric.exemplar);
     out.end();
   } else if (type === 'summary') {
     const summary = metric.summary ?? { count: 0, sum: 0, quantiles: [] };

@@ -11,11 +11,17 @@ export interface DecodedSpan {
   length?: number;
 }
 
+export interface DecodedExemplar {
+  label?: Array<{ name?: string; value?: string }>;
+  value?: number;
+  timestamp?: { seconds?: number; nanos?: number };
+}
+
 export interface DecodedHistogram {
   sampleCount?: number;
   sampleCountFloat?: number;
   sampleSum?: number;
-  bucket?: Array<{ cumulativeCount?: number; cumulativeCountFloat?: number; upperBound?: number }>;
+  bucket?: Array<{ cumulativeCount?: number; cumulativeCountFloat?: number; upperBound?: number; exemplar?: DecodedExemplar }>;
   schema?: number;
   zeroThreshold?: number;
   zeroCount?: number;
@@ -26,12 +32,13 @@ export interface DecodedHistogram {
   positiveSpan?: DecodedSpan[];
   positiveDelta?: number[];
   positiveCount?: number[];
+  exemplars?: DecodedExemplar[];
 }
 
 export interface DecodedMetric {
   label?: Array<{ name?: string; value?: string }>;
   gauge?: { value?: number };
-  counter?: { value?: number };
+  counter?: { value?: number; exemplar?: DecodedExemplar };
   untyped?: { value?: number };
   summary?: { sampleCount?: number; sampleSum?: number; quantile?: Array<{ quantile?: number; value?: number }> };
   histogram?: DecodedHistogram;
