@@ -103,8 +103,12 @@ function varintSize(n: number): number {
  * message up when the length needs more bytes (only messages of 128 bytes or
  * more: their content is moved once per nesting level).
  */
+/** The writers' buffer, kept between scrapes so that it grows once, not at every scrape; one that grew past this is let go. */
+let keptBuffer: Buffer | undefined;
+const MAX_KEPT_BYTES = 1 << 24;
+
 class ProtoWriter {
-  private buffer = Buffer.allocUnsafe(1 << 16);
+  private buffer = keptBuffer ?? Buffer.allocUnsafe(1 << 16);
   private at = 0;
   private readonly starts: number[] = [];
 
@@ -121,6 +125,19 @@ class ProtoWriter {
   private varint(n: number): void {
     this.ensure(10);
     const buffer = this.buffer;
+    if (n < 128) {
+      buffer[this.at++] = n;
+      return;
+    }
+    if (n < 2 ** 31) {
+      // Below 2^31 the bit operators are exact: no division.
+      while (n >= 128) {
+        buffer[this.at++] = (n & 127) | 128;
+        n >>>= 7;
+      }
+      buffer[this.at++] = n;
+      return;
+    }
     while (n >= 128) {
       buffer[this.at++] = (n % 128) | 128;
       n = Math.floor(n / 128);
@@ -152,6 +169,24 @@ class ProtoWriter {
 
   string(field: number, text: string): void {
     this.tag(field, LENGTH_DELIMITED);
+    // Short ASCII text (names, most label values) copied in a loop: Buffer.write() costs more per call than such a copy.
+    if (text.length < 128) {
+      this.ensure(text.length + 1);
+      const buffer = this.buffer;
+      const lengthAt = this.at;
+      let at = lengthAt + 1;
+      let i = 0;
+      for (; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 128) break;
+        buffer[at++] = code;
+      }
+      if (i === text.length) {
+        buffer[lengthAt] = text.length;
+        this.at = at;
+        return;
+      }
+    }
     const length = Buffer.byteLength(text, 'utf8');
     this.varint(length);
     this.ensure(length);
@@ -185,9 +220,12 @@ class ProtoWriter {
     this.at += size - 1;
   }
 
-  /** The bytes written, in a buffer of their own. */
+  /** The bytes written, in a buffer of their own (the writer's is used again). */
   take(): Buffer {
-    return Buffer.from(this.buffer.subarray(0, this.at));
+    const bytes = Buffer.allocUnsafe(this.at);
+    this.buffer.copy(bytes, 0, 0, this.at);
+    keptBuffer = this.buffer.length <= MAX_KEPT_BYTES ? this.buffer : undefined;
+    return bytes;
   }
 }
 
@@ -219,14 +257,17 @@ function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number
     out.end();
     runStart = i + 1;
   }
-  if (buckets.every(([, count]) => isWholeCount(count))) {
+  let whole = true;
+  for (let i = 0; i < buckets.length && whole; i++) whole = isWholeCount(buckets[i][1]);
+  if (whole) {
     let previous = 0;
-    for (const [, count] of buckets) {
+    for (let i = 0; i < buckets.length; i++) {
+      const count = buckets[i][1];
       out.sint(deltaField, count - previous);
       previous = count;
     }
   } else {
-    for (const [, count] of buckets) out.double(countField, count);
+    for (let i = 0; i < buckets.length; i++) out.double(countField, buckets[i][1]);
   }
 }
 
