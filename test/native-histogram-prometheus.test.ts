@@ -4,7 +4,8 @@
 // asks for protobuf first, and its histogram_count, histogram_sum and
 // histogram_quantile over the scraped series are those of the union of all
 // observations (the quantile inside the bucket of the exact one, at the
-// schema the series was merged at).
+// schema the series was merged at). Exemplar storage on too: a counter's
+// exemplar, written by another forked writer, arrives through protobuf.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +19,7 @@ import { request } from './helpers/http.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
 import { valuesAroundBounds } from './helpers/native-reference.js';
 import type { NativeCommand } from './helpers/native-worker.js';
+import type { ExemplarCommand } from './helpers/exemplar-worker.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 
 const WORKER = path.join(__dirname, 'helpers', 'native-worker.ts');
@@ -64,7 +66,7 @@ describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip
   let work: { dir: string; cleanup: () => void };
   let exporter: Exporter;
   let prometheus: PrometheusServer;
-  const writers: Array<IpcWriter<NativeCommand>> = [];
+  const writers: Array<IpcWriter<NativeCommand | ExemplarCommand>> = [];
   const accepts: string[] = [];
   const warnings: string[] = [];
 
@@ -83,9 +85,12 @@ describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip
     await w7.send({ op: 'observe', route: 'p', values: observed.p.w7 });
     // Its counts stay in its files: the scrapes read a dead writer's values.
     await w7.kill();
+    const traced = await startIpcWriter<ExemplarCommand>(path.join(__dirname, 'helpers', 'exemplar-worker.ts'), { PROMETHEUS_MULTIPROC_DIR: dir, EXEMPLAR_PROCESS_ID: 'ex', EXEMPLAR_TIMEOUT_MS: '2000' });
+    writers.push(traced as IpcWriter<NativeCommand | ExemplarCommand>);
+    await traced.send({ op: 'inc', route: '/x', value: 2, trace: '4bf92f3577b34da6a3ce929d0e0e4736' });
     exporter = await startExporter({ dir, port: 0, compactThreshold: 0, logger: { warn: (message) => warnings.push(message) } });
     exporter.server.on('request', (req) => accepts.push(String(req.headers.accept)));
-    prometheus = await startPrometheus(work.dir, `127.0.0.1:${exporter.port}`, JOB, ['--enable-feature=native-histograms']);
+    prometheus = await startPrometheus(work.dir, `127.0.0.1:${exporter.port}`, JOB, ['--enable-feature=native-histograms', '--enable-feature=exemplar-storage']);
   });
 
   after(async () => {
@@ -137,6 +142,13 @@ describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip
       });
     }
   }
+
+  it('stores the exemplar of a counter sent in protobuf', async () => {
+    const [series] = await pollUntil('exemplars of requests', () => prometheus.queryExemplars(`requests{job="${JOB}"}`), (result) => result.length === 1 && result[0].exemplars.length > 0);
+    assert.equal(series.seriesLabels.__name__, 'requests');
+    assert.deepEqual(series.exemplars.map((e) => [e.labels, Number(e.value)]), [[{ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }, 2]]);
+    assert.ok(Math.abs(series.exemplars[0].timestamp - Date.now() / 1000) < 120, `exemplar timestamp ${series.exemplars[0].timestamp}`);
+  });
 
   it('logged nothing', () => {
     assert.deepEqual(warnings, []);
