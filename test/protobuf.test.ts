@@ -14,6 +14,7 @@ import { describe, it, type TestContext } from 'node:test';
 import * as zlib from 'node:zlib';
 import * as prom from 'prom-client';
 import {
+  AggregatorRegistry,
   Counter,
   fastifyMetrics,
   Gauge,
@@ -183,6 +184,21 @@ describe('protobuf exposition of one process (no directory)', () => {
     assert.deepEqual(native.bucket!.map((b) => [b.upperBound, b.cumulativeCount]), [[Infinity, 1]]);
     assert.deepEqual(native.exemplars, [native.bucket![0].exemplar]);
     assert.deepEqual([native.exemplars![0].label, native.exemplars![0].value, native.sampleCount, native.positiveSpan], [[{ name: 'trace_id', value: 'native' }], 3, 1, [{ offset: 2, length: 1 }]]);
+  });
+
+  it('AggregatorRegistry: clusterMetrics() in protobuf, an empty body when there is nothing (prom-client\'s \'\')', async () => {
+    const empty: Buffer = await new AggregatorRegistry(PROMETHEUS_PROTOBUF_CONTENT_TYPE).clusterMetrics();
+    assert.ok(Buffer.isBuffer(empty));
+    assert.equal(empty.length, 0);
+    const own = new Registry(PROMETHEUS_PROTOBUF_CONTENT_TYPE);
+    new Gauge({ name: 'cluster_gauge', help: 'G.', registers: [own] }).set(4);
+    AggregatorRegistry.setRegistries(own);
+    try {
+      const bytes: Buffer = await new AggregatorRegistry(PROMETHEUS_PROTOBUF_CONTENT_TYPE).clusterMetrics();
+      assert.deepEqual(decodeFamilies(bytes), [{ name: 'cluster_gauge', help: 'G.', type: GAUGE, metric: [{ gauge: { value: 4 } }] }]);
+    } finally {
+      AggregatorRegistry.setRegistries([]);
+    }
   });
 
   it('has the content type of client_js PR #856 and refuses unknown ones by name', () => {
