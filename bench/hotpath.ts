@@ -73,7 +73,8 @@ function buildOperations(): Operation[] {
   const promTimed = new prom.Histogram({ name: 'hot_timed_seconds', help: 'Timed.', registers });
   const promGauge = new prom.Gauge({ name: 'hot_gauge', help: 'Gauge.', registers });
   const promRecent = new prom.Gauge({ name: 'hot_recent', help: 'Most recent.', registers });
-  const promOpenMetrics = new prom.Registry(prom.Registry.OPENMETRICS_CONTENT_TYPE);
+  const promOpenMetrics = new prom.Registry<prom.OpenMetricsContentType>();
+  promOpenMetrics.setContentType(prom.Registry.OPENMETRICS_CONTENT_TYPE);
   const promExemplars = new prom.Counter({ name: 'hot_traced_total', help: 'Traced.', labelNames, enableExemplars: true, registers: [promOpenMetrics] });
   const TRACED = { labels: { method: 'GET', code: '200' }, value: 1, exemplarLabels: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' } };
 

@@ -21,6 +21,7 @@ import { tempDir } from './helpers/fixtures.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 import { assertOpenMetricsParses } from './helpers/promtool.js';
+import { parseExposition } from './helpers/exposition-parser.js';
 
 const WORKER = path.join(__dirname, 'helpers', 'exemplar-worker.ts');
 const TIMEOUT_MS = 2000;
@@ -127,7 +128,7 @@ describe('exemplars across processes', () => {
       const inspected = inspectFile(path.join(dir, 'counter_compacted.exdb'));
       assert.deepEqual(inspected.problems, []);
       assert.deepEqual(inspected.entries.map((e) => [e.labels.route, e.exemplar?.labels.trace_id]), [['/x', 'c1'], ['/y', 'c-y']]);
-      assert.deepEqual(warnings, []);
+      assert.equal(warnings.length, 0, warnings.join('\n'));
 
       await a.exit();
       await b.exit();
@@ -158,7 +159,7 @@ describe('exemplars across processes', () => {
       const text = await reader(dir, warnings).metrics();
       assert.equal(exemplarOn(text, 'requests_total{route="/z"}'), undefined);
       assert.match(text, /^requests_total\{route="\/z"\} 2\.0$/m);
-      assert.deepEqual(warnings, [], 'a copy that does not check out is not an error: a write may tear it');
+      assert.equal(warnings.length, 0, `a copy that does not check out is not an error (a write may tear it): ${warnings.join('\n')}`);
       assert.equal(inspectFile(file).entries[0].exemplar, null);
 
       // Not an exemplar file: reported, skipped, and the scrape is whole.
@@ -204,6 +205,49 @@ describe('exemplars across processes', () => {
       for (const w of writers) w.child.kill('SIGKILL');
       cleanup();
       work.cleanup();
+    }
+  });
+});
+
+describe('exemplar files are untrusted input', () => {
+  it('mutants of real .exdb files never fail a scrape, never break the exposition, never change a value', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const writer = await startWriter(dir, 'w');
+      for (const [i, route] of ['/a', '/b', '/c'].entries()) {
+        await writer.send({ op: 'inc', route, value: i + 1, trace: `t${i}-é` });
+        await writer.send({ op: 'observe', route, value: i * 0.4, trace: `o${i}` });
+      }
+      await writer.exit();
+      const good = await reader(dir).metrics();
+      const values = (text: string): string[] => text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/ # \{.*$/, ''));
+      const originals = ['counter_w.exdb', 'histogram_w.exdb'].map((name) => ({ name, bytes: fs.readFileSync(path.join(dir, name)) }));
+      const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+      let state = seed;
+      const random = (n: number): number => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return state % n;
+      };
+      let withExemplars = 0;
+      for (let mutant = 0; mutant < 300; mutant++) {
+        const { name, bytes } = originals[mutant % 2];
+        const copy = Buffer.from(bytes);
+        const used = copy.readInt32LE(0);
+        // Mostly within what is in use (keys, selectors, copies), sometimes the header.
+        for (let k = 1 + random(4); k > 0; k--) copy[random(8) === 0 ? random(8) : random(used)] = random(256);
+        fs.writeFileSync(path.join(dir, name), copy);
+        const text = await reader(dir).metrics();
+        const context = `seed ${seed}, mutant ${mutant} of ${name}`;
+        const families = parseExposition(text, 'openmetrics');
+        assert.ok(families.length > 0, context);
+        const ours = (l: string): boolean => !l.startsWith('prom_multiproc_');
+        assert.deepEqual(values(text).filter(ours), values(good).filter(ours), `${context}: values changed`);
+        if (/ # \{/.test(text)) withExemplars++;
+      }
+      for (const { name, bytes } of originals) fs.writeFileSync(path.join(dir, name), bytes);
+      assert.ok(withExemplars > 30, `most mutants still show some exemplar (${withExemplars} of 300, seed ${seed})`);
+    } finally {
+      cleanup();
     }
   });
 });

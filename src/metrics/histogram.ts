@@ -220,6 +220,14 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Hist
     if (this.enableExemplars) this.observe = this.observeWithExemplar as unknown as Histogram<T>['observe'];
   }
 
+  override observe(labels: LabelValues<T>, value: number): void;
+  override observe(value: number): void;
+  /** prom-client's third form, of a histogram made with enableExemplars (the constructor puts it in place). */
+  override observe(options: ObserveWithExemplar<T>): void;
+  override observe(labelsOrValue: LabelValues<T> | number | ObserveWithExemplar<T>, value?: number): void {
+    super.observe(labelsOrValue as LabelValues<T>, value!);
+  }
+
   /**
    * startTimer(); with enableExemplars, prom-client's form: exemplar labels
    * given at the start and at the end are merged, as the labels are.

@@ -311,40 +311,18 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       continue;
     }
     for (const { accumulated, type, native, rule, entries } of files) {
-      let into = merged.get(accumulated);
-      if (!into) {
-        into = new Map();
-        const existing = path.join(dir, accumulated);
-        if (entryKind(existing) !== undefined) {
-          try {
-            for (const [rawKey, entry] of entriesOf(existing, type, native, checkedKeys)) combine(into, rawKey, entry, rule, removed.get(kindOf(type, native)));
-          } catch (err) {
-            if (!isUnreadable(err)) throw err;
-            logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
-            return { ...NOTHING_COMPACTED };
-          }
-        }
-        merged.set(accumulated, into);
-      }
-      for (const [rawKey, entry] of entries) combine(into, rawKey, entry, rule, removed.get(kindOf(type, native)));
+      const removedKeys = removed.get(kindOf(type, native));
+      const add = (into: Map<string, Accumulated>, rawKey: string, entry: Accumulated): void => combine(into, rawKey, entry, rule, removedKeys);
+      const into = accumulatedMap(merged, dir, accumulated, (file) => entriesOf(file, type, native, checkedKeys), add, logger);
+      if (!into) return { ...NOTHING_COMPACTED };
+      for (const [rawKey, entry] of entries) add(into, rawKey, entry);
     }
     for (const { accumulated, type, exemplars } of exemplarFiles) {
-      let into = mergedExemplars.get(accumulated);
-      if (!into) {
-        into = new Map();
-        const existing = path.join(dir, accumulated);
-        if (entryKind(existing) !== undefined) {
-          try {
-            for (const [rawKey, exemplar] of exemplarsOf(existing, type, checkedKeys)) combineExemplar(into, rawKey, exemplar, removed.get(kindOf(type, false)));
-          } catch (err) {
-            if (!isUnreadable(err)) throw err;
-            logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
-            return { ...NOTHING_COMPACTED };
-          }
-        }
-        mergedExemplars.set(accumulated, into);
-      }
-      for (const [rawKey, exemplar] of exemplars) combineExemplar(into, rawKey, exemplar, removed.get(kindOf(type, false)));
+      const removedKeys = removed.get(kindOf(type, false));
+      const add = (into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar): void => combineExemplar(into, rawKey, exemplar, removedKeys);
+      const into = accumulatedMap(mergedExemplars, dir, accumulated, (file) => exemplarsOf(file, type, checkedKeys), add, logger);
+      if (!into) return { ...NOTHING_COMPACTED };
+      for (const [rawKey, exemplar] of exemplars) add(into, rawKey, exemplar);
     }
     compactedIds.push(id);
     remove.push(...byId.get(id)!.map((f) => f.name));
@@ -376,6 +354,37 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   faultPoint('after-journal');
   finishJournal(dir, journal, logger);
   return { compacted: compactedIds, removedFiles: remove.length };
+}
+
+/**
+ * The entries of accumulated file `name` in `merged`, read from the file as
+ * it is at their first use (`read`, each added with `add`); undefined when
+ * that file cannot be read: compaction stops, since rewriting it would lose
+ * what it holds.
+ */
+function accumulatedMap<E>(
+  merged: Map<string, Map<string, E>>,
+  dir: string,
+  name: string,
+  read: (file: string) => Array<[rawKey: string, entry: E]>,
+  add: (into: Map<string, E>, rawKey: string, entry: E) => void,
+  logger: Logger,
+): Map<string, E> | undefined {
+  let into = merged.get(name);
+  if (into) return into;
+  into = new Map();
+  const existing = path.join(dir, name);
+  if (entryKind(existing) !== undefined) {
+    try {
+      for (const [rawKey, entry] of read(existing)) add(into, rawKey, entry);
+    } catch (err) {
+      if (!isUnreadable(err)) throw err;
+      logger.warn(`compaction stopped: the accumulated file cannot be read (${err.message}); move it away to compact again`);
+      return undefined;
+    }
+  }
+  merged.set(name, into);
+  return into;
 }
 
 /** A file compaction cannot read: damaged bytes, or not a regular file. */

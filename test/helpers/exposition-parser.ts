@@ -15,6 +15,8 @@ export interface ParsedSample {
   labels: Record<string, string>;
   /** The value as written. */
   value: string;
+  /** OpenMetrics: the exemplar after the value, as written. */
+  exemplar?: { labels: Record<string, string>; value: string; timestamp?: string };
 }
 
 export interface ParsedFamily {
@@ -89,8 +91,10 @@ export function parseExposition(text: string, format: Format): ParsedFamily[] {
     }
     if (line.startsWith('#')) fail('a comment line other than HELP followed by TYPE');
     if (!family) fail('a sample before any HELP and TYPE');
-    const sample = parseSample(line, fail);
+    const sample = parseSample(line, fail, format);
     checkSampleOfFamily(sample, family!, format, fail);
+    // OpenMetrics allows exemplars on counter samples and histogram buckets only.
+    if (sample.exemplar && !(family!.type === 'counter' || sample.name === `${family!.name}_bucket`)) fail(`an exemplar on ${sample.name}`);
     const id = `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
     if (series.has(id)) fail('a series exported twice');
     series.add(id);
@@ -100,10 +104,34 @@ export function parseExposition(text: string, format: Format): ParsedFamily[] {
   return families;
 }
 
-function parseSample(line: string, fail: (reason: string) => never): ParsedSample {
+function parseSample(line: string, fail: (reason: string) => never, format: Format = 'prometheus'): ParsedSample {
   const name = METRIC_NAME.exec(line)?.[0];
   if (!name) fail('a sample line without a valid metric name');
-  let at = name!.length;
+  const { labels, end: at } = parseLabels(line, name!.length, fail);
+  if (line[at] !== ' ') fail('no single space between series and value');
+  let value = line.slice(at + 1);
+  const marker = value.indexOf(' # ');
+  if (marker < 0 || format !== 'openmetrics') {
+    if (!FLOAT.test(value)) fail(`value ${JSON.stringify(value)} is not a float`);
+    return { name: name!, labels, value };
+  }
+  // OpenMetrics: ` # {labels} value [timestamp]` after the value.
+  const exemplarText = value.slice(marker + 3);
+  value = value.slice(0, marker);
+  if (!FLOAT.test(value)) fail(`value ${JSON.stringify(value)} is not a float`);
+  if (exemplarText[0] !== '{') fail('an exemplar without its labels');
+  const parsed = exemplarText === '{}' || exemplarText.startsWith('{} ') ? { labels: {}, end: 2 } : parseLabels(exemplarText, 0, fail);
+  const chars = Object.entries(parsed.labels).reduce((n, [k, v]) => n + [...k].length + [...v].length, 0);
+  if (chars > 128) fail(`exemplar labels of ${chars} characters, more than OpenMetrics' 128`);
+  const [exemplarValue, timestamp, ...more] = exemplarText.slice(parsed.end + 1).split(' ');
+  if (exemplarText[parsed.end] !== ' ' || !FLOAT.test(exemplarValue ?? '') || (timestamp !== undefined && !FLOAT.test(timestamp)) || more.length > 0) {
+    fail(`exemplar ${JSON.stringify(exemplarText)} is not {labels} value [timestamp]`);
+  }
+  return { name: name!, labels, value, exemplar: { labels: parsed.labels, value: exemplarValue, ...(timestamp === undefined ? {} : { timestamp }) } };
+}
+
+/** The labels `{...}` at `at` of `line` (none when there is no brace), and where they end. */
+function parseLabels(line: string, at: number, fail: (reason: string) => never): { labels: Record<string, string>; end: number } {
   const labels: Record<string, string> = {};
   if (line[at] === '{') {
     at++;
@@ -129,10 +157,7 @@ function parseSample(line: string, fail: (reason: string) => never): ParsedSampl
       break;
     }
   }
-  if (line[at] !== ' ') fail('no single space between series and value');
-  const value = line.slice(at + 1);
-  if (!FLOAT.test(value)) fail(`value ${JSON.stringify(value)} is not a float`);
-  return { name: name!, labels, value };
+  return { labels, end: at };
 }
 
 /** `text` with its escapes resolved; any other backslash, or an unescaped `quote`, fails. */
