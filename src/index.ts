@@ -24,15 +24,20 @@ export { linearBuckets, exponentialBuckets } from './metrics/bucket-generators.j
 export { validateMetricName } from './format/names.js';
 export type { LabelValues } from './metrics/descriptor.js';
 export type { MetricObjectWithValues } from './metrics/metric.js';
-import { register, type Registry, type RegistryContentType } from './collector/registry.js';
+import { register, type ExpositionContentType } from './collector/registry.js';
 export {
   Registry,
   register,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_PROTOBUF_CONTENT_TYPE,
   prometheusContentType,
   openMetricsContentType,
+  prometheusProtobufContentType,
   type RegistryContentType,
+  type ExpositionContentType,
+  type PrometheusProtobufContentType,
+  type RegistryMetrics,
   type PrometheusContentType,
   type OpenMetricsContentType,
   type RegistrableMetric,
@@ -99,11 +104,13 @@ export declare const formatInspection: typeof Inspect.formatInspection;
 exportOnFirstUse(() => require('./surfaces/inspect.js') as typeof Inspect, ['inspectFile', 'formatInspection']);
 
 /** prom-client's `contentType`: the content type of `register`, read and set through this export. */
-export declare let contentType: RegistryContentType;
+export declare let contentType: ExpositionContentType;
 Object.defineProperty(exports, 'contentType', {
   enumerable: true,
-  get: (): RegistryContentType => register.contentType,
-  set: (value: RegistryContentType): void => (register as Registry<RegistryContentType>).setContentType(value),
+  get: (): ExpositionContentType => register.contentType,
+  set: (value: ExpositionContentType): void => {
+    register.setContentType(value);
+  },
 });
 
 // The module itself as its default export: a default import of the package (ESM, or

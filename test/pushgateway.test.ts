@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as promClient from 'prom-client';
-import { MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, Pushgateway, PushgatewayError, ValidationError, type PushgatewayRegistry } from '../src/index.js';
+import { Counter, Histogram, MultiprocessRegistry, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, PROMETHEUS_PROTOBUF_CONTENT_TYPE, Pushgateway, PushgatewayError, Registry, ValidationError, type PushgatewayRegistry } from '../src/index.js';
 import { EXAMPLES, exampleEnv, runCommand } from './helpers/examples-processes.js';
 import { tempDir } from './helpers/fixtures.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
@@ -450,6 +450,23 @@ describe('a real Pushgateway', { skip: skipUnlessInstalled('prometheus-pushgatew
       await gateway?.stop();
     } finally {
       work?.cleanup();
+    }
+  });
+
+  test('a protobuf registry pushes protobuf with its Content-Type (gzipped too), and the Pushgateway reads it', async () => {
+    const registry = new Registry(PROMETHEUS_PROTOBUF_CONTENT_TYPE);
+    new Counter({ name: 'pb_jobs_total', help: 'Jobs.', labelNames: ['kind'], registers: [registry] }).inc({ kind: 'x' }, 3);
+    const sizes = new Histogram({ name: 'pb_size_bytes', help: 'Sizes.', buckets: [10], nativeHistogramBucketFactor: 1.1, registers: [registry] });
+    for (const v of [1, 5, 50]) sizes.observe(v);
+    for (const [job, headers] of [['pb', {}], ['pbgz', { 'Content-Encoding': 'gzip' }]] as const) {
+      assert.deepEqual((await new Pushgateway(gateway.url, { headers }, registry).push({ jobName: job })).body, '');
+      assert.deepEqual(groupLines(await gateway.metrics(), job).filter((line) => !line.startsWith('push_failure_time_seconds{')).sort(), [
+        `pb_jobs_total{instance="",job="${job}",kind="x"} 3`,
+        `pb_size_bytes_bucket{instance="",job="${job}",le="10"} 2`,
+        `pb_size_bytes_bucket{instance="",job="${job}",le="+Inf"} 3`,
+        `pb_size_bytes_count{instance="",job="${job}"} 3`,
+        `pb_size_bytes_sum{instance="",job="${job}"} 56`,
+      ].sort());
     }
   });
 

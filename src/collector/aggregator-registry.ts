@@ -1,10 +1,10 @@
 import { ValidationError } from '../errors.js';
 import { aggregatorNamed } from './aggregators.js';
 import { endOfExposition } from './exposition.js';
-import { register, Registry, PROMETHEUS_CONTENT_TYPE, type MetricJSON, type PrometheusContentType, type RegistrableMetric, type RegistryContentType } from './registry.js';
+import { register, Registry, PROMETHEUS_CONTENT_TYPE, PROMETHEUS_PROTOBUF_CONTENT_TYPE, type MetricJSON, type PrometheusContentType, type RegistrableMetric, type ExpositionContentType, type RegistryMetrics } from './registry.js';
 
 /** The registries clusterMetrics() serves in-process (setRegistries()). */
-let aggregated: Registry<RegistryContentType>[] | undefined;
+let aggregated: Registry<ExpositionContentType>[] | undefined;
 
 /**
  * prom-client's AggregatorRegistry, without IPC. prom-client's asks every
@@ -15,7 +15,7 @@ let aggregated: Registry<RegistryContentType>[] | undefined;
  * registries (setRegistries(), default `register`), as there is nothing
  * else to read.
  */
-export class AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
+export class AggregatorRegistry<T extends ExpositionContentType = PrometheusContentType> extends Registry<T> {
   constructor(contentType: T = PROMETHEUS_CONTENT_TYPE as T) {
     super(contentType);
   }
@@ -25,7 +25,7 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
   }
 
   /** prom-client's workers report their setRegistries() registries (default `register`): families only in others are left out. */
-  protected override standsFor(): readonly Registry<RegistryContentType>[] {
+  protected override standsFor(): readonly Registry<ExpositionContentType>[] {
     return aggregated ?? [register];
   }
 
@@ -39,18 +39,20 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
    * directory: this process's registries, and '' when they hold no metric
    * (prom-client's answer with no workers).
    */
-  async clusterMetrics(): Promise<string> {
-    if (!this.dir && this.inProcessMetrics().length === 0) return '';
-    const text = await this.metrics();
-    // Not a family in the directory (no worker has written yet): prom-client's answer with no workers.
-    return text === endOfExposition('openmetrics') ? '' : text;
+  async clusterMetrics(): Promise<RegistryMetrics<T>> {
+    // prom-client's answer with no workers: '' (an empty body in protobuf).
+    const none = (this.contentType === PROMETHEUS_PROTOBUF_CONTENT_TYPE ? Buffer.alloc(0) : '') as RegistryMetrics<T>;
+    if (!this.dir && this.inProcessMetrics().length === 0) return none;
+    const exposition = await this.metrics();
+    // Not a family in the directory (no worker has written yet).
+    return exposition === endOfExposition('openmetrics') ? none : exposition;
   }
 
   /**
    * prom-client's aggregate(): a registry holding the metrics of several
    * getMetricsAsJSON() results, each metric merged by its `aggregator`.
    */
-  static aggregate<C extends RegistryContentType = PrometheusContentType>(
+  static aggregate<C extends ExpositionContentType = PrometheusContentType>(
     metricsArr: ReadonlyArray<readonly MetricJSON[]>,
     contentType: C = PROMETHEUS_CONTENT_TYPE as C,
   ): Registry<C> {
@@ -71,7 +73,7 @@ export class AggregatorRegistry<T extends RegistryContentType = PrometheusConten
   }
 
   /** The registries whose metrics clusterMetrics() serves without a directory (prom-client: the ones workers report). */
-  static setRegistries(registries: Registry<RegistryContentType> | Registry<RegistryContentType>[]): void {
+  static setRegistries(registries: Registry<ExpositionContentType> | Registry<ExpositionContentType>[]): void {
     const list = Array.isArray(registries) ? registries : [registries];
     for (const registry of list) {
       if (!(registry instanceof Registry)) throw new ValidationError(`Expected Registry, got ${typeof registry}`);

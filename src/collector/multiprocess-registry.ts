@@ -5,7 +5,7 @@ import { announceScrape } from '../storage/scrape-signal.js';
 import { DEFAULT_COMPACT_THRESHOLD, DirectoryMerge } from './directory-merge.js';
 import type { Family } from './family.js';
 import { familiesOf, familyOfSnapshot } from './registry-bridge.js';
-import { register, Registry, type RegistrableMetric, type RegistryContentType } from './registry.js';
+import { register, Registry, type ExpositionContentType, type RegistrableMetric, type RegistryContentType } from './registry.js';
 import type { MetricSnapshot } from './metric-text.js';
 
 export { SKIPPED_FILES_FAMILY } from './directory-merge.js';
@@ -16,14 +16,15 @@ export interface SideRegistry {
   getMetricsAsArray?(): unknown[];
 }
 
-export interface MultiprocessRegistryOptions {
+export interface MultiprocessRegistryOptions<T extends ExpositionContentType = RegistryContentType> {
   /** The directory to merge; default configure()'s dir or PROMETHEUS_MULTIPROC_DIR, read at each scrape. */
   dir?: string;
   /** Where skipped files are reported (once per file and reason); default console.warn. */
   logger?: Logger;
   /** prom-client registries whose per-process metrics are served alongside the merged ones. */
   registries?: SideRegistry[];
-  contentType?: RegistryContentType;
+  /** Default the text format 0.0.4; PROMETHEUS_PROTOBUF_CONTENT_TYPE makes metrics() resolve with a Buffer. */
+  contentType?: T;
   /**
    * Compact the directory (merge dead writers' files into accumulated ones)
    * after a scrape that found at least this many dead writers; 0 never does.
@@ -42,11 +43,11 @@ export interface MultiprocessRegistryOptions {
  * CLI and the exporter serve through one. Keep one instance per process: it
  * remembers what it parsed, so a scrape only parses entries that are new.
  */
-export class MultiprocessRegistry extends Registry<RegistryContentType> {
+export class MultiprocessRegistry<T extends ExpositionContentType = RegistryContentType> extends Registry<T> {
   private readonly own: DirectoryMerge;
 
-  constructor(private readonly options: MultiprocessRegistryOptions = {}) {
-    super(options.contentType ?? Registry.PROMETHEUS_CONTENT_TYPE);
+  constructor(private readonly options: MultiprocessRegistryOptions<T> = {}) {
+    super(options.contentType ?? (Registry.PROMETHEUS_CONTENT_TYPE as T));
     this.own = new DirectoryMerge(options.logger ?? consoleLogger, options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD, options.naming ?? counterNaming(), 'python');
   }
 

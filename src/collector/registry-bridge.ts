@@ -26,15 +26,17 @@ export function plainPart(family: Family): Part {
 
 /** A prom-client registry's metrics in our family model. */
 export async function familiesOf(registry: { getMetricsAsJSON(): Promise<MetricSnapshot[]> | MetricSnapshot[] }): Promise<Family[]> {
-  return (await registry.getMetricsAsJSON()).map(familyOfSnapshot);
+  return (await registry.getMetricsAsJSON()).map((metric) => familyOfSnapshot(metric));
 }
 
 /**
  * A metric's get() result in our family model: a counter declared `jobs`
  * is the bare family `jobs` (exported as `jobs` in the text format), one
  * declared `jobs_total` the family `jobs` with samples `jobs_total`.
+ * `withExemplars`: samples keep their exemplars (the protobuf exposition;
+ * the text of these families is written from the snapshot itself).
  */
-export function familyOfSnapshot(metric: MetricSnapshot): Family {
+export function familyOfSnapshot(metric: MetricSnapshot, withExemplars = false): Family {
   const type = String(metric.type) as MetricType;
   const bare = type === 'counter' && !metric.name.endsWith('_total');
   const name = type === 'counter' && !bare ? metric.name.slice(0, -'_total'.length) : metric.name;
@@ -49,7 +51,11 @@ export function familyOfSnapshot(metric: MetricSnapshot): Family {
       const labels: Record<string, string> = {};
       for (const [k, value] of Object.entries(v.labels ?? {})) if (value !== undefined) labels[k] = String(value);
       const sampleName = type === 'counter' ? metric.name : (v.metricName ?? metric.name);
-      return { name: sampleName, labels, value: v.value };
+      const exemplar = withExemplars ? v.exemplar : undefined;
+      if (!exemplar) return { name: sampleName, labels, value: v.value };
+      const exemplarLabels: Record<string, string> = {};
+      for (const [k, value] of Object.entries(exemplar.labelSet)) exemplarLabels[k] = String(value);
+      return { name: sampleName, labels, value: v.value, exemplar: { labels: exemplarLabels, value: exemplar.value, timestamp: exemplar.timestamp ?? Date.now() / 1000 } };
     }),
   };
 }

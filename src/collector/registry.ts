@@ -5,19 +5,43 @@ import { Metric } from '../metrics/metric.js';
 import { installDefaultRegistry } from '../metrics/registries.js';
 import { unwatchCollect, watchCollect } from '../metrics/collect-callbacks.js';
 import { configuredOptions, counterNaming, resolveDir, type Naming } from '../storage/config.js';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
+import {
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  PROMETHEUS_PROTOBUF_CONTENT_TYPE,
+  type ExpositionContentType,
+  type OpenMetricsContentType,
+  type PrometheusContentType,
+  type PrometheusProtobufContentType,
+  type RegistryMetrics,
+} from '../format/content-types.js';
 import { announceScrape } from '../storage/scrape-signal.js';
 import { DirectoryMerge } from './directory-merge.js';
-import { endOfExposition, exposedFamilyName, type ExpositionFormat } from './exposition.js';
+import { endOfExposition, exposedFamilyName, familyWithDefaults, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
+import type * as ProtobufExposition from './protobuf-exposition.js';
 import { joinMetricTexts, metricText, type MetricSnapshot } from './metric-text.js';
 import type { Part } from './registry-bridge.js';
 import { familyOfSnapshot } from './registry-bridge.js';
 
-export { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from '../format/content-types.js';
-/** prom-client's names for the same two content types. */
+export {
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  PROMETHEUS_PROTOBUF_CONTENT_TYPE,
+  type ExpositionContentType,
+  type OpenMetricsContentType,
+  type PrometheusContentType,
+  type PrometheusProtobufContentType,
+  type RegistryContentType,
+  type RegistryMetrics,
+} from '../format/content-types.js';
+/** prom-client's names for the same content types (the protobuf one as client_js PR #856 names it). */
 export const prometheusContentType = PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = OPENMETRICS_CONTENT_TYPE;
+export const prometheusProtobufContentType = PROMETHEUS_PROTOBUF_CONTENT_TYPE;
+
+/** What a registry serves: one of the text formats, or protobuf. */
+export type ScrapeFormat = ExpositionFormat | 'protobuf';
 
 /** What a registry takes (prom-client takes any object with a name and get()). */
 export interface RegistrableMetric {
@@ -36,15 +60,41 @@ export interface MetricJSON {
   values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
 
-function formatOf(contentType: unknown, error: (message: string) => Error): ExpositionFormat {
+function formatOf(contentType: unknown, error: (message: string) => Error): ScrapeFormat {
   if (contentType === PROMETHEUS_CONTENT_TYPE) return 'prometheus';
   if (contentType === OPENMETRICS_CONTENT_TYPE) return 'openmetrics';
-  throw error(`Content type ${String(contentType)} is unsupported; use ${PROMETHEUS_CONTENT_TYPE} or ${OPENMETRICS_CONTENT_TYPE}`);
+  if (contentType === PROMETHEUS_PROTOBUF_CONTENT_TYPE) return 'protobuf';
+  throw error(`Content type ${String(contentType)} is unsupported; use ${PROMETHEUS_CONTENT_TYPE}, ${OPENMETRICS_CONTENT_TYPE} or ${PROMETHEUS_PROTOBUF_CONTENT_TYPE}`);
+}
+
+const CONTENT_TYPES: Record<ScrapeFormat, ExpositionContentType> = {
+  prometheus: PROMETHEUS_CONTENT_TYPE,
+  openmetrics: OPENMETRICS_CONTENT_TYPE,
+  protobuf: PROMETHEUS_PROTOBUF_CONTENT_TYPE,
+};
+
+/** The content type of `format`. */
+export function contentTypeOf(format: ScrapeFormat): ExpositionContentType {
+  return CONTENT_TYPES[format];
+}
+
+/** The text format a protobuf registry's text methods (getMetricsAsString and the like) write: the 0.0.4 one. */
+function textFormatOf(format: ScrapeFormat): ExpositionFormat {
+  return format === 'protobuf' ? 'prometheus' : format;
+}
+
+let protobufModule: typeof ProtobufExposition | undefined;
+
+/** `families` as a protobuf body; its encoder is loaded at the first protobuf scrape, as most processes never serve one (start-up is measured). */
+function protobufExposition(families: readonly Family[]): Buffer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  protobufModule ??= require('./protobuf-exposition.js') as typeof ProtobufExposition;
+  return protobufModule.protobufExposition(families);
 }
 
 /** The registries each metric is in: one leaving its last in multiprocess mode gives up its series. */
 const membership = new WeakMap<object, Set<AnyRegistry>>();
-type AnyRegistry = Registry<RegistryContentType>;
+type AnyRegistry = Registry<ExpositionContentType>;
 
 /**
  * The registries of this process each family's metric objects are in. A
@@ -67,13 +117,17 @@ let sharedMerge: DirectoryMerge | undefined;
  * MultiprocessRegistry: the whole directory), after running the collect()
  * of its metrics in this process and asking the other writers for theirs.
  */
-export class Registry<BoundContentType extends RegistryContentType = PrometheusContentType> {
+export class Registry<BoundContentType extends ExpositionContentType = PrometheusContentType> {
   static get PROMETHEUS_CONTENT_TYPE(): PrometheusContentType {
     return PROMETHEUS_CONTENT_TYPE;
   }
 
   static get OPENMETRICS_CONTENT_TYPE(): OpenMetricsContentType {
     return OPENMETRICS_CONTENT_TYPE;
+  }
+
+  static get PROMETHEUS_PROTOBUF_CONTENT_TYPE(): PrometheusProtobufContentType {
+    return PROMETHEUS_PROTOBUF_CONTENT_TYPE;
   }
 
   /** prom-client's `Registry.globalRegistry`: the default registry, `register`. */
@@ -85,19 +139,25 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
   /** Which metric of this registry exports each name (as "Counter jobs"). */
   private readonly exporters = new Map<string, string>();
   private defaultLabelSet: Record<string, string | number> = {};
-  private format: ExpositionFormat;
-  private readonly inflight = new Map<ExpositionFormat, Promise<string>>();
+  private format: ScrapeFormat;
+  private readonly inflight = new Map<ScrapeFormat, Promise<string | Buffer>>();
 
   constructor(contentType: BoundContentType = PROMETHEUS_CONTENT_TYPE as BoundContentType) {
     this.format = formatOf(contentType, (message) => new ValidationError(message));
   }
 
   get contentType(): BoundContentType {
-    return (this.format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE) as BoundContentType;
+    return CONTENT_TYPES[this.format] as BoundContentType;
   }
 
-  setContentType(contentType: BoundContentType): void {
+  /**
+   * Switches the content type; returns this registry, typed by the new one
+   * (client_js PR #856's signature: metrics() of a protobuf registry
+   * resolves with a Buffer).
+   */
+  setContentType<T extends ExpositionContentType>(contentType: T): Registry<T> {
     this.format = formatOf(contentType, (message) => new ValidationError(message));
+    return this as unknown as Registry<T>;
   }
 
   /** Whether this registry serves every family of the directory, not only those registered in it. */
@@ -222,20 +282,20 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     this.defaultLabelSet = labels;
   }
 
-  /** The exposition in this registry's content type. */
-  metrics(): Promise<string> {
+  /** The exposition in this registry's content type: text, or (protobuf) a Buffer. */
+  metrics(): Promise<RegistryMetrics<BoundContentType>> {
     const format = this.format;
     const dir = this.dir;
-    if (!dir) return this.inProcessText(format);
+    if (!dir) return (format === 'protobuf' ? this.inProcessProtobuf() : this.inProcessText(format)) as Promise<RegistryMetrics<BoundContentType>>;
     // Scrapes of the directory at the same time share one result.
     let pending = this.inflight.get(format);
     if (!pending) {
-      pending = this.mergedText(dir, format);
+      pending = format === 'protobuf' ? this.mergedProtobuf(dir) : this.mergedText(dir, format);
       const forget = (): void => void this.inflight.delete(format);
       pending.then(forget, forget);
       this.inflight.set(format, pending);
     }
-    return pending;
+    return pending as Promise<RegistryMetrics<BoundContentType>>;
   }
 
   /** One metric's lines (prom-client's getSingleMetricAsString); in multiprocess mode, its merged family. */
@@ -248,13 +308,13 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
       return this.getMetricsAsString(metric);
     }
     const parts = await this.scrape(dir, [metric]);
-    return this.merge().render(parts, this.format, '').replace(/\n$/, '');
+    return this.merge().render(parts, textFormatOf(this.format), '').replace(/\n$/, '');
   }
 
   /** One metric's lines from its get() (or getForPromString()), as prom-client writes them. */
   async getMetricsAsString(metric: RegistrableMetric): Promise<string> {
     const snapshot = metric.getForPromString ? await metric.getForPromString() : await metric.get();
-    return metricText(snapshot, { format: this.format, defaultLabels: this.defaultLabelSet, pythonNaming: this.naming() === 'python' });
+    return metricText(snapshot, { format: textFormatOf(this.format), defaultLabels: this.defaultLabelSet, pythonNaming: this.naming() === 'python' });
   }
 
   /** prom-client's getMetricsAsJSON(); in multiprocess mode, the merged families. */
@@ -305,10 +365,10 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
   }
 
   /** prom-client's Registry.merge(): one registry holding the metrics of all of `registries` (which must share a content type). */
-  static merge(registries: Registry<RegistryContentType>[]): Registry<RegistryContentType> {
+  static merge<T extends ExpositionContentType>(registries: Registry<T>[]): Registry<T> {
     const contentType = registries[0].contentType;
     if (registries.some((r) => r.contentType !== contentType)) throw new ValidationError('Registers can only be merged if they have the same content type');
-    const merged = new Registry<RegistryContentType>(contentType);
+    const merged = new Registry<T>(contentType);
     for (const registry of registries) for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
     return merged;
   }
@@ -323,9 +383,32 @@ export class Registry<BoundContentType extends RegistryContentType = PrometheusC
     return joinMetricTexts(texts, format);
   }
 
+  /** In-process protobuf: each metric's get(), with the default labels, as prom-client's text would show it. */
+  private async inProcessProtobuf(): Promise<Buffer> {
+    announceScrape(undefined);
+    const pythonNaming = this.naming() === 'python';
+    const defaults: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.defaultLabelSet)) defaults[name] = String(value);
+    const labelled = Object.keys(defaults).length > 0;
+    const families = await Promise.all(
+      this.inProcessMetrics().map(async (metric) => {
+        let family = familyOfSnapshot(await metric.get(), true);
+        // Python's naming: a counter's name always ends in _total, as the text shows it.
+        if (pythonNaming && family.bare) family = { ...family, bare: false };
+        return labelled ? familyWithDefaults(family, defaults) : family;
+      }),
+    );
+    return protobufExposition(families);
+  }
+
   private async mergedText(dir: string, format: ExpositionFormat): Promise<string> {
     const parts = await this.scrape(dir, this.ownMetrics());
     return this.merge().render(parts, format, endOfExposition(format));
+  }
+
+  private async mergedProtobuf(dir: string): Promise<Buffer> {
+    const parts = await this.scrape(dir, this.ownMetrics());
+    return protobufExposition(parts.map((part) => part.toFamily()));
   }
 
   /**

@@ -1,18 +1,28 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { MultiprocessRegistry } from '../collector/multiprocess-registry.js';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, type RegistryContentType } from '../format/content-types.js';
+import { contentTypeOf, Registry } from '../collector/registry.js';
+import { PROMETHEUS_PROTOBUF_CONTENT_TYPE, type ExpositionContentType, type RegistryContentType } from '../format/content-types.js';
 import { consoleLogger, type Logger } from '../log.js';
 import type { FastifyInstanceLike, FastifyPluginLike } from './fastify-types.js';
-import { expositionResponse, isReadMethod, methodNotAllowed, plainResponse, wantsOpenMetrics, writeResponse, type HttpResponse } from './http.js';
+import { expositionResponse, isReadMethod, methodNotAllowed, plainResponse, negotiateFormat, writeResponse, type HttpResponse } from './http.js';
 
 /**
  * What a handler serves: a MultiprocessRegistry, or anything with the same
- * metrics()/contentType methods (a prom-client Registry).
+ * metrics()/contentType methods (a prom-client Registry). Protobuf is
+ * negotiated for our registries, and for any other whose class has
+ * client_js PR #856's PROMETHEUS_PROTOBUF_CONTENT_TYPE.
  */
 export interface MetricsSource {
   readonly contentType: string;
-  setContentType(contentType: RegistryContentType): void;
-  metrics(): Promise<string>;
+  setContentType(contentType: RegistryContentType): unknown;
+  metrics(): Promise<string | Uint8Array>;
+}
+
+/** Whether `source` can be switched to the protobuf content type. */
+function servesProtobuf(source: MetricsSource): boolean {
+  if (source instanceof Registry) return true;
+  const type = (source.constructor as { PROMETHEUS_PROTOBUF_CONTENT_TYPE?: unknown } | undefined)?.PROMETHEUS_PROTOBUF_CONTENT_TYPE;
+  return type === PROMETHEUS_PROTOBUF_CONTENT_TYPE;
 }
 
 export interface MetricsHandlerOptions {
@@ -25,10 +35,11 @@ export interface MetricsHandlerOptions {
  * only around the synchronous start of metrics(), where both our registry and
  * prom-client's read it, so concurrent scrapes in both formats never mix.
  */
-function metricsIn(source: MetricsSource, contentType: RegistryContentType): Promise<string> {
+function metricsIn(source: MetricsSource, contentType: ExpositionContentType): Promise<string | Uint8Array> {
   const previous = source.contentType as RegistryContentType;
   if (previous === contentType) return source.metrics();
-  source.setContentType(contentType);
+  // The protobuf type reaches only sources that take it (servesProtobuf()).
+  source.setContentType(contentType as RegistryContentType);
   try {
     return source.metrics();
   } finally {
@@ -47,7 +58,7 @@ async function buildMetricsResponse(
   logger: Logger = consoleLogger,
 ): Promise<HttpResponse> {
   if (!isReadMethod(request.method)) return methodNotAllowed();
-  const contentType = wantsOpenMetrics(request.headers.accept) ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+  const contentType = contentTypeOf(negotiateFormat(request.headers.accept, { protobuf: servesProtobuf(source) }));
   try {
     return await expositionResponse(await metricsIn(source, contentType), contentType, request.headers['accept-encoding']);
   } catch (err) {
@@ -58,7 +69,9 @@ async function buildMetricsResponse(
 
 /**
  * A `/metrics` handler for node:http and Express (same signature): the
- * merged exposition, OpenMetrics when the Accept header asks for it, gzip
+ * merged exposition in the format the Accept header likes best (protobuf,
+ * as Prometheus asks for it with native histograms on; OpenMetrics; the
+ * text format 0.0.4 otherwise), gzip
  * when Accept-Encoding allows. Without a registry it makes one
  * MultiprocessRegistry for this handler (keep the handler: the registry
  * remembers what it parsed). A failed scrape answers 500 and is logged; the

@@ -29,36 +29,62 @@ const TEXT_PLAIN = 'text/plain; charset=utf-8';
 interface MediaRange {
   name: string;
   q: number;
+  /** Parameters other than q, names lower-cased. */
+  params: Record<string, string>;
 }
 
-/** `a;q=0.5, b` as names (lower-cased) with their quality; ranges with an unreadable q count as q=0. */
+/** `a;q=0.5, b` as names (lower-cased) with their quality and parameters; ranges with an unreadable q count as q=0. */
 function parseQualityList(header: string | string[] | undefined): MediaRange[] {
   const text = Array.isArray(header) ? header.join(',') : header;
   if (!text) return [];
   return text.split(',').map((part) => {
-    const [name, ...params] = part.split(';');
+    const [name, ...rest] = part.split(';');
     let q = 1;
-    for (const param of params) {
-      const [key, value] = param.split('=');
-      if (key.trim().toLowerCase() === 'q') q = Number(value?.trim());
+    const params: Record<string, string> = {};
+    for (const param of rest) {
+      const equals = param.indexOf('=');
+      const key = (equals < 0 ? param : param.slice(0, equals)).trim().toLowerCase();
+      const value = equals < 0 ? '' : param.slice(equals + 1).trim().replace(/^"(.*)"$/, '$1');
+      if (key === 'q') q = Number(value);
+      else params[key] = value;
     }
-    return { name: name.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0 };
+    return { name: name.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0, params };
   });
 }
 
+/** The formats a metrics endpoint serves: the text format 0.0.4, OpenMetrics, Prometheus' delimited protobuf. */
+export type NegotiatedFormat = 'prometheus' | 'openmetrics' | 'protobuf';
+
+/** Whether a range names the protobuf exposition we write: MetricFamily messages, delimited (either parameter may be left out). */
+function isDelimitedMetricFamilies(range: MediaRange): boolean {
+  const { proto, encoding } = range.params;
+  return (proto === undefined || proto === 'io.prometheus.client.MetricFamily') && (encoding === undefined || encoding === 'delimited');
+}
+
 /**
- * OpenMetrics only when the client names it and likes it at least as much as
- * the text format (Prometheus asks for OpenMetrics first, text with q=0.5);
- * anything else, a bare `*\/*` included, gets the text format 0.0.4.
+ * The format to answer `accept` with: the one the client likes best (the
+ * highest q), a tie going to the richer format (protobuf, then OpenMetrics,
+ * then text), as Prometheus lists them in that order. Protobuf only when the
+ * client names it (`application/vnd.google.protobuf` for delimited
+ * io.prometheus.client.MetricFamily messages, as Prometheus with native
+ * histograms on asks first) and `protobuf` says the source can write it;
+ * OpenMetrics only when named; text for everything else, a bare `*\/*` or
+ * no header included. A range with q=0 is refused.
  */
-export function wantsOpenMetrics(accept: string | string[] | undefined): boolean {
+export function negotiateFormat(accept: string | string[] | undefined, options: { protobuf: boolean }): NegotiatedFormat {
+  let protobuf = 0;
   let openMetrics = 0;
   let text = 0;
-  for (const { name, q } of parseQualityList(accept)) {
-    if (name === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
+  for (const range of parseQualityList(accept)) {
+    const { name, q } = range;
+    if (name === 'application/vnd.google.protobuf') {
+      if (options.protobuf && isDelimitedMetricFamilies(range)) protobuf = Math.max(protobuf, q);
+    } else if (name === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
     else if (name === 'text/plain' || name === 'text/*' || name === '*/*') text = Math.max(text, q);
   }
-  return openMetrics > 0 && openMetrics >= text;
+  if (protobuf > 0 && protobuf >= openMetrics && protobuf >= text) return 'protobuf';
+  if (openMetrics > 0 && openMetrics >= text) return 'openmetrics';
+  return 'prometheus';
 }
 
 /** gzip unless the client does not list it (or `*`), or refuses it with q=0. */
@@ -94,9 +120,9 @@ export function methodNotAllowed(extra: Record<string, string> = {}): HttpRespon
   return plainResponse(405, 'Method Not Allowed: use GET', { Allow: 'GET, HEAD', ...extra });
 }
 
-/** An exposition as a response: never cached, gzipped when `acceptEncoding` allows. */
-export async function expositionResponse(text: string, contentType: string, acceptEncoding: string | string[] | undefined): Promise<HttpResponse> {
-  let body: Buffer = Buffer.from(text, 'utf8');
+/** An exposition (text, or protobuf bytes) as a response: never cached, gzipped when `acceptEncoding` allows. */
+export async function expositionResponse(exposition: string | Uint8Array, contentType: string, acceptEncoding: string | string[] | undefined): Promise<HttpResponse> {
+  let body: Buffer = typeof exposition === 'string' ? Buffer.from(exposition, 'utf8') : Buffer.isBuffer(exposition) ? exposition : Buffer.from(exposition);
   const headers: Record<string, string | number> = {
     'Content-Type': contentType,
     'Cache-Control': 'no-store',

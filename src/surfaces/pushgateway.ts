@@ -16,7 +16,7 @@ import type * as http from 'http';
 import type * as https from 'https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
-import { register, type RegistryContentType } from '../collector/registry.js';
+import { PROMETHEUS_PROTOBUF_CONTENT_TYPE, register, type RegistryContentType } from '../collector/registry.js';
 import { PromMultiprocError, ValidationError } from '../errors.js';
 
 /**
@@ -28,13 +28,13 @@ function transport(protocol: string): typeof http | typeof https {
   return protocol === 'https:' ? (require('https') as typeof https) : (require('http') as typeof http);
 }
 
-function gzipAsync(text: string): Promise<Buffer> {
+function gzipAsync(text: string | Uint8Array): Promise<Buffer> {
   return promisify((require('node:zlib') as typeof import('node:zlib')).gzip)(text);
 }
 
 /** What a Pushgateway pushes: a Registry (`register` by default: with a directory, the merged view), or anything with these two members. */
 export interface PushgatewayRegistry<T extends string = string> {
-  metrics(): Promise<string>;
+  metrics(): Promise<string | Uint8Array>;
   readonly contentType: T;
 }
 
@@ -192,6 +192,10 @@ function request(state: GatewayState, method: Method, jobName: string | undefine
     const encoding = headerName(headers, 'content-encoding');
     // Nothing is sent with a DELETE, so nothing is encoded.
     if (method === 'DELETE' && encoding !== undefined) delete headers[encoding];
+    // The Pushgateway reads a body as text unless its Content-Type says protobuf: a protobuf registry's push says so (the caller's own header wins).
+    if (method !== 'DELETE' && state.registry.contentType === PROMETHEUS_PROTOBUF_CONTENT_TYPE && headerName(headers, 'content-type') === undefined) {
+      headers['Content-Type'] = PROMETHEUS_PROTOBUF_CONTENT_TYPE;
+    }
     const { hostname, port, auth, protocol } = urlToHttpOptions(url);
     const options: https.RequestOptions = {
       protocol,
@@ -223,7 +227,7 @@ function request(state: GatewayState, method: Method, jobName: string | undefine
     const gzipped = encoding !== undefined && String(headers[encoding]).trim().toLowerCase() === 'gzip';
     state.registry
       .metrics()
-      .then((text) => (gzipped ? gzipAsync(text) : Buffer.from(text, 'utf8')))
+      .then((body) => (gzipped ? gzipAsync(body) : typeof body === 'string' ? Buffer.from(body, 'utf8') : body))
       .then(
         (body) => {
           req.write(body);

@@ -1,4 +1,4 @@
-import { register as defaultRegister, type Registry, type RegistryContentType } from '../../collector/registry.js';
+import { register as defaultRegister, type ExpositionContentType, type Registry } from '../../collector/registry.js';
 import { showValue, ValidationError } from '../../errors.js';
 import { isLabelName, isMetricName, isWellFormed } from '../../format/names.js';
 import { labelText } from '../../metrics/descriptor.js';
@@ -53,7 +53,7 @@ const CALLER = 'collectDefaultMetrics';
  * that a refused call registers nothing (prom-client leaves the metrics made
  * before the one that failed).
  */
-function check(config: DefaultMetricsCollectorConfiguration, registry: Registry<RegistryContentType>): void {
+function check(config: DefaultMetricsCollectorConfiguration, registry: Registry<ExpositionContentType>): void {
   const { prefix, labels, eventLoopMonitoringPrecision: precision, gcDurationBuckets: buckets } = config;
   if (prefix && (typeof prefix !== 'string' || !isMetricName(`${prefix}x`))) {
     throw new ValidationError(`${CALLER}: prefix must be a string that starts valid metric names, got ${showValue(prefix)}`);
@@ -91,17 +91,17 @@ function check(config: DefaultMetricsCollectorConfiguration, registry: Registry<
  * itself, each gauge merged with the mode that fits it
  * (docs/runtime-metrics.md).
  */
-export function collectDefaultMetrics<T extends RegistryContentType>(config?: DefaultMetricsCollectorConfiguration<T>): void {
+export function collectDefaultMetrics<T extends ExpositionContentType>(config?: DefaultMetricsCollectorConfiguration<T>): void {
   if (config !== null && config !== undefined && typeof config !== 'object') {
     throw new ValidationError(`${CALLER}: config must be null, undefined, or an object, got ${showValue(config)}`);
   }
   const settings = { eventLoopMonitoringPrecision: 10, ...config } as DefaultMetricsCollectorConfiguration;
-  const registry = (settings.register ?? defaultRegister) as Registry<RegistryContentType>;
+  const registry = (settings.register ?? defaultRegister) as Registry<ExpositionContentType>;
   if (settings.register !== undefined && typeof (settings.register as { registerMetric?: unknown })?.registerMetric !== 'function') {
     throw new ValidationError(`${CALLER}: register must be a Registry, got ${showValue(settings.register)}`);
   }
   check(settings, registry);
-  for (const module of Object.values(MODULES)) module(settings.register as Registry<RegistryContentType> | undefined, settings);
+  for (const module of Object.values(MODULES)) module(settings.register as Registry<ExpositionContentType> | undefined, settings);
 }
 
 /** The names of the default metric modules (prom-client's collectDefaultMetrics.metricsList). */

@@ -1,10 +1,10 @@
 import { isMainThread } from 'node:worker_threads';
-import { register, type Registry, type RegistryContentType } from '../../collector/registry.js';
+import { register, type ExpositionContentType, type Registry } from '../../collector/registry.js';
 import type { MetricRegistry } from '../../metrics/registries.js';
 import { processStorage } from '../../storage/process-storage.js';
 
 /** prom-client's configuration of collectDefaultMetrics, and of each default metric module. */
-export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = RegistryContentType> {
+export interface DefaultMetricsCollectorConfiguration<T extends ExpositionContentType = ExpositionContentType> {
   /** The registry the metrics join; default `register`. */
   register?: Registry<T>;
   /** Prepended to every metric name. */
@@ -19,7 +19,7 @@ export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentT
 
 /** A default metric module, as prom-client's lib/metrics/ files are: it makes and registers its metrics. */
 export interface DefaultMetricModule {
-  (registry?: Registry<RegistryContentType>, config?: DefaultMetricsCollectorConfiguration): void;
+  (registry?: Registry<ExpositionContentType>, config?: DefaultMetricsCollectorConfiguration): void;
   /** The names of its metrics, without the prefix. */
   metricNames: readonly string[];
 }
@@ -29,13 +29,13 @@ export interface ModuleSettings {
   /** The metrics' `registers`: the registry given, else undefined (the default registry). */
   registers: MetricRegistry[] | undefined;
   /** The registry they join. */
-  home: Registry<RegistryContentType>;
+  home: Registry<ExpositionContentType>;
   prefix: string;
   labels: Record<string, string | number>;
   labelNames: string[];
 }
 
-export function settingsOf(registry: Registry<RegistryContentType> | undefined, config: DefaultMetricsCollectorConfiguration = {}): ModuleSettings {
+export function settingsOf(registry: Registry<ExpositionContentType> | undefined, config: DefaultMetricsCollectorConfiguration = {}): ModuleSettings {
   const labels = (config.labels ? config.labels : {}) as Record<string, string | number>;
   return { registers: registry ? [registry] : undefined, home: registry ?? register, prefix: config.prefix ? config.prefix : '', labels, labelNames: Object.keys(labels) };
 }
