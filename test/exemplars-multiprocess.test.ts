@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MultiprocessRegistry, Registry, clearMultiprocDir, compact, metricsHandler } from '../src/index.js';
+import { Counter, MultiprocessRegistry, Registry, ValidationError, clearMultiprocDir, compact, metricsHandler } from '../src/index.js';
 import { EXEMPLAR_PAYLOAD_BYTES, RECORD_BYTES } from '../src/format/exemplar-record.js';
 import { walkEntries, HEADER_SIZE } from '../src/format/layout.js';
 import { inspectFile } from '../src/surfaces/inspect.js';
@@ -249,5 +249,20 @@ describe('exemplar files are untrusted input', () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('exemplar labels', () => {
+  it('are refused whole, naming the metric, past 128 characters, past the 256 bytes a record holds, or with a name that is no label name', async () => {
+    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const counter = new Counter({ name: 'refusals_total', help: 'R.', enableExemplars: true, registers: [registry] });
+    const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX';
+    const many = Object.fromEntries([...letters].map((name) => [name, 'v'])); // 100 characters in 50 labels: 300 bytes
+    assert.throws(() => counter.inc({ value: 1, exemplarLabels: many }), (err: Error) => err instanceof ValidationError && /Counter refusals_total: .* 300 bytes .* 256/.test(err.message));
+    assert.throws(() => counter.inc({ value: 1, exemplarLabels: { trace_id: '漢'.repeat(100) } }), /Counter refusals_total: .* 312 bytes/);
+    assert.throws(() => counter.inc({ value: 1, exemplarLabels: { trace_id: 'x'.repeat(130) } }), /Counter refusals_total: .*128/);
+    assert.throws(() => counter.inc({ value: 1, exemplarLabels: { 'trace-id': 'x' } }), /Counter refusals_total: exemplar label name "trace-id" is not a valid label name/);
+    counter.inc({ value: 2, exemplarLabels: { trace_id: 'x'.repeat(60), span_id: 'y'.repeat(50) } });
+    assert.match(await registry.metrics(), /^refusals_total 2 # \{trace_id="x{60}",span_id="y{50}"\} 2 \d/m, 'nothing of the refused calls was counted');
   });
 });

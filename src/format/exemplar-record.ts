@@ -26,12 +26,22 @@ import { isLabelName, isWellFormed } from './names.js';
 export const MAX_EXEMPLAR_LABEL_CHARS = 128;
 
 /**
- * Room for the labels of one copy: 128 UTF-16 units are at most 384 bytes of
- * UTF-8, and at most 64 labels with non-empty names take 4 length bytes each.
+ * Room for the labels of one copy, 4 length bytes per label included: the
+ * 128 characters OpenMetrics allows, in ASCII (trace and span ids), with up
+ * to 32 labels. Labels that take more are refused (checkExemplarLabels): a
+ * scrape reads every exemplar file whole, so each byte of a payload is read
+ * again at every scrape.
  */
-const LABEL_BYTES = 1000;
+export const EXEMPLAR_LABEL_BYTES = 256;
 const RECORD_HEADER = 24;
-export const RECORD_BYTES = RECORD_HEADER + LABEL_BYTES;
+export const RECORD_BYTES = RECORD_HEADER + EXEMPLAR_LABEL_BYTES;
+/** The bytes `labels` take in a copy: per label, two length fields and the UTF-8 of its name and value. */
+export function encodedLabelBytes(labels: Record<string, string | number>): number {
+  let bytes = 0;
+  for (const name in labels) bytes += 4 + Buffer.byteLength(name) + Buffer.byteLength(String(labels[name]));
+  return bytes;
+}
+
 /** The payload of an exemplar entry: the selector, then two copies. */
 export const EXEMPLAR_PAYLOAD_BYTES = 8 + 2 * RECORD_BYTES;
 
@@ -64,7 +74,7 @@ export function writeExemplar(buf: Buffer, payload: number, labels: Record<strin
   const copy = buf[payload] === 1 ? 2 : 1;
   const at = copyAt(payload, copy);
   const labelsStart = at + RECORD_HEADER;
-  const labelsEnd = labelsStart + LABEL_BYTES;
+  const labelsEnd = labelsStart + EXEMPLAR_LABEL_BYTES;
   let pos = labelsStart;
   for (const name in labels) {
     pos = writeText(buf, pos, labelsEnd, name);
@@ -153,7 +163,7 @@ function trustedCopy(buf: Buffer, payload: number): 1 | 2 | undefined {
   for (const copy of inUse === 1 ? ([1, 2] as const) : ([2, 1] as const)) {
     const at = copyAt(payload, copy);
     const length = buf.readUInt32LE(at + 16);
-    if (length > LABEL_BYTES) continue;
+    if (length > EXEMPLAR_LABEL_BYTES) continue;
     const labelsStart = at + RECORD_HEADER;
     if (fnv1a(buf, labelsStart, labelsStart + length, fnv1a(buf, at, at + 20)) === buf.readUInt32LE(at + 20)) return copy;
   }

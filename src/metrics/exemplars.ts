@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.js';
 import type { MetricIdentity } from './descriptor.js';
 import { metricTitle } from './descriptor.js';
-import { MAX_EXEMPLAR_LABEL_CHARS } from '../format/exemplar-record.js';
+import { EXEMPLAR_LABEL_BYTES, MAX_EXEMPLAR_LABEL_CHARS, encodedLabelBytes } from '../format/exemplar-record.js';
 import { isLabelName } from '../format/names.js';
 
 /**
@@ -34,8 +34,10 @@ export function checkExemplarLabels(metric: MetricIdentity, labels: unknown): Re
     throw new ValidationError(`${metricTitle(metric)}: exemplarLabels must be an object of label names and values`);
   }
   let length = 0;
+  let count = 0;
   const given = labels as Record<string, unknown>;
   for (const name in given) {
+    count++;
     // Written as they are into every exposition: a name that is no label name would make it unreadable.
     if (!isExemplarLabelName(name)) throw new ValidationError(`${metricTitle(metric)}: exemplar label name ${JSON.stringify(name)} is not a valid label name`);
     const value = given[name];
@@ -45,6 +47,15 @@ export function checkExemplarLabels(metric: MetricIdentity, labels: unknown): Re
     throw new ValidationError(
       `${metricTitle(metric)}: Label set size must be smaller than ${MAX_EXEMPLAR_LABEL_CHARS} UTF-8 chars (the exemplar's label names and values make ${length}, OpenMetrics' limit)`,
     );
+  }
+  // Exact bytes only when the characters could take more than a record holds (3 bytes each at most).
+  if (length * 3 + 4 * count > EXEMPLAR_LABEL_BYTES) {
+    const bytes = encodedLabelBytes(labels as Record<string, string | number>);
+    if (bytes > EXEMPLAR_LABEL_BYTES) {
+      throw new ValidationError(
+        `${metricTitle(metric)}: the exemplar's ${count} labels take ${bytes} bytes as stored (UTF-8 and 4 bytes a label), more than the ${EXEMPLAR_LABEL_BYTES} an exemplar record holds`,
+      );
+    }
   }
   return labels as Record<string, string | number>;
 }
