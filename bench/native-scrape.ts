@@ -131,9 +131,10 @@ export async function nativeScrapeBenchmark(argv: string[]): Promise<NativeScrap
       cases.push({ id, description, coldMs: median(coldRunsMs), coldRunsMs, warmMs: warm.ms, bytes: warm.bytes });
       console.log(`  ${id}: cold ${formatMs(median(coldRunsMs))}, warm ${formatMs(warm.ms)} (${elapsedLabel(startedMs)})`);
     };
-    await measure('ours-native-protobuf', 'ours, native + classic buckets, protobuf (native histograms merged at the lowest schema)', dirs.native, true);
-    await measure('ours-native-text', 'ours, the same directory as text (classic buckets only)', dirs.native, false);
+    // Text first: the protobuf case leaves the most garbage behind.
     await measure('ours-classic-text', 'ours, classic buckets only, text', dirs.classic, false);
+    await measure('ours-native-text', 'ours, the native directory as text (classic buckets only; the .nhdb files are not read)', dirs.native, false);
+    await measure('ours-native-protobuf', 'ours, native + classic buckets, protobuf (native histograms merged at the lowest schema)', dirs.native, true);
     const cluster = await promClientCluster(workers, series, scrapes);
     cases.push({ id: 'promclient-cluster-merge', description: "prom-client's AggregatorRegistry.aggregate() of the workers' JSON, classic only (no IPC counted)", coldMs: NaN, coldRunsMs: [], warmMs: cluster.ms, bytes: cluster.bytes });
 

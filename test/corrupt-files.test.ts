@@ -372,7 +372,10 @@ describe('corrupt files in the multiprocess directory', () => {
       const warnings: string[] = [];
       const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => warnings.push(message) } });
 
+      // Native bucket files are read by the scrapes that export them (protobuf, collect()), not by text scrapes.
+      const native = /^histogram_[^_]+\.nhdb$/.test(corrupt.fileName);
       for (const scrape of [1, 2]) {
+        if (native) await registry.collect();
         const exposition = await registry.metrics();
         const { merged, skipped } = splitSelfMetric(exposition);
         assert.deepEqual(merged, GOOD_SAMPLES, `scrape ${scrape}: the good file's samples, and nothing from ${corrupt.fileName}:\n${exposition}`);
@@ -384,6 +387,20 @@ describe('corrupt files in the multiprocess directory', () => {
       assert.match(warnings[0], corrupt.reason);
     });
   }
+
+  test('a text scrape does not read native bucket files: a damaged one is reported by the scrapes that export them', async (t) => {
+    const { dir, cleanup } = directoryWithGoodFile();
+    t.after(cleanup);
+    fs.writeFileSync(path.join(dir, 'histogram_2.nhdb'), currentLayoutFile([READABLE_ENTRY]));
+    const warnings: string[] = [];
+    const registry = new MultiprocessRegistry({ dir, logger: { warn: (message) => warnings.push(message) } });
+    assert.deepEqual(splitSelfMetric(await registry.metrics()), { merged: GOOD_SAMPLES, skipped: 0 });
+    assert.deepEqual(warnings, []);
+    registry.setContentType(MultiprocessRegistry.PROMETHEUS_PROTOBUF_CONTENT_TYPE as never);
+    await registry.metrics();
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /histogram_2\.nhdb.*names no native histogram bucket/);
+  });
 
   test('two damaged files are counted and logged separately', async (t) => {
     const { dir, cleanup } = directoryWithGoodFile();

@@ -1,7 +1,7 @@
 import type { Naming } from '../storage/config.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { compareText, type MetricType } from '../format/names.js';
-import { DirectoryScan } from './directory-scan.js';
+import { DirectoryScan, type SidecarReads } from './directory-scan.js';
 import { familyHeader, familyWithDefaults, renderFamily, type ExpositionFormat } from './exposition.js';
 import type { Family } from './family.js';
 import { IncrementalCollector } from './incremental.js';
@@ -38,6 +38,8 @@ export interface MergeSelection {
   beside: readonly Family[];
   /** Labels added to every series that lacks them (a registry's default labels). */
   defaultLabels?: Readonly<Record<string, string>>;
+  /** Which files beside the `.db` ones to read (directory-scan.ts); default all. */
+  reads?: SidecarReads;
 }
 
 export interface DeclaredFamily {
@@ -88,7 +90,7 @@ export class DirectoryMerge {
    * used before another scrape changes it.
    */
   scrape(dir: string, selection: MergeSelection): Part[] {
-    this.skippedFiles += this.scan.add(dir);
+    this.skippedFiles += this.scan.add(dir, selection.reads);
     const pythonNaming = this.naming === 'python';
     const defaults = selection.defaultLabels && Object.keys(selection.defaultLabels).length > 0 ? selection.defaultLabels : undefined;
     const { families, excluded } = selection;

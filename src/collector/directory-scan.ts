@@ -51,19 +51,19 @@ export class DirectoryScan {
    * absorbed it; the compaction journal, read before and after, tells, and
    * the reads are done again.
    */
-  add(dir: string): number {
+  add(dir: string, reads: SidecarReads = READ_ALL): number {
     checkDirectory(dir, fs.constants.R_OK, this.logger);
     for (let attempt = 1; ; attempt++) {
       const before = readJournal(dir);
       if (before.problem !== undefined) this.report(path.join(dir, JOURNAL_NAME), `${before.problem}: ignored (the next compaction sets it aside)`);
       const journal = before.journal?.phase === 'pending' ? before.journal : undefined;
       this.collector.begin();
-      let skipped = this.addOnce(dir, journal, this.askLiveness);
+      let skipped = this.addOnce(dir, journal, this.askLiveness, reads);
       // A series one writer withdrew and another file still holds: read again, asking which writers live.
       if (!this.askLiveness && this.collector.needsLiveness()) {
         this.askLiveness = true;
         this.collector.begin();
-        skipped = this.addOnce(dir, journal, true);
+        skipped = this.addOnce(dir, journal, true, reads);
       }
       // Asked again at the next scrape while such series last: a stat per writer, only then.
       if (this.askLiveness) this.askLiveness = this.collector.needsLiveness();
@@ -112,7 +112,7 @@ export class DirectoryScan {
   }
 
   /** One pass over the directory; returns the files it skipped, with the reason. */
-  private addOnce(dir: string, journal: Journal | undefined, askLiveness: boolean): Array<[file: string, reason: string]> {
+  private addOnce(dir: string, journal: Journal | undefined, askLiveness: boolean, reads: SidecarReads): Array<[file: string, reason: string]> {
     const removed = new Set(journal?.remove);
     const installing = new Map(journal?.install.map(({ from, to }) => [to, from]));
     const liveness = new Map<string, WriterState>();
@@ -154,6 +154,11 @@ export class DirectoryScan {
       }
       // Per-process gauges of a process that is gone describe nothing any more.
       if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
+      // A sidecar this scrape does not export is not read; what was parsed of it is kept for the next scrape that does.
+      if ((source.native && !reads.native) || (source.exemplar && !reads.exemplars)) {
+        present.add(file);
+        continue;
+      }
       try {
         const pendingInstall = installing.get(name);
         const image = readPreferring(this.files, pendingInstall ? path.join(dir, pendingInstall) : undefined, file);
@@ -170,6 +175,20 @@ export class DirectoryScan {
     return skipped;
   }
 }
+
+/**
+ * The files beside the `.db` ones that a scrape reads: native buckets only
+ * for an exposition that carries them (protobuf, Family objects), exemplars
+ * only for one that carries them (not the 0.0.4 text format). Each is read
+ * whole at every scrape that reads it, so a text scrape of native
+ * histograms costs what a scrape of their classic buckets costs.
+ */
+export interface SidecarReads {
+  native: boolean;
+  exemplars: boolean;
+}
+
+export const READ_ALL: SidecarReads = { native: true, exemplars: true };
 
 /** Reads `preferred` (an accumulated file not yet renamed into place), else `file`. */
 function readPreferring(files: FileImageReader, preferred: string | undefined, file: string): FileImage {

@@ -23,6 +23,7 @@ import type * as ProtobufExposition from './protobuf-exposition.js';
 import { joinMetricTexts, metricText, type MetricSnapshot } from './metric-text.js';
 import type { Part } from './registry-bridge.js';
 import { familyOfSnapshot } from './registry-bridge.js';
+import { READ_ALL, type SidecarReads } from './directory-scan.js';
 
 export {
   OPENMETRICS_CONTENT_TYPE,
@@ -307,8 +308,9 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
       announceScrape(undefined);
       return this.getMetricsAsString(metric);
     }
-    const parts = await this.scrape(dir, [metric]);
-    return this.merge().render(parts, textFormatOf(this.format), '').replace(/\n$/, '');
+    const text = textFormatOf(this.format);
+    const parts = await this.scrape(dir, [metric], readsFor(text));
+    return this.merge().render(parts, text, '').replace(/\n$/, '');
   }
 
   /** One metric's lines from its get() (or getForPromString()), as prom-client writes them. */
@@ -335,7 +337,8 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
         return item as unknown as MetricJSON;
       });
     }
-    const parts = await this.scrape(dir, this.ownMetrics());
+    // JSON carries exemplars (prom-client's get() values do), not native buckets.
+    const parts = await this.scrape(dir, this.ownMetrics(), { native: false, exemplars: true });
     // After the scrape: collect() callbacks may have made the series whose label types are looked up.
     const aggregators = new Map<string, string>();
     const typed = new Map<string, TypedLabelValues>();
@@ -402,7 +405,7 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
   }
 
   private async mergedText(dir: string, format: ExpositionFormat): Promise<string> {
-    const parts = await this.scrape(dir, this.ownMetrics());
+    const parts = await this.scrape(dir, this.ownMetrics(), readsFor(format));
     return this.merge().render(parts, format, endOfExposition(format));
   }
 
@@ -431,7 +434,7 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
    * (the other writers are asked for theirs through the directory), then
    * the families of `metrics` (all of the directory's when undefined) are read.
    */
-  protected async scrape(dir: string, metrics: RegistrableMetric[] | undefined): Promise<Part[]> {
+  protected async scrape(dir: string, metrics: RegistrableMetric[] | undefined, reads: SidecarReads = READ_ALL): Promise<Part[]> {
     const trigger = announceScrape(dir);
     const merge = this.merge();
     if (trigger) merge.report(trigger.file, trigger.message);
@@ -453,8 +456,13 @@ export class Registry<BoundContentType extends ExpositionContentType = Prometheu
     const declared = (metrics ?? [...this.byName.values()]).flatMap((m) =>
       inFiles(m) ? [{ name: m.family, type: m.type, help: m.help, bare: m.type === 'counter' && m.family === m.name }] : [],
     );
-    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults });
+    return merge.scrape(dir, { families, excluded: metrics ? undefined : this.familiesServedElsewhere(), declared, beside, defaultLabels: defaults, reads });
   }
+}
+
+/** What a text exposition reads beside the `.db` files: no native buckets (protobuf alone carries them), exemplars in OpenMetrics. */
+function readsFor(format: ExpositionFormat): SidecarReads {
+  return { native: false, exemplars: format === 'openmetrics' };
 }
 
 /** Label values that this process gave as numbers, per label name, by their text: files hold text only. */
