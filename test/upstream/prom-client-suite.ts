@@ -7,7 +7,7 @@
 // prom-client's tests are archived from its git directory (PROM_CLIENT_REPO,
 // default /work/.mirror/siimon+prom-client/repo) into a temporary folder, next
 // to small shims that stand in for prom-client's index.js and lib/* files and
-// re-export this checkout's dist/ (table SHIMS below). Nothing of prom-client
+// re-export tsc's output of this checkout's src/ (BUILD_DIR) (table SHIMS below). Nothing of prom-client
 // is written into this repository. jest and nock (the versions prom-client's
 // package.json names) are installed with npm once into
 // ~/.cache/prom-multiproc-suite and reused. The same tests are also run once
@@ -27,11 +27,11 @@ import { RESULTS_DIR } from '../../bench/lib/results.js';
 
 /**
  * What each file that prom-client's tests require becomes: a JavaScript
- * expression over `ours` (this checkout's dist/index.js). `pick(ours, names)`
+ * expression over `ours` (tsc's output of src/index.ts, BUILD_DIR). `pick(ours, names)`
  * is an object of those exports (undefined where we have none);
  * `withStatics(X, {...})` adds the statics prom-client's module has to X when X
  * exists and lacks them; `internal(file, name)` is an export of one of our
- * modules that index.js does not re-export (dist/<file>), where prom-client's
+ * modules that index.js does not re-export (BUILD_DIR/<file>), where prom-client's
  * file has the same role. A thing we do not have maps to undefined, so the
  * tests that use it fail: nothing here imitates behaviour.
  */
@@ -63,7 +63,15 @@ const SHIMS: Record<string, string> = {
 };
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const DIST = path.join(ROOT, 'dist', 'index.js');
+/**
+ * The tests run against tsc's output of src/, compiled for them: `npm run
+ * build` bundles dist/index.js (src/bundle.mjs), and a shim that requires one
+ * of our modules by its file (internal() below) would then load a second copy
+ * of every module beside the bundle's (another `register`). Inside
+ * node_modules, so that the output finds our dependencies.
+ */
+const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'prom-multiproc-suite-build');
+const DIST = path.join(BUILD_DIR, 'index.js');
 const DEFAULT_REPO = '/work/.mirror/siimon+prom-client/repo';
 const DEFAULT_TAG = 'v15.1.3';
 const CACHE_ROOT = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'prom-multiproc-suite');
@@ -201,12 +209,14 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** Compiles src/ with tsc into BUILD_DIR, unless it is newer than every source. */
 function checkDist(): void {
-  if (!fs.existsSync(DIST)) fail(`${path.relative(process.cwd(), DIST) || DIST} does not exist: build this checkout first (npm run build)`);
   const src = path.join(ROOT, 'src');
-  if (fs.existsSync(src) && newestMtime(src) > fs.statSync(DIST).mtimeMs) {
-    log('warning: src/ has files newer than dist/index.js; the tests run the build in dist/ (npm run build to refresh it)');
-  }
+  if (fs.existsSync(DIST) && newestMtime(src) <= fs.statSync(DIST).mtimeMs) return;
+  fs.rmSync(BUILD_DIR, { recursive: true, force: true });
+  log(`compiling src/ into ${path.relative(ROOT, BUILD_DIR)} (tsc)`);
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'], { encoding: 'utf8' });
+  if (tsc.status !== 0) fail(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
 }
 
 interface Upstream {
@@ -349,7 +359,7 @@ function indexNamesUsed(dir: string, files: string[]): Map<string, Set<string>> 
 const SHIM_HELPERS = `'use strict';
 // Helpers of the shims (see SHIMS in prom-multiproc's test/upstream/prom-client-suite.ts).
 exports.pick = (from, names) => Object.fromEntries(names.map((n) => [n, from[n]]));
-// A module of ours that index.js does not export (dist/<file>), as prom-client's lib/ file of the same role.
+// A module of ours that index.js does not export (BUILD_DIR/<file>), as prom-client's lib/ file of the same role.
 exports.internal = (file, name) => require(require('path').join(${JSON.stringify(path.dirname(DIST))}, file))[name];
 exports.withStatics = (target, statics) => {
   if (target == null) return target;
@@ -452,7 +462,7 @@ function escapeRegex(s: string): string {
 // ---------------------------------------------------------------- what this build lacks
 
 interface Missing {
-  /** Names the tests read from index.js that dist/index.js does not export. */
+  /** Names the tests read from index.js that our index.js does not export. */
   index: { name: string; files: string[]; tests: number }[];
   /** Shims that export undefined, or an object with undefined members. */
   shims: { shim: string; expression: string; missing: string[]; files: string[]; tests: number }[];
@@ -479,7 +489,7 @@ process.stdout.write(JSON.stringify(out));
 process.exit(0);
 `;
 
-/** Loads dist/index.js and every shim in a separate process and lists what the tests use that is not there. */
+/** Loads our index.js and every shim in a separate process and lists what the tests use that is not there. */
 function probeMissing(dir: string, env: NodeJS.ProcessEnv, names: Map<string, Set<string>>, shims: Map<string, Set<string>>, ref: Reference): Missing {
   const input = { dist: DIST, names: [...names.keys()], shims: [...shims.keys()] };
   const r = spawnSync(process.execPath, ['-e', PROBE], { cwd: dir, env: { ...env, PROM_SUITE_PROBE: JSON.stringify(input) }, encoding: 'utf8', timeout: 60_000 });
@@ -839,7 +849,7 @@ async function main(): Promise<void> {
     const shimUse = requiredShims(dir, files);
     const unmapped = writeShims(dir, shimUse.keys());
     for (const u of unmapped) log(`warning: the tests require ${u}.js, which SHIMS does not map: it exports undefined (add it to SHIMS)`);
-    const config = writeJestConfig(dir, upstream, path.join(CACHE_ROOT, 'jest-cache'), [path.join(ROOT, 'dist') + path.sep]);
+    const config = writeJestConfig(dir, upstream, path.join(CACHE_ROOT, 'jest-cache'), [BUILD_DIR + path.sep]);
     const netLog = path.join(work, 'blocked-connections.log');
     const selected = opts.only === undefined ? files : files.filter((f) => f.includes(opts.only!));
     const selectedShims = requiredShims(dir, selected);
@@ -869,7 +879,7 @@ async function main(): Promise<void> {
     }
     const blocked = fs.existsSync(netLog) ? fs.readFileSync(netLog, 'utf8').split('\n').filter(Boolean) : [];
 
-    console.log(`\nprom-client ${opts.tag} (${upstream.commit.slice(0, 12)}) unit tests against ${ROOT}/dist (jest ${tools.versions.jest}, nock ${tools.versions.nock})\n`);
+    console.log(`\nprom-client ${opts.tag} (${upstream.commit.slice(0, 12)}) unit tests against tsc output of ${ROOT}/src (jest ${tools.versions.jest}, nock ${tools.versions.nock})\n`);
     printTable(results, summaries);
     if (blocked.length > 0) console.log(`\n${blocked.length} outbound connections to non-loopback addresses were refused: ${[...new Set(blocked)].join(', ')}`);
     printMissing(missing);
