@@ -10,6 +10,7 @@ import { SeriesTable, type ReservedFamily, type ScrapeProblem, type TableMark } 
 import { SourceState, type SourceImage } from './source-state.js';
 import { EntryParser } from './entry-parser.js';
 import { NativeTable } from './native-table.js';
+import { SummaryTable } from './summary-table.js';
 import type { NumberStyle, TextWriter } from './text-writer.js';
 
 /**
@@ -47,6 +48,7 @@ export class IncrementalCollector {
   private readonly table: SeriesTable;
   private readonly parser = new EntryParser();
   private readonly native = new NativeTable();
+  private readonly quantiles = new SummaryTable();
 
   constructor(reserved: readonly ReservedFamily[] = [], bounds: NumberStyle = 'python') {
     this.table = new SeriesTable(reserved, bounds);
@@ -61,6 +63,7 @@ export class IncrementalCollector {
   begin(): void {
     this.table.begin();
     this.native.begin();
+    this.quantiles.begin();
   }
 
   /**
@@ -71,7 +74,8 @@ export class IncrementalCollector {
   add(image: SourceImage): ScrapeProblem[] {
     const problems: ScrapeProblem[] = [];
     if (image.native) {
-      this.native.add(image);
+      if (image.type === 'summary') this.quantiles.add(image);
+      else this.native.add(image);
       return problems;
     }
     let state = this.sources.get(image.name);
@@ -117,6 +121,7 @@ export class IncrementalCollector {
     for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
     this.parser.retain(this.sources.values());
     this.native.retainSources(names);
+    this.quantiles.retainSources(names);
   }
 
   /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
@@ -188,11 +193,11 @@ export class IncrementalCollector {
 
   /** Writes the exposition lines of one family's samples. */
   renderSamples(family: FamilyState, out: TextWriter, bare = false): void {
-    renderSamples(this.table, family, out, bare);
+    renderSamples(this.table, family, out, bare, this.quantiles);
   }
 
-  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`. */
+  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`, a summary's quantiles among its samples. */
   toFamily(family: FamilyState, bare = false): Family {
-    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined);
+    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined, this.quantiles);
   }
 }

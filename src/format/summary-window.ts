@@ -85,3 +85,135 @@ export function quantileOf(buckets: Pick<NativeHistogramData, 'schema' | 'zeroCo
   const last = buckets.positive[buckets.positive.length - 1];
   return last ? representative(last[0]) : 0;
 }
+
+/**
+ * What one entry of a summary's sidecar file (`summary_<id>.nhdb`,
+ * docs/format.md) counts. `window`: one per series, made before its
+ * buckets, saying how a reader merges them (the reader may be a process
+ * that never declared the metric): the window (0, 0 without one) and the
+ * percentiles to export. The others: a bucket of one place of the ring,
+ * whose entry's timestamp holds the epoch its count belongs to.
+ */
+export type SummaryEntry =
+  | { kind: 'window'; maxAgeSeconds: number; ageBuckets: number; percentiles: readonly number[] }
+  | { kind: 'zero'; ring: number }
+  | { kind: 'positive' | 'negative'; ring: number; index: number };
+
+/** A bucket entry (every entry but the window one). */
+export type SummaryBucket = Exclude<SummaryEntry, { kind: 'window' }>;
+
+/**
+ * An entry's name in a file key, where a sample name goes:
+ * `window:<maxAgeSeconds>:<ageBuckets>:<p>,<p>,...`, `zero:<ring>`,
+ * `pos:<ring>:<index>`, `neg:<ring>:<index>`; numbers as JavaScript prints
+ * them, so every entry has exactly one name.
+ */
+export function summaryEntryName(entry: SummaryEntry): string {
+  switch (entry.kind) {
+    case 'window':
+      return `window:${entry.maxAgeSeconds}:${entry.ageBuckets}:${entry.percentiles.join(',')}`;
+    case 'zero':
+      return `zero:${entry.ring}`;
+    default:
+      return `${entry.kind === 'positive' ? 'pos' : 'neg'}:${entry.ring}:${entry.index}`;
+  }
+}
+
+/** Places of a ring a file may name: prom-client's ageBuckets is a small whole number; far more is a damaged file. */
+export const MAX_AGE_BUCKETS = 1024;
+
+const WHOLE = /^(?:0|[1-9]\d*)$/;
+const INDEX = /^(?:0|-?[1-9]\d*)$/;
+
+function canonicalNumber(text: string): number | undefined {
+  const number = Number(text);
+  return text !== '' && Number.isFinite(number) && String(number) === text ? number : undefined;
+}
+
+/** The entry a name from a file stands for; undefined for anything summaryEntryName() does not write. */
+export function parseSummaryEntryName(name: string): SummaryEntry | undefined {
+  const parts = name.split(':');
+  if (parts[0] === 'window') {
+    if (parts.length !== 4) return undefined;
+    const maxAgeSeconds = canonicalNumber(parts[1]);
+    if (maxAgeSeconds === undefined || maxAgeSeconds < 0 || !WHOLE.test(parts[2])) return undefined;
+    const ageBuckets = Number(parts[2]);
+    if (ageBuckets > MAX_AGE_BUCKETS || (maxAgeSeconds === 0) !== (ageBuckets === 0)) return undefined;
+    const percentiles = parts[3] === '' ? [] : parts[3].split(',').map(canonicalNumber);
+    if (!percentiles.every((p): p is number => p !== undefined && p >= 0 && p <= 1)) return undefined;
+    return { kind: 'window', maxAgeSeconds, ageBuckets, percentiles };
+  }
+  if (!WHOLE.test(parts[1] ?? '') || Number(parts[1]) >= MAX_AGE_BUCKETS) return undefined;
+  const ring = Number(parts[1]);
+  if (parts[0] === 'zero') return parts.length === 2 ? { kind: 'zero', ring } : undefined;
+  if ((parts[0] !== 'pos' && parts[0] !== 'neg') || parts.length !== 3 || !INDEX.test(parts[2])) return undefined;
+  // Indexes of finite values at schema 5 lie within +-(1074 + 1024) * 32.
+  const index = Number(parts[2]);
+  if (Math.abs(index) > 2 ** 20) return undefined;
+  return { kind: parts[0] === 'pos' ? 'positive' : 'negative', ring, index };
+}
+
+/** A summary series' window, as its `window` entry gives it. */
+export interface SummaryWindow {
+  maxAgeSeconds: number;
+  ageBuckets: number;
+  percentiles: readonly number[];
+}
+
+/**
+ * Adds up the bucket entries of one series, from any number of writers,
+ * into what quantileOf() reads: an entry counts when its epoch (the
+ * entry's timestamp) is in the window that ends with the epoch of `nowMs`;
+ * an entry of an older epoch holds what has aged out (its writer resets it
+ * when it counts in that place of the ring again).
+ */
+export class SummaryBucketsBuilder {
+  private zeroCount = 0;
+  private readonly positive = new Map<number, number>();
+  private readonly negative = new Map<number, number>();
+  private readonly current: number;
+
+  constructor(
+    private readonly window: SummaryWindow,
+    nowMs: number,
+  ) {
+    this.current = windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets);
+  }
+
+  /** Whether an entry of `epoch` counts now. */
+  counts(epoch: number): boolean {
+    return inWindow(epoch, this.current, this.window.ageBuckets);
+  }
+
+  /** Adds an entry's count if its epoch is in the window. */
+  add(entry: SummaryBucket, count: number, epoch: number): void {
+    if (this.counts(epoch)) this.addCount(entry, count);
+  }
+
+  /** Adds a count known to be in the window. */
+  addCount(entry: SummaryBucket, count: number): void {
+    if (!(count > 0)) return;
+    if (entry.kind === 'zero') this.zeroCount += count;
+    else {
+      const side = entry.kind === 'positive' ? this.positive : this.negative;
+      side.set(entry.index, (side.get(entry.index) ?? 0) + count);
+    }
+  }
+
+  /** The buckets in quantileOf()'s form. */
+  build(): Pick<NativeHistogramData, 'schema' | 'zeroCount' | 'count' | 'positive' | 'negative'> {
+    const sorted = (side: Map<number, number>): Array<[number, number]> => [...side].sort((x, y) => x[0] - y[0]);
+    const positive = sorted(this.positive);
+    const negative = sorted(this.negative);
+    let count = this.zeroCount;
+    for (const [, c] of positive) count += c;
+    for (const [, c] of negative) count += c;
+    return { schema: SUMMARY_SCHEMA, zeroCount: this.zeroCount, count, positive, negative };
+  }
+
+  /** The window's percentiles, each as quantileOf() reads it off the buckets. */
+  quantiles(): number[] {
+    const buckets = this.build();
+    return this.window.percentiles.map((p) => quantileOf(buckets, p));
+  }
+}
