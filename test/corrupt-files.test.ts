@@ -271,6 +271,24 @@ const CASES: CorruptCase[] = [
     reason: /not a metrics file name/,
   },
   {
+    title: 'a summary quantile file (summary_<id>.nhdb) holding a native histogram zero bucket',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:0:0:0.5', {}, ''), value: 0 }, { key: pythonKey('lat', 'zero:3:0', {}, ''), value: 1 }]),
+    reason: /"zero:3:0" names no summary window or bucket/,
+  },
+  {
+    title: 'a summary quantile bucket with a quantile label',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'pos:0:12', { quantile: '0.5' }, ''), value: 1 }]),
+    reason: /summary bucket of lat has a "quantile" label/,
+  },
+  {
+    title: 'a summary window whose percentile is past 1',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:60:5:0.5,1.5', {}, ''), value: 0 }]),
+    reason: /"window:60:5:0.5,1.5" names no summary window or bucket/,
+  },
+  {
     title: "Python 0.16's layout (8-byte value slots), one entry",
     fileName: 'counter_2.db',
     bytes: () => python016LayoutFile([{ key: JOBS_KEY, value: 7 }]),

@@ -135,7 +135,7 @@ export class DirectoryScan {
     for (const { name, source } of sources) {
       const file = path.join(dir, name);
       if (!source) {
-        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; or histogram_<id>.nhdb)');
+        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; or histogram_<id>.nhdb, summary_<id>.nhdb)');
         continue;
       }
       // Per-process gauges of a process that is gone describe nothing any more.

@@ -45,8 +45,19 @@ export function isMostRecentMode(mode: GaugeMode): boolean {
   return mergeRule('gauge', mode) === 'mostrecent';
 }
 
-/** A rule by which a dead writer's values carry over into the accumulated file. */
-export type CarriedRule = Exclude<MergeRule, 'per-process'>;
+/**
+ * A rule by which a dead writer's values carry over into the accumulated
+ * file. `epoch`: summary quantile buckets (format/summary-window.ts), whose
+ * timestamp is the epoch their count belongs to: counts of one epoch add
+ * up, a later epoch replaces an earlier one (which is a turn of the ring
+ * older: out of every window), as a scrape counts only in-window entries.
+ */
+export type CarriedRule = Exclude<MergeRule, 'per-process'> | 'epoch';
+
+/** How the entries of a sidecar file (`native`: native histogram or summary quantile buckets) carry over. */
+export function carryOverSidecar(type: MetricType): CarriedRule {
+  return type === 'summary' ? 'epoch' : 'sum';
+}
 
 /** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
 export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
@@ -76,6 +87,13 @@ export interface StoredValue {
  */
 export function mergeInto(into: StoredValue, entry: StoredValue, rule: CarriedRule): void {
   if (rule === 'sum') into.value += entry.value;
+  else if (rule === 'epoch') {
+    if (entry.timestamp === into.timestamp) into.value += entry.value;
+    else if (entry.timestamp > into.timestamp) {
+      into.value = entry.value;
+      into.timestamp = entry.timestamp;
+    }
+  }
   else if (rule === 'min') into.value = Math.min(into.value, entry.value);
   else if (rule === 'max') into.value = Math.max(into.value, entry.value);
   else if (entry.timestamp !== 0 && (into.timestamp === 0 || entry.timestamp > into.timestamp)) {

@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { COMPACTED_ID, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type FilePrefix } from '../format/directory-names.js';
-import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeUsed } from '../format/layout.js';
-import { carryOver, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { carryOver, carryOverSidecar, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { inWindow, windowEpoch, type SummaryWindow } from '../format/summary-window.js';
 import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { requireDir } from './config.js';
@@ -38,9 +39,16 @@ interface Accumulated extends StoredValue {
  */
 type CheckedKeys = Map<string, Set<string>>;
 
+/** Decodes and checks one key of a file of `type` (`native`: its sidecar file), as the collector does. Throws FileFormatError. */
+function checkKey(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, type: MetricType, native: boolean): void {
+  if (!native) decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+  else if (type === 'summary') decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+  else decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+}
+
 /**
  * Every entry of a file whose name says it holds `type` (`native`: native
- * histogram buckets), each key checked as the collector checks it: a bad key
+ * histogram or summary quantile buckets), each key checked as the collector checks it: a bad key
  * carried into an accumulated file would make every scrape skip that file.
  * Throws FileFormatError.
  */
@@ -53,8 +61,7 @@ function entriesOf(file: string, type: MetricType, native: boolean, checked: Che
   walkEntries(buf, used, (entry) => {
     const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
     if (!good.has(rawKey)) {
-      if (native) decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
-      else decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+      checkKey(buf, entry, type, native);
       good.add(rawKey);
     }
     entries.push([
@@ -71,6 +78,27 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
   else mergeInto(known, entry, rule);
+}
+
+/**
+ * The accumulated summary quantile entries without the buckets whose epoch
+ * has aged out of their series' window at `nowMs`: no scrape counts them
+ * again (their place in the ring holds only later epochs from now on).
+ */
+function withoutAgedBuckets(entries: Map<string, Accumulated>, nowMs: number): Accumulated[] {
+  const decoded = [...entries.values()].map((e) => ({ e, key: decodeSummaryEntryKey(e.key, 0, e.key.length, 0) }));
+  const windows = new Map<string, SummaryWindow>();
+  const seriesOf = (key: { family: string; labels: Record<string, string> }): string => JSON.stringify([key.family, Object.entries(key.labels).sort()]);
+  for (const { key } of decoded) {
+    const { entry } = key;
+    if (entry.kind === 'window' && !windows.has(seriesOf(key))) windows.set(seriesOf(key), entry);
+  }
+  return decoded
+    .filter(({ e, key }) => {
+      const window = key.entry.kind === 'window' ? undefined : windows.get(seriesOf(key));
+      return !window || inWindow(e.timestamp, windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets), window.ageBuckets);
+    })
+    .map(({ e }) => e);
 }
 
 function fileImage(entries: Iterable<Accumulated>): Buffer {
@@ -128,7 +156,7 @@ interface ListedFile {
   name: string;
   prefix: FilePrefix;
   type: MetricType;
-  /** Native histogram buckets (`.nhdb`): accumulated in `<prefix>_compacted.nhdb`, added as counters. */
+  /** A sidecar file (`.nhdb`): accumulated in `<prefix>_compacted.nhdb` (native histogram buckets added as counters, summary buckets by epoch). */
   native: boolean;
   /** How its values carry over; undefined: they go with the writer. */
   rule: CarriedRule | undefined;
@@ -160,7 +188,8 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
       const native = parsed.native === true;
-      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule: carryOver(parsed.type, parsed.mode) });
+      const rule = native ? carryOverSidecar(parsed.type) : carryOver(parsed.type, parsed.mode);
+      files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule });
       byId.set(parsed.id, files);
     }
     return byId;
@@ -219,10 +248,12 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   const journalId = randomToken();
   const install: Journal['install'] = [];
+  const nowMs = Date.now();
   for (const [to, entries] of merged) {
     lock.refresh();
     const from = installingName(to, journalId);
-    createExclusive(path.join(dir, from), fileImage(entries.values()));
+    const parsed = parseMetricsFileName(to)!;
+    createExclusive(path.join(dir, from), fileImage(parsed.native && parsed.type === 'summary' ? withoutAgedBuckets(entries, nowMs) : entries.values()));
     install.push({ from, to });
   }
   faultPoint('after-temporaries');

@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError } from '../errors.js';
-import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey } from '../format/key.js';
 import { HEADER_SIZE, valueOffsetInEntry, walkEntries } from '../format/layout.js';
 import { parseMetricsFileName, type ParsedFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
 import type { NativeBucket } from '../format/native-histogram.js';
+import type { SummaryEntry } from '../format/summary-window.js';
+import { WITHDRAWN } from '../format/merge.js';
 
 export interface InspectedEntry {
   /** Byte offset of the entry's length field. */
@@ -17,8 +19,10 @@ export interface InspectedEntry {
   labels: Record<string, string>;
   value: number;
   timestamp: number;
-  /** In a native histogram file (`.nhdb`): the bucket the entry counts. */
+  /** In a native histogram file (`histogram_<id>.nhdb`): the bucket the entry counts. */
   bucket?: NativeBucket;
+  /** In a summary quantile file (`summary_<id>.nhdb`): the window or bucket of the entry (a bucket's timestamp is its epoch). */
+  entry?: SummaryEntry;
 }
 
 export interface FileInspection {
@@ -62,7 +66,7 @@ function readsAsOldLayout(buf: Buffer, used: number): boolean {
 }
 
 /**
- * Reads one metrics file (.db, or .nhdb) the way a collector does and keeps every entry it could
+ * Reads one metrics file (.db, or a .nhdb sidecar) the way a collector does and keeps every entry it could
  * read before the first problem, with the problem's reason and byte offset.
  */
 export function inspectFile(file: string): FileInspection {
@@ -71,7 +75,7 @@ export function inspectFile(file: string): FileInspection {
   result.name = parseMetricsFileName(path.basename(file));
   if (!result.name) {
     result.problems.push({
-      reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb)',
+      reason: 'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb, summary_<id>.nhdb)',
     });
   }
   try {
@@ -82,9 +86,11 @@ export function inspectFile(file: string): FileInspection {
     image = { buf, used };
     walkEntries(buf, used, (entry) => {
       // With the type the name says: a collector refuses a sample its file type does not hold.
-      const key = result.name?.native
-        ? decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
-        : decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
+      const key = !result.name?.native
+        ? decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type)
+        : result.name.type === 'summary'
+          ? decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
+          : decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
       result.entries.push({
         offset: entry.offset,
         key: buf.toString('utf8', entry.keyStart, entry.keyEnd),
@@ -109,7 +115,9 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-function formatTimestamp(timestamp: number): string {
+function formatTimestamp(timestamp: number, entry: SummaryEntry | undefined): string {
+  // A summary bucket's timestamp is the epoch (of its window's length) its count belongs to.
+  if (entry && entry.kind !== 'window' && timestamp !== WITHDRAWN) return `epoch ${timestamp}`;
   if (timestamp === 0) return '0';
   const date = new Date(timestamp * 1000);
   return Number.isNaN(date.getTime()) ? formatValue(timestamp) : `${timestamp} (${date.toISOString()})`;
@@ -118,12 +126,12 @@ function formatTimestamp(timestamp: number): string {
 /** A human-readable report: a summary line, one line per entry, then the problems. */
 export function formatInspection(inspection: FileInspection): string {
   const { name } = inspection;
-  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? `${name.type} native buckets` : name.type) + `, process ${name.id}` : 'unknown kind';
+  const kind = name ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? (name.type === 'summary' ? 'summary quantile buckets' : `${name.type} native buckets`) : name.type) + `, process ${name.id}` : 'unknown kind';
   const sizes =
     inspection.size === undefined ? '' : inspection.used === undefined ? `, ${inspection.size} bytes` : `, ${inspection.used} of ${inspection.size} bytes in use`;
   const lines = [`${inspection.path}: ${kind}${sizes}, ${inspection.entries.length} entries${inspection.problems.length ? ' readable' : ''}`];
   if (inspection.entries.length > 0) {
-    const rows = inspection.entries.map((e) => [String(e.offset), formatValue(e.value), formatTimestamp(e.timestamp), e.key]);
+    const rows = inspection.entries.map((e) => [String(e.offset), formatValue(e.value), formatTimestamp(e.timestamp, e.entry), e.key]);
     const header = ['offset', 'value', 'timestamp', 'key'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (cells: string[]): string =>
