@@ -5,7 +5,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NativeHistogramBuilder, bucketIndex } from '../src/format/native-histogram.js';
-import { SUMMARY_RELATIVE_ERROR, SUMMARY_SCHEMA, SUMMARY_ZERO_THRESHOLD, inWindow, quantileOf, ringSlot, windowEpoch } from '../src/format/summary-window.js';
+import { mergeInto } from '../src/format/merge.js';
+import {
+  SUMMARY_RELATIVE_ERROR,
+  SUMMARY_SCHEMA,
+  SUMMARY_ZERO_THRESHOLD,
+  SummaryBucketsBuilder,
+  inWindow,
+  parseSummaryEntryName,
+  quantileOf,
+  ringSlot,
+  summaryEntryName,
+  windowEpoch,
+  type SummaryEntry,
+} from '../src/format/summary-window.js';
 
 /** A seeded generator (mulberry32), so a failure can be run again. */
 function random(seed: number): () => number {
@@ -119,5 +132,48 @@ describe('the window', () => {
     assert.equal(windowEpoch(123_456_789, 600, undefined), 0);
     assert.equal(inWindow(0, 0, undefined), true);
     assert.equal(ringSlot(0, undefined), 0);
+  });
+});
+
+describe('the entries of a summary sidecar file', () => {
+  it('names every entry one way, and reads back only what it writes', () => {
+    const entries: SummaryEntry[] = [
+      { kind: 'window', maxAgeSeconds: 600, ageBuckets: 5, percentiles: [0.01, 0.5, 0.999] },
+      { kind: 'window', maxAgeSeconds: 0.5, ageBuckets: 2, percentiles: [0, 1] },
+      { kind: 'window', maxAgeSeconds: 0, ageBuckets: 0, percentiles: [] },
+      { kind: 'zero', ring: 4 },
+      { kind: 'positive', ring: 0, index: -1234 },
+      { kind: 'negative', ring: 1023, index: 67_000 },
+    ];
+    assert.deepEqual(entries.map(summaryEntryName), ['window:600:5:0.01,0.5,0.999', 'window:0.5:2:0,1', 'window:0:0:', 'zero:4', 'pos:0:-1234', 'neg:1023:67000']);
+    for (const entry of entries) assert.deepEqual(parseSummaryEntryName(summaryEntryName(entry)), entry);
+    for (const bad of ['window:600:5', 'window:600:0:0.5', 'window:0:5:0.5', 'window:60:5:1.5', 'window:60:5:0.50', 'window:-1:5:0.5', 'window:60:2.5:0.5', 'zero:3:0', 'zero:01', 'pos:0', 'pos:0:01', 'pos:1024:1', 'pos:-1:1', 'mid:0:1', 'neg:0:99999999']) {
+      assert.equal(parseSummaryEntryName(bad), undefined, bad);
+    }
+  });
+
+  it('compaction carries bucket entries by epoch: one epoch adds, a later one replaces, an earlier one is left', () => {
+    const into = { value: 3, timestamp: 100 };
+    mergeInto(into, { value: 2, timestamp: 100 }, 'epoch');
+    assert.deepEqual(into, { value: 5, timestamp: 100 });
+    mergeInto(into, { value: 7, timestamp: 98 }, 'epoch');
+    assert.deepEqual(into, { value: 5, timestamp: 100 });
+    mergeInto(into, { value: 1, timestamp: 102 }, 'epoch');
+    assert.deepEqual(into, { value: 1, timestamp: 102 });
+  });
+
+  it('the builder counts only entries of an epoch in the window ending now', () => {
+    const window = { maxAgeSeconds: 2, ageBuckets: 2, percentiles: [0.5] };
+    const now = 10_500; // epoch 10 of 1 s
+    const builder = new SummaryBucketsBuilder(window, now);
+    const index = bucketIndex(5, SUMMARY_SCHEMA);
+    builder.add({ kind: 'positive', ring: 0, index }, 3, 10);
+    builder.add({ kind: 'positive', ring: 1, index: index + 100 }, 2, 9);
+    builder.add({ kind: 'positive', ring: 0, index: index + 200 }, 50, 8);
+    builder.add({ kind: 'zero', ring: 1 }, 40, 11);
+    const built = builder.build();
+    assert.equal(built.count, 5);
+    assert.deepEqual(built.positive, [[index, 3], [index + 100, 2]]);
+    assert.ok(Math.abs(builder.quantiles()[0] - 5) <= 5 * SUMMARY_RELATIVE_ERROR);
   });
 });

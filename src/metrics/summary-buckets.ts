@@ -4,6 +4,7 @@ import {
   SUMMARY_SCHEMA,
   SUMMARY_ZERO_THRESHOLD,
   SummaryBucketsBuilder,
+  ringSlot,
   summaryEntryName,
   windowEpoch,
   type SummaryEntry,
@@ -16,6 +17,7 @@ import { IndexSlotCache } from './native-buckets.js';
 // Local bindings of the hot path's functions (see native-buckets.ts: esbuild's CommonJS turns an imported call into a getter call).
 const indexOf = finestIndex;
 const reduced = reduceIndex;
+const ringOf = ringSlot;
 /** How far a schema-8 index is reduced to the summary schema. */
 const SHIFT = MAX_SCHEMA - SUMMARY_SCHEMA;
 
@@ -132,7 +134,7 @@ export class SummaryBuckets {
   observe(value: number): void {
     const clock = this.clock;
     const epoch = clock === undefined ? 0 : clock.epoch;
-    const ring = this.span === 1 ? 0 : epoch % this.span;
+    const ring = this.span === 1 ? 0 : ringOf(epoch, this.span);
     const negative = value < 0;
     const magnitude = negative ? -value : value;
     let slot = 0;
