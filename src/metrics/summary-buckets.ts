@@ -20,6 +20,8 @@ const reduced = reduceIndex;
 const ringOf = ringSlot;
 /** How far a schema-8 index is reduced to the summary schema. */
 const SHIFT = MAX_SCHEMA - SUMMARY_SCHEMA;
+/** Local for the same reason: an imported constant is a getter call there too. */
+const ZERO_THRESHOLD = SUMMARY_ZERO_THRESHOLD;
 
 /**
  * The quantile buckets of one summary child in multiprocess mode, in the
@@ -139,7 +141,8 @@ export class SummaryBuckets {
     const magnitude = negative ? -value : value;
     let slot = 0;
     let index = 0;
-    if (magnitude <= SUMMARY_ZERO_THRESHOLD) slot = this.zeroSlots[ring];
+    const zero = magnitude <= ZERO_THRESHOLD;
+    if (zero) slot = this.zeroSlots[ring];
     else {
       const side = negative ? this.negative[ring] : this.positive[ring];
       index = reduced(indexOf(magnitude), SHIFT);
@@ -147,7 +150,7 @@ export class SummaryBuckets {
       if (offset >= 0 && offset < side.slots.length) slot = side.slots[offset];
     }
     if (slot === 0) {
-      this.countSlowly(ring, magnitude <= SUMMARY_ZERO_THRESHOLD ? 0 : negative ? -1 : 1, index, epoch);
+      this.countSlowly(ring, zero ? 0 : negative ? -1 : 1, index, epoch);
       return;
     }
     const values = this.home.values;
