@@ -141,7 +141,7 @@ function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): v
     throw new FileFormatError(`histogram sample ${sampleName} has an "le" label, which only its buckets may have`, offset);
   }
   if (type === 'summary' && labels.quantile !== undefined) {
-    throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (multiprocess files hold no quantiles)`, offset);
+    throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (.db files hold no quantiles: they are read off the summary_<id>.nhdb buckets)`, offset);
   }
 }
 
