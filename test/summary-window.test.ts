@@ -177,3 +177,44 @@ describe('the entries of a summary sidecar file', () => {
     assert.ok(Math.abs(builder.quantiles()[0] - 5) <= 5 * SUMMARY_RELATIVE_ERROR);
   });
 });
+
+describe('the extremes beside the buckets', () => {
+  const bucketsOf = (values: number[]): ReturnType<SummaryBucketsBuilder['build']> => {
+    const builder = new SummaryBucketsBuilder({ maxAgeSeconds: 0, ageBuckets: 0, percentiles: [] }, 0);
+    for (const v of values) {
+      if (v === 0) builder.add({ kind: 'zero', ring: 0 }, 1, 0);
+      else builder.add({ kind: v < 0 ? 'negative' : 'positive', ring: 0, index: bucketIndex(Math.abs(v), SUMMARY_SCHEMA) }, 1, 0);
+    }
+    return builder.build();
+  };
+
+  it('make the smallest and largest observation exact, and every quantile of equal observations', () => {
+    const values = [0.5, 3, 7, 7, 100, 100, 100];
+    const buckets = bucketsOf(values);
+    const extremes = { min: 0.5, max: 100 };
+    assert.equal(quantileOf(buckets, 0, extremes), 0.5);
+    assert.equal(quantileOf(buckets, 1, extremes), 100);
+    assert.equal(quantileOf(buckets, 0.7, extremes), 99.7704301171248, 'rank 5 of 7, within the bucket: its representative, below the largest');
+    assert.notEqual(quantileOf(buckets, 0, undefined), 0.5, 'without them, the bucket representative');
+    const same = bucketsOf([100, 100, 100]);
+    for (const q of [0, 0.01, 0.5, 0.99, 1]) assert.equal(quantileOf(same, q, { min: 100, max: 100 }), 100);
+    assert.equal(quantileOf(bucketsOf([-4, -4]), 0.5, { min: -4, max: -4 }), -4);
+  });
+
+  it('leave out an extreme from another bucket than the counts say (read while its writer recorded a new one)', () => {
+    // The buckets already count 0.2, the largest observation read is still 100's predecessor, 50.
+    const buckets = bucketsOf([0.2, 50, 100]);
+    assert.equal(quantileOf(buckets, 1, { min: 0.2, max: 50 }), quantileOf(buckets, 1), 'max of another bucket: the representative');
+    assert.equal(quantileOf(buckets, 0, { min: 0.3, max: 100 }), quantileOf(buckets, 0), 'min of another bucket: the representative');
+  });
+
+  it('the builder takes the smallest and largest of the window from min and max entries', () => {
+    const builder = new SummaryBucketsBuilder({ maxAgeSeconds: 2, ageBuckets: 2, percentiles: [0, 1] }, 10_500);
+    const index = bucketIndex(5, SUMMARY_SCHEMA);
+    builder.add({ kind: 'positive', ring: 0, index }, 2, 10);
+    builder.add({ kind: 'min', ring: 0 }, 5, 10);
+    builder.add({ kind: 'max', ring: 0 }, 5, 10);
+    builder.add({ kind: 'min', ring: 1 }, 4.99, 7);
+    assert.deepEqual(builder.quantiles(), [5, 5]);
+  });
+});

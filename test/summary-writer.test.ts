@@ -100,7 +100,11 @@ describe('summary quantile buckets in one process', () => {
       },
     ];
     for (const loop of loops) {
-      loop(200000); // every bucket made, the loop optimised
+      // Every bucket made and the loop optimised: TurboFan compiles concurrently, so the loop runs again once it had time to finish.
+      for (let warm = 0; warm < 3; warm++) {
+        loop(200000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const collections: number[] = [];
       const observer = new PerformanceObserver((list) => {
         for (const entry of list.getEntries()) collections.push(entry.startTime);
@@ -111,8 +115,8 @@ describe('summary quantile buckets in one process', () => {
       const end = performance.now();
       await new Promise((resolve) => setTimeout(resolve, 50));
       observer.disconnect();
-      assert.deepEqual(collections.filter((t) => t >= start && t <= end), []);
+      assert.deepEqual(collections.filter((t) => t >= start && t <= end), [], `loop ${loops.indexOf(loop)}`);
     }
-    assert.equal(plain.count, 3_200_000);
+    assert.equal(plain.count, 3_600_000);
   });
 });

@@ -13,7 +13,8 @@ import { SourceState, type SourceImage } from './source-state.js';
  * name order) and its buckets. A bucket's count joins a scrape when its
  * epoch (the entry's timestamp) is in the window ending at the scrape's
  * epoch; in-window entries of one key from several files are of the same
- * epoch (one place of the ring holds one epoch per window), so they add up.
+ * epoch (one place of the ring holds one epoch per window), so they add up
+ * (the smallest and largest observations: the least and greatest).
  * Quantiles are read off the sum when a series is exposed.
  */
 
@@ -21,6 +22,14 @@ interface EntryInfo {
   series: number;
   /** Undefined for the series' window entry. */
   bucket: SummaryBucket | undefined;
+  /** How its values merge over files: added (counts), the smallest (min), the largest (max). */
+  merge: Merge;
+}
+
+const enum Merge {
+  Add,
+  Min,
+  Max,
 }
 
 interface SeriesState {
@@ -106,7 +115,7 @@ export class SummaryTable {
     const series = this.series[number];
     if (series.seenIn !== this.scrape || !series.window) return undefined;
     const builder = new SummaryBucketsBuilder(series.window, this.nowMs);
-    for (const entry of series.buckets) if (this.seenIn[entry] === this.scrape) builder.addCount(this.infos[entry].bucket!, this.value[entry]);
+    for (const entry of series.buckets) if (this.seenIn[entry] === this.scrape) builder.addValue(this.infos[entry].bucket!, this.value[entry]);
     return { percentiles: series.window.percentiles, values: builder.quantiles() };
   }
 
@@ -128,9 +137,9 @@ export class SummaryTable {
         series.window = { maxAgeSeconds: entry.maxAgeSeconds, ageBuckets: entry.ageBuckets, percentiles: entry.percentiles };
         series.windowFrom = info;
       }
-      this.infos.push({ series: number, bucket: undefined });
+      this.infos.push({ series: number, bucket: undefined, merge: Merge.Add });
     } else {
-      this.infos.push({ series: number, bucket: entry });
+      this.infos.push({ series: number, bucket: entry, merge: entry.kind === 'min' ? Merge.Min : entry.kind === 'max' ? Merge.Max : Merge.Add });
       series.buckets.push(info);
     }
     if (info >= this.value.length) {
@@ -144,7 +153,7 @@ export class SummaryTable {
     return info;
   }
 
-  /** Counts in the window add up over the files; a withdrawn entry (a series its writer removed) is left out. */
+  /** Counts in the window add up over the files, extremes give the smallest and largest; a withdrawn entry (a series its writer removed) is left out. */
   private merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
@@ -169,10 +178,12 @@ export class SummaryTable {
         series.epochOf = scrape;
       }
       if (!inWindow(epoch, series.epoch, window.ageBuckets)) continue;
+      const v = values[slot];
       if (seenIn[number] !== scrape) {
         seenIn[number] = scrape;
-        value[number] = values[slot];
-      } else value[number] += values[slot];
+        value[number] = v;
+      } else if (info.merge === Merge.Add) value[number] += v;
+      else if (info.merge === Merge.Min ? v < value[number] : v > value[number]) value[number] = v;
     }
   }
 

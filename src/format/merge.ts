@@ -51,12 +51,19 @@ export function isMostRecentMode(mode: GaugeMode): boolean {
  * timestamp is the epoch their count belongs to: counts of one epoch add
  * up, a later epoch replaces an earlier one (which is a turn of the ring
  * older: out of every window), as a scrape counts only in-window entries.
+ * `epoch-min`, `epoch-max`: their smallest and largest observations, the
+ * same but for the least and greatest value of one epoch.
  */
-export type CarriedRule = Exclude<MergeRule, 'per-process'> | 'epoch';
+export type CarriedRule = Exclude<MergeRule, 'per-process'> | 'epoch' | 'epoch-min' | 'epoch-max';
 
-/** How the entries of a sidecar file (`native`: native histogram or summary quantile buckets) carry over. */
-export function carryOverSidecar(type: MetricType): CarriedRule {
-  return type === 'summary' ? 'epoch' : 'sum';
+/**
+ * How an entry of a sidecar file (`.nhdb`: native histogram or summary
+ * quantile buckets) carries over; `kind`, a summary entry's kind
+ * (format/summary-window.ts).
+ */
+export function carryOverSidecar(type: MetricType, kind?: string): CarriedRule {
+  if (type !== 'summary') return 'sum';
+  return kind === 'min' ? 'epoch-min' : kind === 'max' ? 'epoch-max' : 'epoch';
 }
 
 /** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
@@ -87,9 +94,11 @@ export interface StoredValue {
  */
 export function mergeInto(into: StoredValue, entry: StoredValue, rule: CarriedRule): void {
   if (rule === 'sum') into.value += entry.value;
-  else if (rule === 'epoch') {
-    if (entry.timestamp === into.timestamp) into.value += entry.value;
-    else if (entry.timestamp > into.timestamp) {
+  else if (rule === 'epoch' || rule === 'epoch-min' || rule === 'epoch-max') {
+    if (entry.timestamp === into.timestamp) {
+      if (rule === 'epoch') into.value += entry.value;
+      else into.value = rule === 'epoch-min' ? Math.min(into.value, entry.value) : Math.max(into.value, entry.value);
+    } else if (entry.timestamp > into.timestamp) {
       into.value = entry.value;
       into.timestamp = entry.timestamp;
     }

@@ -1,4 +1,4 @@
-import { bucketUpperBound, type NativeHistogramData } from './native-histogram.js';
+import { bucketIndex, bucketUpperBound, type NativeHistogramData } from './native-histogram.js';
 
 /**
  * Summary quantiles that merge across processes. A t-digest cannot be
@@ -59,31 +59,63 @@ function representative(index: number): number {
   return (2 * bucketUpperBound(index, SUMMARY_SCHEMA)) / (BASE + 1);
 }
 
+/** The smallest and largest observation counted, when known: quantileOf() never reads a value beyond them. */
+export interface Extremes {
+  min: number;
+  max: number;
+}
+
+/** The bucket of `value` at SUMMARY_SCHEMA as (sign, index): sign 0 for the zero bucket. */
+function bucketOf(value: number): [sign: number, index: number] {
+  const magnitude = Math.abs(value);
+  if (magnitude <= SUMMARY_ZERO_THRESHOLD) return [0, 0];
+  return [value < 0 ? -1 : 1, bucketIndex(magnitude, SUMMARY_SCHEMA)];
+}
+
 /**
  * The `q` quantile (0 <= q <= 1) of the observations counted in `buckets`
  * (at SUMMARY_SCHEMA): the value of the observation of rank ceil(q * count)
  * (the smallest for q = 0), as its bucket gives it; 0 when nothing was
- * observed, as prom-client reports an empty summary.
+ * observed, as prom-client reports an empty summary. With `extremes`, the
+ * observation of rank 1 is the smallest, that of the last rank the largest
+ * (exact), and a value beyond them is brought back to them (the quantile
+ * lies between them, so this only brings it closer: the quantiles of
+ * observations that are all equal are exact); an extreme is used only in
+ * its own bucket, so one read while its writer records a new one (from
+ * another bucket than the buckets say) is left out.
  */
-export function quantileOf(buckets: Pick<NativeHistogramData, 'schema' | 'zeroCount' | 'count' | 'positive' | 'negative'>, q: number): number {
+export function quantileOf(buckets: Pick<NativeHistogramData, 'schema' | 'zeroCount' | 'count' | 'positive' | 'negative'>, q: number, extremes?: Extremes): number {
   if (buckets.count === 0) return 0;
   if (buckets.schema !== SUMMARY_SCHEMA) throw new RangeError(`summary buckets are at schema ${SUMMARY_SCHEMA}, not ${buckets.schema}`);
   const rank = Math.max(1, Math.ceil(q * buckets.count));
+  const within = (sign: number, index: number, value: number): number => {
+    if (!extremes) return value;
+    const [minSign, minIndex] = bucketOf(extremes.min);
+    const minHere = minSign === sign && minIndex === index;
+    const [maxSign, maxIndex] = bucketOf(extremes.max);
+    const maxHere = maxSign === sign && maxIndex === index;
+    // The first and the last observation are the extremes themselves.
+    if (rank === 1 && minHere) return extremes.min;
+    if (rank >= buckets.count && maxHere) return extremes.max;
+    if (value < extremes.min && minHere) return extremes.min;
+    if (value > extremes.max && maxHere) return extremes.max;
+    return value;
+  };
   let seen = 0;
   // Ascending values: negative buckets from the largest magnitude down, the zero bucket, positive ones up.
   for (let i = buckets.negative.length - 1; i >= 0; i--) {
     seen += buckets.negative[i][1];
-    if (seen >= rank) return -representative(buckets.negative[i][0]);
+    if (seen >= rank) return within(-1, buckets.negative[i][0], -representative(buckets.negative[i][0]));
   }
   seen += buckets.zeroCount;
   if (seen >= rank) return 0;
   for (const [index, count] of buckets.positive) {
     seen += count;
-    if (seen >= rank) return representative(index);
+    if (seen >= rank) return within(1, index, representative(index));
   }
   // Only when counts changed under the caller (count larger than the buckets hold): the largest value.
   const last = buckets.positive[buckets.positive.length - 1];
-  return last ? representative(last[0]) : 0;
+  return last ? within(1, last[0], representative(last[0])) : 0;
 }
 
 /**
@@ -92,20 +124,23 @@ export function quantileOf(buckets: Pick<NativeHistogramData, 'schema' | 'zeroCo
  * buckets, saying how a reader merges them (the reader may be a process
  * that never declared the metric): the window (0, 0 without one) and the
  * percentiles to export. The others: a bucket of one place of the ring,
- * whose entry's timestamp holds the epoch its count belongs to.
+ * whose entry's timestamp holds the epoch its count belongs to, or the
+ * smallest or largest observation of one place and epoch.
  */
 export type SummaryEntry =
   | { kind: 'window'; maxAgeSeconds: number; ageBuckets: number; percentiles: readonly number[] }
   | { kind: 'zero'; ring: number }
+  /** The smallest or largest observation of one place of the ring (value), of the epoch in its timestamp. */
+  | { kind: 'min' | 'max'; ring: number }
   | { kind: 'positive' | 'negative'; ring: number; index: number };
 
-/** A bucket entry (every entry but the window one). */
+/** A bucket or extreme entry (every entry but the window one). */
 export type SummaryBucket = Exclude<SummaryEntry, { kind: 'window' }>;
 
 /**
  * An entry's name in a file key, where a sample name goes:
  * `window:<maxAgeSeconds>:<ageBuckets>:<p>,<p>,...`, `zero:<ring>`,
- * `pos:<ring>:<index>`, `neg:<ring>:<index>`; numbers as JavaScript prints
+ * `pos:<ring>:<index>`, `neg:<ring>:<index>`, `min:<ring>`, `max:<ring>`; numbers as JavaScript prints
  * them, so every entry has exactly one name.
  */
 export function summaryEntryName(entry: SummaryEntry): string {
@@ -113,7 +148,9 @@ export function summaryEntryName(entry: SummaryEntry): string {
     case 'window':
       return `window:${entry.maxAgeSeconds}:${entry.ageBuckets}:${entry.percentiles.join(',')}`;
     case 'zero':
-      return `zero:${entry.ring}`;
+    case 'min':
+    case 'max':
+      return `${entry.kind}:${entry.ring}`;
     default:
       return `${entry.kind === 'positive' ? 'pos' : 'neg'}:${entry.ring}:${entry.index}`;
   }
@@ -145,7 +182,7 @@ export function parseSummaryEntryName(name: string): SummaryEntry | undefined {
   }
   if (!WHOLE.test(parts[1] ?? '') || Number(parts[1]) >= MAX_AGE_BUCKETS) return undefined;
   const ring = Number(parts[1]);
-  if (parts[0] === 'zero') return parts.length === 2 ? { kind: 'zero', ring } : undefined;
+  if (parts[0] === 'zero' || parts[0] === 'min' || parts[0] === 'max') return parts.length === 2 ? { kind: parts[0], ring } : undefined;
   if ((parts[0] !== 'pos' && parts[0] !== 'neg') || parts.length !== 3 || !INDEX.test(parts[2])) return undefined;
   // Indexes of finite values at schema 5 lie within +-(1074 + 1024) * 32.
   const index = Number(parts[2]);
@@ -169,6 +206,8 @@ export interface SummaryWindow {
  */
 export class SummaryBucketsBuilder {
   private zeroCount = 0;
+  private min = Infinity;
+  private max = -Infinity;
   private readonly positive = new Map<number, number>();
   private readonly negative = new Map<number, number>();
   private readonly current: number;
@@ -185,18 +224,20 @@ export class SummaryBucketsBuilder {
     return inWindow(epoch, this.current, this.window.ageBuckets);
   }
 
-  /** Adds an entry's count if its epoch is in the window. */
-  add(entry: SummaryBucket, count: number, epoch: number): void {
-    if (this.counts(epoch)) this.addCount(entry, count);
+  /** Adds an entry's value (a count, or an extreme) if its epoch is in the window. */
+  add(entry: SummaryBucket, value: number, epoch: number): void {
+    if (this.counts(epoch)) this.addValue(entry, value);
   }
 
-  /** Adds a count known to be in the window. */
-  addCount(entry: SummaryBucket, count: number): void {
-    if (!(count > 0)) return;
-    if (entry.kind === 'zero') this.zeroCount += count;
-    else {
+  /** Adds an entry's value known to be of the window. */
+  addValue(entry: SummaryBucket, value: number): void {
+    if (entry.kind === 'min') this.min = Math.min(this.min, value);
+    else if (entry.kind === 'max') this.max = Math.max(this.max, value);
+    else if (!(value > 0)) return;
+    else if (entry.kind === 'zero') this.zeroCount += value;
+    else if (entry.kind === 'positive' || entry.kind === 'negative') {
       const side = entry.kind === 'positive' ? this.positive : this.negative;
-      side.set(entry.index, (side.get(entry.index) ?? 0) + count);
+      side.set(entry.index, (side.get(entry.index) ?? 0) + value);
     }
   }
 
@@ -214,6 +255,7 @@ export class SummaryBucketsBuilder {
   /** The window's percentiles, each as quantileOf() reads it off the buckets. */
   quantiles(): number[] {
     const buckets = this.build();
-    return this.window.percentiles.map((p) => quantileOf(buckets, p));
+    const extremes = this.min <= this.max ? { min: this.min, max: this.max } : undefined;
+    return this.window.percentiles.map((p) => quantileOf(buckets, p, extremes));
   }
 }

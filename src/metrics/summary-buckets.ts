@@ -4,7 +4,6 @@ import {
   SUMMARY_SCHEMA,
   SUMMARY_ZERO_THRESHOLD,
   SummaryBucketsBuilder,
-  ringSlot,
   summaryEntryName,
   windowEpoch,
   type SummaryEntry,
@@ -17,11 +16,15 @@ import { IndexSlotCache } from './native-buckets.js';
 // Local bindings of the hot path's functions (see native-buckets.ts: esbuild's CommonJS turns an imported call into a getter call).
 const indexOf = finestIndex;
 const reduced = reduceIndex;
-const ringOf = ringSlot;
 /** How far a schema-8 index is reduced to the summary schema. */
 const SHIFT = MAX_SCHEMA - SUMMARY_SCHEMA;
 /** Local for the same reason: an imported constant is a getter call there too. */
 const ZERO_THRESHOLD = SUMMARY_ZERO_THRESHOLD;
+/**
+ * The value observe() hands to its slow path: a double passed as an
+ * argument to a call V8 does not inline is boxed (a heap number).
+ */
+const handedOver = new Float64Array(1);
 
 /**
  * The quantile buckets of one summary child in multiprocess mode, in the
@@ -55,10 +58,13 @@ export class EpochClock {
     private readonly maxAgeSeconds: number,
     private readonly ageBuckets: number,
   ) {
-    this.tick();
+    if (ageBuckets > 0) this.tick();
   }
 
   private static readonly clocks = new Map<string, EpochClock>();
+
+  /** The clock of summaries without a window: epoch 0 for ever (one class of clock keeps observe() monomorphic). */
+  static readonly none = new EpochClock(0, 0);
 
   static of(maxAgeSeconds: number, ageBuckets: number): EpochClock {
     const key = `${maxAgeSeconds}:${ageBuckets}`;
@@ -104,11 +110,15 @@ export class SummaryBuckets {
   private readonly windowEntry: SummaryEntryOwner;
   /** Places in the ring: ageBuckets, or 1 without a window. */
   private readonly span: number;
-  /** Undefined without a window: every count is of epoch 0. */
-  private readonly clock: EpochClock | undefined;
+  /** EpochClock.none without a window: every count is of epoch 0. */
+  private readonly clock: EpochClock;
   /** Per place of the ring, the home slot of its zero bucket (0: none cached). */
   private readonly zeroSlots: Int32Array;
   private readonly zeroEntries: Array<SummaryEntryOwner | undefined>;
+  /** Per place of the ring, the home slots of its smallest and largest observation (0: none cached). */
+  private readonly minSlots: Int32Array;
+  private readonly maxSlots: Int32Array;
+  private readonly extremeEntries: Array<[min: SummaryEntryOwner, max: SummaryEntryOwner] | undefined>;
   private readonly positive: RingSide[] = [];
   private readonly negative: RingSide[] = [];
   /** Every entry of this series, the window entry first. */
@@ -121,9 +131,12 @@ export class SummaryBuckets {
     private readonly keyOf: (entryName: string) => string,
   ) {
     this.span = window.ageBuckets > 0 ? window.ageBuckets : 1;
-    this.clock = window.ageBuckets > 0 ? EpochClock.of(window.maxAgeSeconds, window.ageBuckets) : undefined;
+    this.clock = window.ageBuckets > 0 ? EpochClock.of(window.maxAgeSeconds, window.ageBuckets) : EpochClock.none;
     this.zeroSlots = new Int32Array(this.span);
     this.zeroEntries = new Array<SummaryEntryOwner | undefined>(this.span).fill(undefined);
+    this.minSlots = new Int32Array(this.span);
+    this.maxSlots = new Int32Array(this.span);
+    this.extremeEntries = new Array<[SummaryEntryOwner, SummaryEntryOwner] | undefined>(this.span).fill(undefined);
     for (let ring = 0; ring < this.span; ring++) {
       this.positive.push(new RingSide());
       this.negative.push(new RingSide());
@@ -132,28 +145,44 @@ export class SummaryBuckets {
     this.windowEntry = this.allocate({ kind: 'window', ...window });
   }
 
-  /** Counts `value` (finite) in the place of the current epoch. No allocation: this is the hot path. */
+  /**
+   * Counts `value` (finite) in the place of the current epoch. No allocation:
+   * this is the hot path. The smallest and largest observation are recorded
+   * before the count, so a reader that sees the count sees them (read after
+   * it) or finds them in another bucket and leaves them out (read before).
+   * Written for size: V8 must inline it whole into the caller's loop, within
+   * its budget, or the call boxes `value` (an allocation per observation).
+   */
   observe(value: number): void {
-    const clock = this.clock;
-    const epoch = clock === undefined ? 0 : clock.epoch;
-    const ring = this.span === 1 ? 0 : ringOf(epoch, this.span);
-    const negative = value < 0;
-    const magnitude = negative ? -value : value;
+    const epoch = this.clock.epoch;
+    // ringSlot(epoch) for an epoch >= 0, written out: a call costs the inlining budget.
+    const ring = epoch % this.span;
+    const low = this.minSlots[ring];
+    const high = this.maxSlots[ring];
+    const magnitude = value < 0 ? -value : value;
     let slot = 0;
-    let index = 0;
-    const zero = magnitude <= ZERO_THRESHOLD;
-    if (zero) slot = this.zeroSlots[ring];
+    if (magnitude <= ZERO_THRESHOLD) slot = this.zeroSlots[ring];
     else {
-      const side = negative ? this.negative[ring] : this.positive[ring];
-      index = reduced(indexOf(magnitude), SHIFT);
-      const offset = index - side.base;
+      const side = value < 0 ? this.negative[ring] : this.positive[ring];
+      const offset = reduced(indexOf(magnitude), SHIFT) - side.base;
       if (offset >= 0 && offset < side.slots.length) slot = side.slots[offset];
     }
-    if (slot === 0) {
-      this.countSlowly(ring, zero ? 0 : negative ? -1 : 1, index, epoch);
+    if (slot === 0 || low === 0 || high === 0) {
+      handedOver[0] = value;
+      this.observeSlowly(ring, epoch);
       return;
     }
     const values = this.home.values;
+    // Another epoch's extreme is replaced: the value first, then the epoch, so that no reader takes the old epoch's for the new one's.
+    if (values[low + 1] !== epoch || value < values[low]) {
+      values[low] = value;
+      values[low + 1] = epoch;
+    }
+    if (values[high + 1] !== epoch || value > values[high]) {
+      values[high] = value;
+      values[high + 1] = epoch;
+    }
+    // Another epoch's count is from a turn of the ring ago: 0 first, then the epoch, then the count.
     if (values[slot + 1] !== epoch) {
       values[slot] = 0;
       values[slot + 1] = epoch;
@@ -161,14 +190,24 @@ export class SummaryBuckets {
     values[slot] += 1;
   }
 
-  /** A bucket not cached in the home region: found, or made. */
-  private countSlowly(ring: number, sign: number, index: number, epoch: number): void {
+  /** observe() of handedOver[0] when an entry it needs is not cached in the home region: found, or made. */
+  private observeSlowly(ring: number, epoch: number): void {
+    const value = handedOver[0];
+    const extremes = (this.extremeEntries[ring] ??= [this.allocate({ kind: 'min', ring }), this.allocate({ kind: 'max', ring })]);
+    extremes.forEach((owner, i) => {
+      const values = owner.region.values;
+      if (values[owner.slot + 1] !== epoch || (i === 0 ? value < values[owner.slot] : value > values[owner.slot])) {
+        values[owner.slot] = value;
+        values[owner.slot + 1] = epoch;
+      }
+    });
     let owner: SummaryEntryOwner | undefined;
-    if (sign === 0) owner = this.zeroEntries[ring] ??= this.allocate({ kind: 'zero', ring });
+    const magnitude = Math.abs(value);
+    if (magnitude <= ZERO_THRESHOLD) owner = this.zeroEntries[ring] ??= this.allocate({ kind: 'zero', ring });
     else {
-      const side = sign === 1 ? this.positive[ring] : this.negative[ring];
-      owner = side.entries.get(index);
-      if (!owner) owner = this.allocate({ kind: sign === 1 ? 'positive' : 'negative', ring, index });
+      const index = reduced(indexOf(magnitude), SHIFT);
+      const side = value < 0 ? this.negative[ring] : this.positive[ring];
+      owner = side.entries.get(index) ?? this.allocate({ kind: value < 0 ? 'negative' : 'positive', ring, index });
     }
     const values = owner.region.values;
     if (values[owner.slot + 1] !== epoch) {
@@ -186,6 +225,8 @@ export class SummaryBuckets {
     owner.rebind(region, slots);
     // A withdrawn window entry (this series removed before, or an earlier life of this process) says the series is back.
     if (entry.kind === 'window' && region.values[owner.slot + 1] === WITHDRAWN) region.values[owner.slot + 1] = 0;
+    // A new extreme's entry (0 of epoch 0) holds no observation: marked so, the first one replaces it whatever the epoch.
+    if ((entry.kind === 'min' || entry.kind === 'max') && region.values[owner.slot] === 0 && region.values[owner.slot + 1] === 0) region.values[owner.slot + 1] = WITHDRAWN;
     return owner;
   }
 
@@ -203,7 +244,9 @@ export class SummaryBuckets {
     const { entry } = owner;
     const home = owner.region === this.home;
     if (entry.kind === 'zero') this.zeroSlots[entry.ring] = home ? owner.slot : 0;
-    else if (entry.kind !== 'window') {
+    else if (entry.kind === 'min') this.minSlots[entry.ring] = home ? owner.slot : 0;
+    else if (entry.kind === 'max') this.maxSlots[entry.ring] = home ? owner.slot : 0;
+    else if (entry.kind === 'positive' || entry.kind === 'negative') {
       const side = (entry.kind === 'positive' ? this.positive : this.negative)[entry.ring];
       if (home) side.cache(entry.index, owner.slot);
       else side.uncache(entry.index);
@@ -231,9 +274,13 @@ export class SummaryBuckets {
     return builder;
   }
 
-  /** Every count to 0 (prom-client's reset(): the window empty, the series kept). */
+  /** Every count to 0, the extremes to none (prom-client's reset(): the window empty, the series kept). */
   zeroCounts(): void {
-    for (const owner of this.entries) if (owner.entry.kind !== 'window') owner.region.values[owner.slot] = 0;
+    for (const owner of this.entries) {
+      const { kind } = owner.entry;
+      if (kind === 'min' || kind === 'max') owner.region.values[owner.slot + 1] = WITHDRAWN;
+      else if (kind !== 'window') owner.region.values[owner.slot] = 0;
+    }
   }
 
   /** Takes the series out of every scrape: every entry 0 and withdrawn; a bucket counted in again takes its epoch back. */

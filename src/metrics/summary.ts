@@ -55,11 +55,14 @@ export class SummaryChild extends Child {
     values[this.sumSlot] += observed;
     const buckets = this.buckets;
     if (buckets !== undefined) buckets.observe(observed);
-    const quantiles = this.quantiles;
-    if (quantiles) {
-      quantiles.push(observed);
-      if (values[this.countSlot] % this.options!.compressCount === 0) quantiles.compress();
-    }
+    else if (this.quantiles !== undefined) this.digest(observed);
+  }
+
+  /** In-process mode: into prom-client's t-digests (apart, so that observe() stays small enough to inline with the buckets' lookup). */
+  private digest(observed: number): void {
+    const quantiles = this.quantiles!;
+    quantiles.push(observed);
+    if (this.region.values[this.countSlot] % this.options!.compressCount === 0) quantiles.compress();
   }
 
   override zeroSlots(): void {

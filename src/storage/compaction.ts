@@ -30,20 +30,27 @@ export const COMPACTION_GRACE = 2;
 
 interface Accumulated extends StoredValue {
   key: Buffer;
+  /** The entry's own rule, where the entries of one file merge by different rules (summary quantile buckets and extremes). */
+  rule?: CarriedRule;
 }
 
 /**
  * Raw keys already decoded and found good, per file type (and `native` for
- * native bucket files): the writers of a service share their keys, so each
- * is checked once per compaction.
+ * sidecar files), with the entry's own rule if it has one: the writers of a
+ * service share their keys, so each is checked once per compaction.
  */
-type CheckedKeys = Map<string, Set<string>>;
+type CheckedKeys = Map<string, Map<string, CarriedRule | undefined>>;
 
-/** Decodes and checks one key of a file of `type` (`native`: its sidecar file), as the collector does. Throws FileFormatError. */
-function checkKey(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, type: MetricType, native: boolean): void {
+/**
+ * Decodes and checks one key of a file of `type` (`native`: its sidecar
+ * file), as the collector does; returns the entry's own rule, if it has one.
+ * Throws FileFormatError.
+ */
+function checkKey(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, type: MetricType, native: boolean): CarriedRule | undefined {
   if (!native) decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
-  else if (type === 'summary') decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+  else if (type === 'summary') return carryOverSidecar(type, decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset).entry.kind);
   else decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+  return undefined;
 }
 
 /**
@@ -56,17 +63,20 @@ function entriesOf(file: string, type: MetricType, native: boolean, checked: Che
   const { buf, used } = readFileImage(file);
   const kind = native ? `${type} native` : type;
   let good = checked.get(kind);
-  if (!good) checked.set(kind, (good = new Set()));
+  if (!good) checked.set(kind, (good = new Map()));
   const entries: Array<[string, Accumulated]> = [];
   walkEntries(buf, used, (entry) => {
     const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
-    if (!good.has(rawKey)) {
-      checkKey(buf, entry, type, native);
-      good.add(rawKey);
-    }
+    if (!good.has(rawKey)) good.set(rawKey, checkKey(buf, entry, type, native));
+    const rule = good.get(rawKey);
     entries.push([
       rawKey,
-      { key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)), value: buf.readDoubleLE(entry.valueOffset), timestamp: buf.readDoubleLE(entry.valueOffset + 8) },
+      {
+        key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)),
+        value: buf.readDoubleLE(entry.valueOffset),
+        timestamp: buf.readDoubleLE(entry.valueOffset + 8),
+        ...(rule ? { rule } : {}),
+      },
     ]);
   });
   return entries;
@@ -77,7 +87,7 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
   if (entry.timestamp === WITHDRAWN) return;
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
-  else mergeInto(known, entry, rule);
+  else mergeInto(known, entry, entry.rule ?? rule);
 }
 
 /**
@@ -188,6 +198,7 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       if (options.claimed && !options.claimed.includes(parsed.id)) continue;
       const files = byId.get(parsed.id) ?? [];
       const native = parsed.native === true;
+      // A summary sidecar's extremes have rules of their own (checkKey()).
       const rule = native ? carryOverSidecar(parsed.type) : carryOver(parsed.type, parsed.mode);
       files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, rule });
       byId.set(parsed.id, files);
