@@ -108,6 +108,9 @@ describe('summary quantiles across processes', () => {
           const families = await registry.collect();
           const a = summaryOf(families, 'latency_seconds', 'a');
           assertQuantiles(a, LATENCY_PERCENTILES, union, `${when}, route a`);
+          // The extremes merged over writers: the smallest and largest observation, exactly.
+          assert.equal(a.quantiles.get(0), Math.min(...union), `${when}: quantile 0`);
+          assert.equal(a.quantiles.get(1), Math.max(...union), `${when}: quantile 1`);
           assert.equal(a.count, union.length);
           assert.ok(Math.abs(a.sum - sum) <= 1e-9 * Math.abs(sum), `${when}: _sum ${a.sum}, expected ${sum}`);
           assertQuantiles(summaryOf(families, 'latency_seconds', 'b'), LATENCY_PERCENTILES, observed.logNormal.slice(0, 100), `${when}, route b`);
