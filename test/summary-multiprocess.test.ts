@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { MultiprocessRegistry, clearMultiprocDir, compact, type Family } from '../src/index.js';
 import { SUMMARY_RELATIVE_ERROR } from '../src/format/summary-window.js';
-import { inspectFile } from '../src/surfaces/inspect.js';
+import { formatInspection, inspectFile } from '../src/surfaces/inspect.js';
 import { tempDir } from './helpers/fixtures.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
@@ -134,6 +134,9 @@ describe('summary quantiles across processes', () => {
       const accumulated = inspectFile(path.join(dir, 'summary_compacted.nhdb'));
       assert.deepEqual(accumulated.problems, []);
       assert.ok(accumulated.entries.some((e) => e.entry?.kind === 'window'));
+      const report = formatInspection(accumulated);
+      assert.match(report, /summary_compacted\.nhdb: summary quantile buckets, process compacted/);
+      assert.match(report, /epoch 0 +\["latency_seconds", "pos:0:/, 'a bucket shows its epoch');
       await check([longLived, quiet(dir)], 'after compaction');
 
       // Another writer gone (by exit), compacted into the same file: nothing double counted.
