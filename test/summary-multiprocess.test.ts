@@ -210,12 +210,14 @@ describe('summary quantiles across processes', () => {
       writers.push(w);
       await w.send({ op: 'observe', metric: 'latency', route: 'a', values: [0.5, 1, 2] });
       await w.send({ op: 'observe', metric: 'windowed', route: 'b', values: [3] });
-      for (const registry of [quiet(dir), new MultiprocessRegistry({ dir, compactThreshold: 0, defaultLabels: { app: 'x' } })]) {
+      const labelled = quiet(dir);
+      labelled.setDefaultLabels({ app: 'x' });
+      for (const [registry, prefix] of [[quiet(dir), ''], [labelled, 'app="x",']] as const) {
         const text = await registry.metrics();
         const lines = text.split('\n').filter((l) => l.startsWith('latency_seconds'));
         assert.equal(lines.length, LATENCY_PERCENTILES.length + 2, text);
-        // The smallest observation is exact (the extremes are kept beside the buckets).
-        assert.match(lines[0], /^latency_seconds\{quantile="0",(app="x",)?route="a"\} 0\.5$/);
+        // quantile first, then the labels sorted (default ones among them); the smallest observation exact (the extremes are kept beside the buckets).
+        assert.equal(lines[0], `latency_seconds{quantile="0",${prefix}route="a"} 0.5`);
         assert.match(lines[lines.length - 2], /^latency_seconds_sum\{/);
         assert.match(lines[lines.length - 1], /^latency_seconds_count\{/);
         const check = runPromtool(['check', 'metrics'], text);
