@@ -59,6 +59,10 @@ function buildOperations(): Operation[] {
   // Native buckets at factor 1.1 (schema 3), beside the default classic buckets; and without classic buckets.
   const oursNative = new ours.Histogram({ name: 'hot_native_seconds', help: 'Latency.', labelNames, nativeHistogramBucketFactor: 1.1 });
   const oursNativeOnly = new ours.Histogram({ name: 'hot_native_only_seconds', help: 'Latency.', labelNames, nativeHistogramBucketFactor: 1.1, buckets: [] });
+  // Summaries: _count and _sum alone (percentiles: []), with quantile buckets (prom-client's default percentiles), and in a window.
+  const oursSummary = new ours.Summary({ name: 'hot_summary_seconds', help: 'Latency.', labelNames, percentiles: [] });
+  const oursQuantiles = new ours.Summary({ name: 'hot_quantiles_seconds', help: 'Latency.', labelNames });
+  const oursWindowed = new ours.Summary({ name: 'hot_windowed_seconds', help: 'Latency.', labelNames, maxAgeSeconds: 600, ageBuckets: 5 });
   const oursTimed = new ours.Histogram({ name: 'hot_timed_seconds', help: 'Timed.' });
   const oursGauge = new ours.Gauge({ name: 'hot_gauge', help: 'Gauge.' });
   const oursRecent = new ours.Gauge({ name: 'hot_recent', help: 'Most recent.', multiprocessMode: 'mostrecent' });
@@ -70,6 +74,8 @@ function buildOperations(): Operation[] {
   const promCounter = new prom.Counter({ name: 'hot_requests_total', help: 'Requests.', labelNames, registers });
   const promPlain = new prom.Counter({ name: 'hot_plain_total', help: 'Unlabelled.', registers });
   const promHistogram = new prom.Histogram({ name: 'hot_latency_seconds', help: 'Latency.', labelNames, registers });
+  const promQuantiles = new prom.Summary({ name: 'hot_quantiles_seconds', help: 'Latency.', labelNames, registers });
+  const promWindowed = new prom.Summary({ name: 'hot_windowed_seconds', help: 'Latency.', labelNames, registers, maxAgeSeconds: 600, ageBuckets: 5 });
   const promTimed = new prom.Histogram({ name: 'hot_timed_seconds', help: 'Timed.', registers });
   const promGauge = new prom.Gauge({ name: 'hot_gauge', help: 'Gauge.', registers });
   const promRecent = new prom.Gauge({ name: 'hot_recent', help: 'Most recent.', registers });
@@ -84,6 +90,11 @@ function buildOperations(): Operation[] {
   const oursNativeChild = oursNative.labels('GET', '200');
   const oursNativeOnlyChild = oursNativeOnly.labels('GET', '200');
   const promHistogramChild = promHistogram.labels('GET', '200');
+  const oursSummaryChild = oursSummary.labels('GET', '200');
+  const oursQuantilesChild = oursQuantiles.labels('GET', '200');
+  const oursWindowedChild = oursWindowed.labels('GET', '200');
+  const promQuantilesChild = promQuantiles.labels('GET', '200');
+  const promWindowedChild = promWindowed.labels('GET', '200');
 
   return [
     {
@@ -161,6 +172,36 @@ function buildOperations(): Operation[] {
         for (let i = 0; i < n; i++) promHistogramChild.observe(VALUES[i & 15]);
       },
       target: { text: "<= 2x ours child-observe", met: (o, _p, oursOf) => o <= 2 * oursOf('child-observe') },
+    },
+    {
+      id: 'summary-child-observe',
+      description: "labelled summary child observe, percentiles: [] (classic _count and _sum alone); prom-client: its summary observe (a t-digest, default percentiles)",
+      ours: (n) => {
+        for (let i = 0; i < n; i++) oursSummaryChild.observe(VALUES[i & 15]);
+      },
+      promClient: (n) => {
+        for (let i = 0; i < n; i++) promQuantilesChild.observe(VALUES[i & 15]);
+      },
+    },
+    {
+      id: 'summary-child-observe-quantiles',
+      description: 'summary with quantiles (multiprocess): default percentiles, schema-5 buckets in summary_<id>.nhdb; prom-client: its summary observe (a t-digest of this process only)',
+      ours: (n) => {
+        for (let i = 0; i < n; i++) oursQuantilesChild.observe(VALUES[i & 15]);
+      },
+      promClient: (n) => {
+        for (let i = 0; i < n; i++) promQuantilesChild.observe(VALUES[i & 15]);
+      },
+    },
+    {
+      id: 'summary-child-observe-window',
+      description: 'the same with maxAgeSeconds 600, ageBuckets 5 (a ring of 5); prom-client: the same window (5 t-digests)',
+      ours: (n) => {
+        for (let i = 0; i < n; i++) oursWindowedChild.observe(VALUES[i & 15]);
+      },
+      promClient: (n) => {
+        for (let i = 0; i < n; i++) promWindowedChild.observe(VALUES[i & 15]);
+      },
     },
     {
       id: 'observe-labels',

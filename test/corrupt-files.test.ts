@@ -212,7 +212,7 @@ const CASES: CorruptCase[] = [
     title: 'a summary with a quantile label',
     fileName: 'summary_2.db',
     bytes: () => currentLayoutFile([{ key: '["took", "took_count", {}, "Took."]', value: 1 }, { key: '["took", "took_sum", {"quantile": "0.5"}, "Took."]', value: 1 }]),
-    reason: /summary sample took_sum has a "quantile" label \(multiprocess files hold no quantiles\)/,
+    reason: /summary sample took_sum has a "quantile" label \(.db files hold no quantiles/,
   },
   // JSON.parse turns a \ud800 escape into a lone surrogate, which has no UTF-8 form: written out it
   // would become U+FFFD, and two different values one series.
@@ -269,6 +269,24 @@ const CASES: CorruptCase[] = [
     fileName: 'counter_1.nhdb',
     bytes: () => currentLayoutFile([{ key: pythonKey('jobs', 'pos:3:1', {}, ''), value: 1 }]),
     reason: /not a metrics file name/,
+  },
+  {
+    title: 'a summary quantile file (summary_<id>.nhdb) holding a native histogram zero bucket',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:0:0:0.5', {}, ''), value: 0 }, { key: pythonKey('lat', 'zero:3:0', {}, ''), value: 1 }]),
+    reason: /"zero:3:0" names no summary window or bucket/,
+  },
+  {
+    title: 'a summary quantile bucket with a quantile label',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'pos:0:12', { quantile: '0.5' }, ''), value: 1 }]),
+    reason: /summary bucket of lat has a "quantile" label/,
+  },
+  {
+    title: 'a summary window whose percentile is past 1',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:60:5:0.5,1.5', {}, ''), value: 0 }]),
+    reason: /"window:60:5:0.5,1.5" names no summary window or bucket/,
   },
   {
     title: "Python 0.16's layout (8-byte value slots), one entry",

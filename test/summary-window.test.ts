@@ -5,7 +5,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NativeHistogramBuilder, bucketIndex } from '../src/format/native-histogram.js';
-import { SUMMARY_RELATIVE_ERROR, SUMMARY_SCHEMA, SUMMARY_ZERO_THRESHOLD, inWindow, quantileOf, ringSlot, windowEpoch } from '../src/format/summary-window.js';
+import { mergeInto } from '../src/format/merge.js';
+import {
+  SUMMARY_RELATIVE_ERROR,
+  SUMMARY_SCHEMA,
+  SUMMARY_ZERO_THRESHOLD,
+  SummaryBucketsBuilder,
+  inWindow,
+  parseSummaryEntryName,
+  quantileOf,
+  ringSlot,
+  summaryEntryName,
+  windowEpoch,
+  type SummaryEntry,
+} from '../src/format/summary-window.js';
 
 /** A seeded generator (mulberry32), so a failure can be run again. */
 function random(seed: number): () => number {
@@ -119,5 +132,89 @@ describe('the window', () => {
     assert.equal(windowEpoch(123_456_789, 600, undefined), 0);
     assert.equal(inWindow(0, 0, undefined), true);
     assert.equal(ringSlot(0, undefined), 0);
+  });
+});
+
+describe('the entries of a summary sidecar file', () => {
+  it('names every entry one way, and reads back only what it writes', () => {
+    const entries: SummaryEntry[] = [
+      { kind: 'window', maxAgeSeconds: 600, ageBuckets: 5, percentiles: [0.01, 0.5, 0.999] },
+      { kind: 'window', maxAgeSeconds: 0.5, ageBuckets: 2, percentiles: [0, 1] },
+      { kind: 'window', maxAgeSeconds: 0, ageBuckets: 0, percentiles: [] },
+      { kind: 'zero', ring: 4 },
+      { kind: 'positive', ring: 0, index: -1234 },
+      { kind: 'negative', ring: 1023, index: 67_000 },
+    ];
+    assert.deepEqual(entries.map(summaryEntryName), ['window:600:5:0.01,0.5,0.999', 'window:0.5:2:0,1', 'window:0:0:', 'zero:4', 'pos:0:-1234', 'neg:1023:67000']);
+    for (const entry of entries) assert.deepEqual(parseSummaryEntryName(summaryEntryName(entry)), entry);
+    for (const bad of ['window:600:5', 'window:600:0:0.5', 'window:0:5:0.5', 'window:60:5:1.5', 'window:60:5:0.50', 'window:-1:5:0.5', 'window:60:2.5:0.5', 'zero:3:0', 'zero:01', 'pos:0', 'pos:0:01', 'pos:1024:1', 'pos:-1:1', 'mid:0:1', 'neg:0:99999999']) {
+      assert.equal(parseSummaryEntryName(bad), undefined, bad);
+    }
+  });
+
+  it('compaction carries bucket entries by epoch: one epoch adds, a later one replaces, an earlier one is left', () => {
+    const into = { value: 3, timestamp: 100 };
+    mergeInto(into, { value: 2, timestamp: 100 }, 'epoch');
+    assert.deepEqual(into, { value: 5, timestamp: 100 });
+    mergeInto(into, { value: 7, timestamp: 98 }, 'epoch');
+    assert.deepEqual(into, { value: 5, timestamp: 100 });
+    mergeInto(into, { value: 1, timestamp: 102 }, 'epoch');
+    assert.deepEqual(into, { value: 1, timestamp: 102 });
+  });
+
+  it('the builder counts only entries of an epoch in the window ending now', () => {
+    const window = { maxAgeSeconds: 2, ageBuckets: 2, percentiles: [0.5] };
+    const now = 10_500; // epoch 10 of 1 s
+    const builder = new SummaryBucketsBuilder(window, now);
+    const index = bucketIndex(5, SUMMARY_SCHEMA);
+    builder.add({ kind: 'positive', ring: 0, index }, 3, 10);
+    builder.add({ kind: 'positive', ring: 1, index: index + 100 }, 2, 9);
+    builder.add({ kind: 'positive', ring: 0, index: index + 200 }, 50, 8);
+    builder.add({ kind: 'zero', ring: 1 }, 40, 11);
+    const built = builder.build();
+    assert.equal(built.count, 5);
+    assert.deepEqual(built.positive, [[index, 3], [index + 100, 2]]);
+    assert.ok(Math.abs(builder.quantiles()[0] - 5) <= 5 * SUMMARY_RELATIVE_ERROR);
+  });
+});
+
+describe('the extremes beside the buckets', () => {
+  const bucketsOf = (values: number[]): ReturnType<SummaryBucketsBuilder['build']> => {
+    const builder = new SummaryBucketsBuilder({ maxAgeSeconds: 0, ageBuckets: 0, percentiles: [] }, 0);
+    for (const v of values) {
+      if (v === 0) builder.add({ kind: 'zero', ring: 0 }, 1, 0);
+      else builder.add({ kind: v < 0 ? 'negative' : 'positive', ring: 0, index: bucketIndex(Math.abs(v), SUMMARY_SCHEMA) }, 1, 0);
+    }
+    return builder.build();
+  };
+
+  it('make the smallest and largest observation exact, and every quantile of equal observations', () => {
+    const values = [0.5, 3, 7, 7, 100, 100, 100];
+    const buckets = bucketsOf(values);
+    const extremes = { min: 0.5, max: 100 };
+    assert.equal(quantileOf(buckets, 0, extremes), 0.5);
+    assert.equal(quantileOf(buckets, 1, extremes), 100);
+    assert.equal(quantileOf(buckets, 0.7, extremes), 99.7704301171248, 'rank 5 of 7, within the bucket: its representative, below the largest');
+    assert.notEqual(quantileOf(buckets, 0, undefined), 0.5, 'without them, the bucket representative');
+    const same = bucketsOf([100, 100, 100]);
+    for (const q of [0, 0.01, 0.5, 0.99, 1]) assert.equal(quantileOf(same, q, { min: 100, max: 100 }), 100);
+    assert.equal(quantileOf(bucketsOf([-4, -4]), 0.5, { min: -4, max: -4 }), -4);
+  });
+
+  it('leave out an extreme from another bucket than the counts say (read while its writer recorded a new one)', () => {
+    // The buckets already count 0.2, the largest observation read is still 100's predecessor, 50.
+    const buckets = bucketsOf([0.2, 50, 100]);
+    assert.equal(quantileOf(buckets, 1, { min: 0.2, max: 50 }), quantileOf(buckets, 1), 'max of another bucket: the representative');
+    assert.equal(quantileOf(buckets, 0, { min: 0.3, max: 100 }), quantileOf(buckets, 0), 'min of another bucket: the representative');
+  });
+
+  it('the builder takes the smallest and largest of the window from min and max entries', () => {
+    const builder = new SummaryBucketsBuilder({ maxAgeSeconds: 2, ageBuckets: 2, percentiles: [0, 1] }, 10_500);
+    const index = bucketIndex(5, SUMMARY_SCHEMA);
+    builder.add({ kind: 'positive', ring: 0, index }, 2, 10);
+    builder.add({ kind: 'min', ring: 0 }, 5, 10);
+    builder.add({ kind: 'max', ring: 0 }, 5, 10);
+    builder.add({ kind: 'min', ring: 1 }, 4.99, 7);
+    assert.deepEqual(builder.quantiles(), [5, 5]);
   });
 });

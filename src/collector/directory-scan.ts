@@ -149,13 +149,13 @@ export class DirectoryScan {
     for (const { name, source } of sources) {
       const file = path.join(dir, name);
       if (!source) {
-        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; histogram_<id>.nhdb; or counter_ or histogram_<id>.exdb)');
+        skip(file, 'not a metrics file name (expected counter_, histogram_, summary_ or gauge_<mode>_ and an id without "_", .db; histogram_<id>.nhdb or summary_<id>.nhdb; or counter_ or histogram_<id>.exdb)');
         continue;
       }
       // Per-process gauges of a process that is gone describe nothing any more.
       if (source.type === 'gauge' && isPerLiveProcess(source.mode!) && stateOf(source.id) === 'dead') continue;
       // A sidecar this scrape does not export is not read; what was parsed of it is kept for the next scrape that does.
-      if ((source.native && !reads.native) || (source.exemplar && !reads.exemplars)) {
+      if ((source.native && source.type === 'histogram' && !reads.native) || (source.exemplar && !reads.exemplars)) {
         present.add(file);
         continue;
       }
@@ -177,11 +177,13 @@ export class DirectoryScan {
 }
 
 /**
- * The files beside the `.db` ones that a scrape reads: native buckets only
- * for an exposition that carries them (protobuf, Family objects), exemplars
- * only for one that carries them (not the 0.0.4 text format). Each is read
- * whole at every scrape that reads it, so a text scrape of native
- * histograms costs what a scrape of their classic buckets costs.
+ * The files beside the `.db` ones that a scrape reads: native histogram
+ * buckets only for an exposition that carries them (protobuf, Family
+ * objects), exemplars only for one that carries them (not the 0.0.4 text
+ * format). A summary's quantile buckets are read by every scrape: every
+ * format carries quantiles. Each is read whole at every scrape that reads
+ * it, so a text scrape of native histograms costs what a scrape of their
+ * classic buckets costs.
  */
 export interface SidecarReads {
   native: boolean;

@@ -7,6 +7,7 @@ import type { SeriesTable } from './series-table.js';
 import type { TextWriter } from './text-writer.js';
 import type { NativeTable } from './native-table.js';
 import type { ExemplarTable } from './exemplar-table.js';
+import type { SummaryTable } from './summary-table.js';
 
 /**
  * The exposition of a family from the series table: in which order its
@@ -15,16 +16,33 @@ import type { ExemplarTable } from './exemplar-table.js';
  * them that rendering and collect() share.
  */
 
-/** Calls `emit` for every sample of `family` in this scrape, in exposition order, with its series (-1: a histogram's _sum and _count, computed). */
-function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Line, value: number, series: number) => void): void {
+/**
+ * Calls `emit` for every sample of `family` in this scrape, in exposition
+ * order, with its series (-1: a histogram's _sum and _count, a summary's
+ * quantiles, computed). A summary's quantiles (from `quantiles`) come before
+ * the _sum and _count of their label set, as prom-client writes them.
+ */
+function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Line, value: number, series: number) => void, quantiles?: SummaryTable): void {
   if (family.dirty) plan(table, family);
   const { value, seenIn, scrape, seriesInfo } = table;
   if (family.type !== 'histogram') {
     const ordered = family.ordered;
+    const summary = quantiles !== undefined && family.type === 'summary';
+    let group: string | undefined;
     for (let i = 0; i < ordered.length; i++) {
       const s = ordered[i];
       // timestamp 0 marks a mostrecent series no source has set: not exported.
-      if (seenIn[s] === scrape && table.timestamp[s] !== 0) emit(seriesInfo[s], value[s], s);
+      if (seenIn[s] !== scrape || table.timestamp[s] === 0) continue;
+      const line = seriesInfo[s];
+      if (summary && line.labelsKey !== group) {
+        group = line.labelsKey;
+        const of = quantiles.quantiles(family.name, group);
+        if (of) {
+          const lines = quantileLines(table, family, group, of.percentiles);
+          for (let q = 0; q < lines.length; q++) emit(lines[q], of.values[q], -1);
+        }
+      }
+      emit(line, value[s], s);
     }
     return;
   }
@@ -52,7 +70,7 @@ function forEachSample(table: SeriesTable, family: FamilyState, emit: (line: Lin
  * counter declared without `_total`): each stored `jobs_total{...} ` prefix
  * is written without its `_total`.
  */
-export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter, bare = false, exemplars?: ExemplarTable): void {
+export function renderSamples(table: SeriesTable, family: FamilyState, out: TextWriter, bare = false, exemplars?: ExemplarTable, quantiles?: SummaryTable): void {
   const prefixes = table.linePrefixes;
   if (exemplars && exemplars.size > 0 && (family.type === 'counter' || family.type === 'histogram')) {
     // OpenMetrics (never bare): a series' latest exemplar ends its line.
@@ -77,18 +95,42 @@ export function renderSamples(table: SeriesTable, family: FamilyState, out: Text
     });
     return;
   }
-  forEachSample(table, family, (line, value) => {
-    out.copy(prefixes, line.prefixStart, line.prefixEnd);
-    out.valueLine(value);
+  forEachSample(
+    table,
+    family,
+    (line, value) => {
+      out.copy(prefixes, line.prefixStart, line.prefixEnd);
+      out.valueLine(value);
+    },
+    quantiles,
+  );
+}
+
+/**
+ * The quantile lines of one label set of a summary, one per percentile:
+ * `name{quantile="0.5",<its labels>} `, the quantile label first as
+ * prom-client places it. Made once per label set and percentiles.
+ */
+function quantileLines(table: SeriesTable, family: FamilyState, key: string, percentiles: readonly number[]): Line[] {
+  const known = family.quantileLines.get(key);
+  if (known && known.percentiles === percentiles) return known.lines;
+  const labels = labelsFromKey(key);
+  const names = ['quantile', ...sortedNames(labels)];
+  const lines = percentiles.map((p) => {
+    const withQuantile = { ...labels, quantile: String(p) };
+    return table.line(family.name, labelsKey(withQuantile, names), renderLabels(withQuantile, names));
   });
+  family.quantileLines.set(key, { percentiles, lines });
+  return lines;
 }
 
 /**
  * One family as plain objects (for JSON, protobuf); `bare` as for
  * renderSamples(). For a histogram, `native` gives the native part of each
- * label set of this scrape that has one (with the sum of its classic entries).
+ * label set of this scrape that has one (with the sum of its classic entries);
+ * for a summary, `quantiles` its quantiles.
  */
-export function toFamily(table: SeriesTable, family: FamilyState, bare = false, native?: NativeTable, exemplars?: ExemplarTable): Family {
+export function toFamily(table: SeriesTable, family: FamilyState, bare = false, native?: NativeTable, exemplars?: ExemplarTable, quantiles?: SummaryTable): Family {
   const samples: Sample[] = [];
   const nativeSeries: NonNullable<Family['native']> = [];
   let sumOfGroup = 0;
@@ -105,7 +147,7 @@ export function toFamily(table: SeriesTable, family: FamilyState, bare = false, 
         if (histogram) nativeSeries.push({ labels: labelsFromKey(line.labelsKey), histogram });
       }
     }
-  });
+  }, quantiles);
   return { name: family.name, type: family.type, help: family.help, samples, ...(bare ? { bare } : {}), ...(nativeSeries.length > 0 ? { native: nativeSeries } : {}) };
 }
 

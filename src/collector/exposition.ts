@@ -50,12 +50,19 @@ export function renderFamily(family: Family, format: ExpositionFormat, out: Text
   for (const sample of family.samples) {
     const name = family.bare && !bare ? `${family.name}_total` : sample.name;
     const labels = extraLabels ? withDefaults(sample.labels, extraLabels) : sample.labels;
-    out.text(`${name}${renderLabels(labels)} `);
+    out.text(`${name}${renderLabels(labels, sampleLabelNames(family.type, labels))} `);
     if (sample.exemplar && format === 'openmetrics') {
       out.value(sample.value);
       out.exemplarEnd(sample.exemplar);
     } else out.valueLine(sample.value);
   }
+}
+
+/** The order of a sample's label names: sorted, but a summary's `quantile` first, where prom-client places it. */
+function sampleLabelNames(type: MetricType, labels: Record<string, string>): string[] {
+  const names = sortedNames(labels);
+  if (type !== 'summary' || labels.quantile === undefined) return names;
+  return ['quantile', ...names.filter((name) => name !== 'quantile')];
 }
 
 /** A sample's labels with `defaults` for the names it lacks (prom-client's default labels never override a series' own). */

@@ -47,6 +47,8 @@ export class FamilyState {
   bareCounter = false;
   /** Histograms: the _sum and _count lines of each label set (without `le`). */
   readonly groupLines = new Map<string, [sum: Line, count: Line]>();
+  /** Summaries: the quantile lines of each label set, for the percentiles they were made for. */
+  readonly quantileLines = new Map<string, { percentiles: readonly number[]; lines: Line[] }>();
 
   constructor(
     readonly name: string,

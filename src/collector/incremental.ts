@@ -12,6 +12,7 @@ import { EntryParser } from './entry-parser.js';
 import { NativeTable } from './native-table.js';
 import { ExemplarTable } from './exemplar-table.js';
 import type { ExpositionFormat } from './exposition.js';
+import { SummaryTable } from './summary-table.js';
 import type { NumberStyle, TextWriter } from './text-writer.js';
 
 /**
@@ -50,6 +51,7 @@ export class IncrementalCollector {
   private readonly parser = new EntryParser();
   private readonly native = new NativeTable();
   private readonly exemplars: ExemplarTable;
+  private readonly quantiles = new SummaryTable();
 
   constructor(reserved: readonly ReservedFamily[] = [], bounds: NumberStyle = 'python') {
     this.table = new SeriesTable(reserved, bounds);
@@ -68,6 +70,7 @@ export class IncrementalCollector {
   begin(): void {
     this.table.begin();
     this.native.begin();
+    this.quantiles.begin();
     this.exemplars.begin();
     this.withdrawnSeen = false;
   }
@@ -93,7 +96,8 @@ export class IncrementalCollector {
   add(image: SourceImage): ScrapeProblem[] {
     const problems: ScrapeProblem[] = [];
     if (image.native) {
-      this.native.add(image);
+      if (image.type === 'summary') this.quantiles.add(image);
+      else this.native.add(image);
       return problems;
     }
     if (image.exemplar) {
@@ -144,6 +148,7 @@ export class IncrementalCollector {
     this.parser.retain(this.sources.values());
     this.native.retainSources(names);
     this.exemplars.retainSources(names);
+    this.quantiles.retainSources(names);
   }
 
   /** Finds or creates the series of a key seen for the first time; -1 for an ignored family. Throws FileFormatError for a bad key. */
@@ -222,11 +227,11 @@ export class IncrementalCollector {
 
   /** Writes the exposition lines of one family's samples; in OpenMetrics with the series' latest exemplars. */
   renderSamples(family: FamilyState, out: TextWriter, bare = false, format: ExpositionFormat = 'prometheus'): void {
-    renderSamples(this.table, family, out, bare, format === 'openmetrics' ? this.exemplars : undefined);
+    renderSamples(this.table, family, out, bare, format === 'openmetrics' ? this.exemplars : undefined, this.quantiles);
   }
 
-  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`, exemplars on their samples. */
+  /** One family as plain objects (for JSON, protobuf); a histogram's native part in `native`, exemplars on their samples, a summary's quantiles among them. */
   toFamily(family: FamilyState, bare = false): Family {
-    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined, this.exemplars);
+    return toFamily(this.table, family, bare, family.type === 'histogram' ? this.native : undefined, this.exemplars, this.quantiles);
   }
 }

@@ -8,6 +8,7 @@ import { isGaugeMode, type GaugeMode, type MetricType } from './names.js';
  *
  *   <prefix>_<id>.db                   metrics files (Python's names); id `compacted`: what compaction accumulated
  *   histogram_<id>.nhdb                native histogram buckets of a writer's histograms (ours only); id `compacted` as above
+ *   summary_<id>.nhdb                  the quantile buckets of a writer's summaries (ours only; exponential buckets too); id `compacted` as above
  *   counter_<id>.exdb, histogram_<id>.exdb   the latest exemplar of each series of a writer (ours only); id `compacted` as above
  *   <id>.writer                        a writer's liveness marker
  *   <id>.lock                          a writer's liveness lock (a directory)
@@ -36,9 +37,10 @@ export function prefixType(prefix: FilePrefix): MetricType {
 
 const DB_SUFFIX = '.db';
 /**
- * Native histogram buckets live beside the `.db` files, under a suffix
- * Python's collector never reads (it reads `*.db`, and fails on a `.db`
- * file whose prefix it does not know).
+ * Native histogram buckets, and the exponential buckets of summary
+ * quantiles, live beside the `.db` files, under a suffix Python's collector
+ * never reads (it reads `*.db`, and fails on a `.db` file whose prefix it
+ * does not know).
  */
 const NATIVE_SUFFIX = '.nhdb';
 
@@ -56,8 +58,8 @@ export function dbFileName(prefix: FilePrefix, id: string): string {
   return `${prefix}_${id}${DB_SUFFIX}`;
 }
 
-/** The prefixes whose metrics have native buckets (a file of their own per writer). */
-export type NativePrefix = 'histogram';
+/** The prefixes whose metrics have exponential buckets in a file of their own per writer: native histograms, summary quantiles. */
+export type NativePrefix = 'histogram' | 'summary';
 
 /** The file of `prefix` and `id`: its `.db` file, or with `native` its native buckets' `.nhdb` file. */
 export function metricsFileName(prefix: FilePrefix, id: string, native = false): string {
@@ -73,7 +75,7 @@ export interface ParsedFileName {
   type: MetricType;
   mode?: GaugeMode;
   id: string;
-  /** A `.nhdb` file: native histogram buckets, not Python's entries. */
+  /** A `.nhdb` file: native histogram buckets (histogram) or quantile buckets (summary), not Python's entries. */
   native?: true;
   /** An `.exdb` file: exemplars, in entries of their own layout (format/exemplar-record.ts). */
   exemplar?: true;
@@ -99,15 +101,15 @@ export function isFileId(id: unknown): id is string {
 /**
  * Reads a metrics file name the way Python's collector does (split on `_`),
  * and returns undefined for anything that is not one of our metrics files:
- * `<prefix>_<id>.db`, `histogram_<id>.nhdb` (`native`), or
- * `counter_<id>.exdb` and `histogram_<id>.exdb` (`exemplar`).
+ * `<prefix>_<id>.db`, `histogram_<id>.nhdb` and `summary_<id>.nhdb` (`native`),
+ * or `counter_<id>.exdb` and `histogram_<id>.exdb` (`exemplar`).
  */
 export function parseMetricsFileName(name: string): ParsedFileName | undefined {
   if (!isPlainFileName(name)) return undefined;
   if (name.endsWith(NATIVE_SUFFIX)) {
     const parts = name.slice(0, -NATIVE_SUFFIX.length).split('_');
-    if (parts.length !== 2 || parts[0] !== 'histogram' || parts[1] === '') return undefined;
-    return { type: 'histogram', id: parts[1], native: true };
+    if (parts.length !== 2 || (parts[0] !== 'histogram' && parts[0] !== 'summary') || parts[1] === '') return undefined;
+    return { type: parts[0], id: parts[1], native: true };
   }
   if (name.endsWith(EXEMPLAR_SUFFIX)) {
     const parts = name.slice(0, -EXEMPLAR_SUFFIX.length).split('_');

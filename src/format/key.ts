@@ -1,6 +1,7 @@
 import { FileFormatError } from '../errors.js';
 import { isLabelName, isMetricName, isWellFormed, type MetricType } from './names.js';
 import { parseNativeBucketName, type NativeBucket } from './native-histogram.js';
+import { parseSummaryEntryName, type SummaryEntry } from './summary-window.js';
 
 export interface DecodedKey {
   family: string;
@@ -45,6 +46,29 @@ export function decodeNativeEntryKey(buf: Buffer, start: number, end: number, of
   if (!bucket) throw new FileFormatError(`${quoted(key.sampleName)} names no native histogram bucket (expected zero:<schema>:<threshold>, pos:<schema>:<index> or neg:<schema>:<index>)`, offset);
   if (key.labels.le !== undefined) throw new FileFormatError(`native histogram bucket of ${key.family} has an "le" label`, offset);
   return { ...key, bucket };
+}
+
+/** A summary sidecar entry's key: a summary's family and labels, and in place of a sample name the entry's name. */
+export interface DecodedSummaryKey extends DecodedKey {
+  entry: SummaryEntry;
+}
+
+/**
+ * Decodes and checks the key of an entry of a summary's sidecar file
+ * (`summary_<id>.nhdb`): its second item names a window or a bucket
+ * (format/summary-window.ts), and no label is `quantile`.
+ */
+export function decodeSummaryEntryKey(buf: Buffer, start: number, end: number, offset: number): DecodedSummaryKey {
+  const key = decodeKeyItems(buf, start, end, offset);
+  const entry = parseSummaryEntryName(key.sampleName);
+  if (!entry) {
+    throw new FileFormatError(
+      `${quoted(key.sampleName)} names no summary window or bucket (expected window:<maxAgeSeconds>:<ageBuckets>:<percentiles>, zero:<ring>, pos:<ring>:<index> or neg:<ring>:<index>)`,
+      offset,
+    );
+  }
+  if (key.labels.quantile !== undefined) throw new FileFormatError(`summary bucket of ${key.family} has a "quantile" label`, offset);
+  return { ...key, entry };
 }
 
 /** The four items of a key, checked but for the sample name. */
@@ -117,7 +141,7 @@ function checkSampleOfType(key: DecodedKey, type: MetricType, offset: number): v
     throw new FileFormatError(`histogram sample ${sampleName} has an "le" label, which only its buckets may have`, offset);
   }
   if (type === 'summary' && labels.quantile !== undefined) {
-    throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (multiprocess files hold no quantiles)`, offset);
+    throw new FileFormatError(`summary sample ${sampleName} has a "quantile" label (.db files hold no quantiles: they are read off the summary_<id>.nhdb buckets)`, offset);
   }
 }
 

@@ -45,8 +45,26 @@ export function isMostRecentMode(mode: GaugeMode): boolean {
   return mergeRule('gauge', mode) === 'mostrecent';
 }
 
-/** A rule by which a dead writer's values carry over into the accumulated file. */
-export type CarriedRule = Exclude<MergeRule, 'per-process'>;
+/**
+ * A rule by which a dead writer's values carry over into the accumulated
+ * file. `epoch`: summary quantile buckets (format/summary-window.ts), whose
+ * timestamp is the epoch their count belongs to: counts of one epoch add
+ * up, a later epoch replaces an earlier one (which is a turn of the ring
+ * older: out of every window), as a scrape counts only in-window entries.
+ * `epoch-min`, `epoch-max`: their smallest and largest observations, the
+ * same but for the least and greatest value of one epoch.
+ */
+export type CarriedRule = Exclude<MergeRule, 'per-process'> | 'epoch' | 'epoch-min' | 'epoch-max';
+
+/**
+ * How an entry of a sidecar file (`.nhdb`: native histogram or summary
+ * quantile buckets) carries over; `kind`, a summary entry's kind
+ * (format/summary-window.ts).
+ */
+export function carryOverSidecar(type: MetricType, kind?: string): CarriedRule {
+  if (type !== 'summary') return 'sum';
+  return kind === 'min' ? 'epoch-min' : kind === 'max' ? 'epoch-max' : 'epoch';
+}
 
 /** How a dead writer's values carry over: as a scrape merges them; undefined: they go (live* gauges, and `all`, whose series are per process). */
 export function carryOver(type: MetricType, mode: GaugeMode | undefined): CarriedRule | undefined {
@@ -76,6 +94,15 @@ export interface StoredValue {
  */
 export function mergeInto(into: StoredValue, entry: StoredValue, rule: CarriedRule): void {
   if (rule === 'sum') into.value += entry.value;
+  else if (rule === 'epoch' || rule === 'epoch-min' || rule === 'epoch-max') {
+    if (entry.timestamp === into.timestamp) {
+      if (rule === 'epoch') into.value += entry.value;
+      else into.value = rule === 'epoch-min' ? Math.min(into.value, entry.value) : Math.max(into.value, entry.value);
+    } else if (entry.timestamp > into.timestamp) {
+      into.value = entry.value;
+      into.timestamp = entry.timestamp;
+    }
+  }
   else if (rule === 'min') into.value = Math.min(into.value, entry.value);
   else if (rule === 'max') into.value = Math.max(into.value, entry.value);
   else if (entry.timestamp !== 0 && (into.timestamp === 0 || entry.timestamp > into.timestamp)) {

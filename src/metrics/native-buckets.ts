@@ -66,30 +66,27 @@ class BucketEntry implements SlotOwner {
  */
 const MAX_WINDOW = 4096;
 
-/** The buckets of one sign at the current schema. */
-class SignBuckets {
-  /** Slots (in the home region) of indexes base.. base + slots.length - 1; 0 where none is cached. */
+/**
+ * The fast path's lookup of bucket entries by index: slots (in one region)
+ * of the indexes base.. base + slots.length - 1, 0 where none is cached, in
+ * a window that widens as indexes are met, up to MAX_WINDOW. What native
+ * histograms and summary quantiles (summary-buckets.ts) count through.
+ */
+export class IndexSlotCache {
   base = 0;
   slots = new Int32Array(0);
-  readonly entries = new Map<number, BucketEntry>();
-  /** Indexes at the current schema that hold counts: this schema's entries and those older entries reduce to. */
-  populated = new Set<number>();
-
-  constructor(readonly sign: 1 | -1) {}
 
   clear(): void {
     this.base = 0;
     this.slots = new Int32Array(0);
-    this.entries.clear();
-    this.populated = new Set();
   }
 
-  /** Remembers `entry`'s slot for the fast path, widening the window if that keeps it under MAX_WINDOW. */
-  cache(entry: BucketEntry): void {
-    let offset = entry.index - this.base;
+  /** Remembers the slot of `index`, widening the window if that keeps it under MAX_WINDOW. */
+  cache(index: number, slot: number): void {
+    let offset = index - this.base;
     if (offset < 0 || offset >= this.slots.length) {
-      const low = this.slots.length === 0 ? entry.index : Math.min(this.base, entry.index);
-      const high = this.slots.length === 0 ? entry.index : Math.max(this.base + this.slots.length - 1, entry.index);
+      const low = this.slots.length === 0 ? index : Math.min(this.base, index);
+      const high = this.slots.length === 0 ? index : Math.max(this.base + this.slots.length - 1, index);
       if (high - low + 1 > MAX_WINDOW) return;
       // Room on both sides, so that neighbouring buckets do not each widen it again.
       const length = Math.min(MAX_WINDOW, Math.max(16, 2 ** Math.ceil(Math.log2((high - low + 1) * 2))));
@@ -98,14 +95,31 @@ class SignBuckets {
       for (let i = 0; i < this.slots.length; i++) if (this.slots[i] !== 0) slots[this.base + i - base] = this.slots[i];
       this.base = base;
       this.slots = slots;
-      offset = entry.index - base;
+      offset = index - base;
     }
-    this.slots[offset] = entry.slot;
+    this.slots[offset] = slot;
   }
 
-  uncache(entry: BucketEntry): void {
-    const offset = entry.index - this.base;
+  uncache(index: number): void {
+    const offset = index - this.base;
     if (offset >= 0 && offset < this.slots.length) this.slots[offset] = 0;
+  }
+}
+
+/** The buckets of one sign at the current schema. */
+class SignBuckets extends IndexSlotCache {
+  readonly entries = new Map<number, BucketEntry>();
+  /** Indexes at the current schema that hold counts: this schema's entries and those older entries reduce to. */
+  populated = new Set<number>();
+
+  constructor(readonly sign: 1 | -1) {
+    super();
+  }
+
+  override clear(): void {
+    super.clear();
+    this.entries.clear();
+    this.populated = new Set();
   }
 }
 
@@ -219,15 +233,15 @@ export class NativeBuckets {
       this.home = entry.region;
       for (const side of [this.positive, this.negative]) {
         side.slots.fill(0);
-        for (const other of side.entries.values()) if (other.region === this.home) side.cache(other);
+        for (const other of side.entries.values()) if (other.region === this.home) side.cache(other.index, other.slot);
       }
       return;
     }
     if (entry.schema !== this.schema) return;
     const side = entry.sign === 1 ? this.positive : this.negative;
     if (side.entries.get(entry.index) !== entry) return;
-    if (entry.region === this.home) side.cache(entry);
-    else side.uncache(entry);
+    if (entry.region === this.home) side.cache(entry.index, entry.slot);
+    else side.uncache(entry.index);
   }
 
   /** The series merged over its entries (as a scrape merges processes), with `sum` from the classic entries. */

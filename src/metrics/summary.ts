@@ -6,6 +6,8 @@ import type { BaseConfiguration } from './descriptor.js';
 import type { PromValue } from './metric.js';
 import { ObservedMetric, observation } from './observed.js';
 import { TimeWindowQuantiles } from './time-window-quantiles.js';
+import { SummaryBuckets } from './summary-buckets.js';
+import type { SeriesStore } from '../storage/series-store.js';
 import { labelledTimer } from './timer.js';
 
 /** prom-client's default percentiles. */
@@ -22,13 +24,15 @@ interface QuantileOptions {
 export class SummaryChild extends Child {
   private countSlot = 0;
   private sumSlot = 0;
-  /** In-process mode: the series' quantile window (multiprocess files hold only _count and _sum). */
+  /** In-process mode: the series' quantile window, prom-client's t-digests. */
   readonly quantiles: TimeWindowQuantiles | undefined;
 
   constructor(
     metric: ChildOwner,
     labelValues: readonly (string | undefined)[],
     private readonly options: QuantileOptions | undefined,
+    /** Multiprocess mode with percentiles: the series' quantile buckets, in the summary sidecar file. */
+    readonly buckets?: SummaryBuckets,
   ) {
     super(metric, labelValues);
     this.quantiles = options && new TimeWindowQuantiles(options.maxAgeSeconds, options.ageBuckets);
@@ -46,25 +50,42 @@ export class SummaryChild extends Child {
 
   observe(value: number): void {
     const observed = observation(this.metric, value);
-    const values = this.region.values;
-    if (this.withdrawnAt(this.countSlot)) this.revive();
+    let values = this.region.values;
+    // Child.withdrawnAt(), written out with WITHDRAWN's value (-1): through the call, or with the
+    // constant read from the module, V8 boxes a double per observation once the buckets are inlined.
+    if (values[this.countSlot + 1] === -1) {
+      this.revive();
+      values = this.region.values;
+    }
     values[this.countSlot] += 1;
     values[this.sumSlot] += observed;
-    const quantiles = this.quantiles;
-    if (quantiles) {
-      quantiles.push(observed);
-      if (values[this.countSlot] % this.options!.compressCount === 0) quantiles.compress();
-    }
+    const buckets = this.buckets;
+    if (buckets !== undefined) buckets.observe(observed);
+    else if (this.quantiles !== undefined) this.digest(observed);
+  }
+
+  /** In-process mode: into prom-client's t-digests (apart, so that observe() stays small enough to inline with the buckets' lookup). */
+  private digest(observed: number): void {
+    const quantiles = this.quantiles!;
+    quantiles.push(observed);
+    if (this.region.values[this.countSlot] % this.options!.compressCount === 0) quantiles.compress();
   }
 
   override zeroSlots(): void {
     super.zeroSlots();
     this.quantiles?.reset();
+    this.buckets?.zeroCounts();
   }
 
   override withdraw(): void {
     super.withdraw();
     this.quantiles?.reset();
+    this.buckets?.withdraw();
+  }
+
+  override restore(): void {
+    super.restore();
+    this.buckets?.restore();
   }
 
   startTimer(): () => number {
@@ -80,7 +101,11 @@ export class SummaryChild extends Child {
   }
 }
 
-/** prom-client's summary configuration. In multiprocess mode the quantile options are checked, and only _count and _sum are stored. */
+/**
+ * prom-client's summary configuration. In multiprocess mode the quantiles
+ * are read off log buckets that merge across processes (docs/api.md: within
+ * SUMMARY_RELATIVE_ERROR); compressCount is checked and has nothing to do.
+ */
 export interface SummaryConfiguration<T extends string> extends BaseConfiguration<T, Summary<T>> {
   percentiles?: number[];
   maxAgeSeconds?: number;
@@ -102,7 +127,8 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
 
   constructor(config: SummaryConfiguration<T>) {
     let percentiles = DEFAULT_PERCENTILES;
-    super('summary', config as never, ['quantile'], ({ name }) => {
+    super('summary', config as never, ['quantile'], (descriptor) => {
+      const { name } = descriptor;
       const given: unknown = config.percentiles;
       if (given !== undefined && !(Array.isArray(given) && given.every((p) => typeof p === 'number' && p >= 0 && p <= 1))) {
         throw new ValidationError(`Summary ${name}: percentiles must be an array of numbers in [0, 1], got ${showValue(given)}`);
@@ -111,13 +137,25 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
       checkPositive(name, 'maxAgeSeconds', config.maxAgeSeconds, false);
       checkPositive(name, 'ageBuckets', config.ageBuckets, true);
       checkPositive(name, 'compressCount', config.compressCount, true);
-      // Quantiles of one process are not those of the service: in multiprocess mode none are kept (docs/api.md).
-      const options = processStorage().dir
+      const multiprocess = processStorage().dir !== undefined;
+      const options = multiprocess
         ? undefined
         : { maxAgeSeconds: config.maxAgeSeconds, ageBuckets: config.ageBuckets, compressCount: config.compressCount ?? DEFAULT_COMPRESS_COUNT };
+      // A t-digest of one process does not merge with another's: in multiprocess mode quantiles come from mergeable buckets.
+      // A window needs both options, as prom-client's (one without the other keeps every observation).
+      const windowed = Boolean(config.maxAgeSeconds && config.ageBuckets);
+      const window = { maxAgeSeconds: windowed ? config.maxAgeSeconds! : 0, ageBuckets: windowed ? config.ageBuckets! : 0, percentiles };
+      const quantiled = multiprocess && percentiles.length > 0;
+      // One sidecar store per metric, made with its first series (this process's summary_<id>.nhdb).
+      let bucketStore: SeriesStore | undefined;
       return {
         specs: [{ sampleName: `${name}_count` }, { sampleName: `${name}_sum` }],
-        newChild: (metric, labelValues) => new SummaryChild(metric, labelValues, options),
+        newChild: (metric, labelValues) => {
+          if (!quantiled) return new SummaryChild(metric, labelValues, options);
+          bucketStore ??= processStorage().storeFor('summary', false, true);
+          const buckets = new SummaryBuckets(window, bucketStore, (entryName) => descriptor.nativeKey(labelValues, entryName));
+          return new SummaryChild(metric, labelValues, undefined, buckets);
+        },
       };
     });
     this.percentiles = percentiles;
@@ -131,6 +169,17 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Summar
 
   protected collectChild(child: SummaryChild, into: PromValue[]): void {
     const labels = child.labels;
+    const buckets = child.buckets;
+    if (buckets) {
+      // This process's own quantiles (a scrape merges every process's buckets).
+      const now = Date.now();
+      if (this.pruneAgedBuckets && buckets.countInWindow(now) === 0) {
+        this.remove(labels);
+        return;
+      }
+      const values = buckets.quantiles(now);
+      this.percentiles.forEach((percentile, i) => into.push({ labels: { quantile: percentile, ...labels }, value: values[i] }));
+    }
     const quantiles = child.quantiles;
     if (quantiles) {
       if (this.pruneAgedBuckets && quantiles.size() === 0) {

@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { COMPACTED_ID, exemplarFileName, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type ExemplarPrefix, type FilePrefix } from '../format/directory-names.js';
-import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeEntryKey, writeUsed } from '../format/layout.js';
 import { carriedPayload, EXEMPLAR_PAYLOAD_BYTES } from '../format/exemplar-record.js';
-import { carryOver, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { carryOver, carryOverSidecar, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
+import { inWindow, windowEpoch, type SummaryWindow } from '../format/summary-window.js';
 import { compareText, type MetricType } from '../format/names.js';
 import { consoleLogger, printableLogger, type Logger } from '../log.js';
 import { requireDir } from './config.js';
@@ -30,18 +31,32 @@ export const COMPACTION_GRACE = 2;
 
 interface Accumulated extends StoredValue {
   key: Buffer;
+  /** The entry's own rule, where the entries of one file merge by different rules (summary quantile buckets and extremes). */
+  rule?: CarriedRule;
 }
 
 /**
  * Raw keys already decoded and found good, per file type (and `native` for
- * native bucket files): the writers of a service share their keys, so each
- * is checked once per compaction.
+ * sidecar files), with the entry's own rule if it has one: the writers of a
+ * service share their keys, so each is checked once per compaction.
  */
-type CheckedKeys = Map<string, Set<string>>;
+type CheckedKeys = Map<string, Map<string, CarriedRule | undefined>>;
+
+/**
+ * Decodes and checks one key of a file of `type` (`native`: its sidecar
+ * file), as the collector does; returns the entry's own rule, if it has one.
+ * Throws FileFormatError.
+ */
+function checkKey(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, type: MetricType, native: boolean): CarriedRule | undefined {
+  if (!native) decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+  else if (type === 'summary') return carryOverSidecar(type, decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset).entry.kind);
+  else decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
+  return undefined;
+}
 
 /**
  * Every entry of a file whose name says it holds `type` (`native`: native
- * histogram buckets), each key checked as the collector checks it: a bad key
+ * histogram or summary quantile buckets), each key checked as the collector checks it: a bad key
  * carried into an accumulated file would make every scrape skip that file.
  * Throws FileFormatError.
  */
@@ -49,18 +64,20 @@ function entriesOf(file: string, type: MetricType, native: boolean, checked: Che
   const { buf, used } = readFileImage(file);
   const kind = kindOf(type, native);
   let good = checked.get(kind);
-  if (!good) checked.set(kind, (good = new Set()));
+  if (!good) checked.set(kind, (good = new Map()));
   const entries: Array<[string, Accumulated]> = [];
   walkEntries(buf, used, (entry) => {
     const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
-    if (!good.has(rawKey)) {
-      if (native) decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
-      else decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
-      good.add(rawKey);
-    }
+    if (!good.has(rawKey)) good.set(rawKey, checkKey(buf, entry, type, native));
+    const rule = good.get(rawKey);
     entries.push([
       rawKey,
-      { key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)), value: buf.readDoubleLE(entry.valueOffset), timestamp: buf.readDoubleLE(entry.valueOffset + 8) },
+      {
+        key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)),
+        value: buf.readDoubleLE(entry.valueOffset),
+        timestamp: buf.readDoubleLE(entry.valueOffset + 8),
+        ...(rule ? { rule } : {}),
+      },
     ]);
   });
   return entries;
@@ -116,7 +133,28 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
   if (entry.timestamp === WITHDRAWN || removed?.has(rawKey)) return;
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
-  else mergeInto(known, entry, rule);
+  else mergeInto(known, entry, entry.rule ?? rule);
+}
+
+/**
+ * The accumulated summary quantile entries without the buckets whose epoch
+ * has aged out of their series' window at `nowMs`: no scrape counts them
+ * again (their place in the ring holds only later epochs from now on).
+ */
+function withoutAgedBuckets(entries: Map<string, Accumulated>, nowMs: number): Accumulated[] {
+  const decoded = [...entries.values()].map((e) => ({ e, key: decodeSummaryEntryKey(e.key, 0, e.key.length, 0) }));
+  const windows = new Map<string, SummaryWindow>();
+  const seriesOf = (key: { family: string; labels: Record<string, string> }): string => JSON.stringify([key.family, Object.entries(key.labels).sort()]);
+  for (const { key } of decoded) {
+    const { entry } = key;
+    if (entry.kind === 'window' && !windows.has(seriesOf(key))) windows.set(seriesOf(key), entry);
+  }
+  return decoded
+    .filter(({ e, key }) => {
+      const window = key.entry.kind === 'window' ? undefined : windows.get(seriesOf(key));
+      return !window || inWindow(e.timestamp, windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets), window.ageBuckets);
+    })
+    .map(({ e }) => e);
 }
 
 /** An exemplar carried over: its key and its payload (format/exemplar-record.ts). */
@@ -131,7 +169,7 @@ function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Arra
   const { buf, used } = readFileImage(file);
   const kind = `${type} exemplar`;
   let good = checked.get(kind);
-  if (!good) checked.set(kind, (good = new Set()));
+  if (!good) checked.set(kind, (good = new Map()));
   const exemplars: Array<[string, CarriedExemplar]> = [];
   walkEntries(
     buf,
@@ -140,7 +178,7 @@ function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Arra
       const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
       if (!good.has(rawKey)) {
         decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
-        good.add(rawKey);
+        good.set(rawKey, undefined);
       }
       const carried = carriedPayload(buf, entry.valueOffset);
       if (carried) exemplars.push([rawKey, { key: Buffer.from(buf.subarray(entry.keyStart, entry.keyEnd)), ...carried }]);
@@ -226,7 +264,7 @@ interface ListedFile {
   name: string;
   prefix: FilePrefix;
   type: MetricType;
-  /** Native histogram buckets (`.nhdb`): accumulated in `<prefix>_compacted.nhdb`, added as counters. */
+  /** A sidecar file (`.nhdb`): accumulated in `<prefix>_compacted.nhdb` (native histogram buckets added as counters, summary buckets by epoch). */
   native: boolean;
   /** Exemplars (`.exdb`): the latest of each series carried into `<prefix>_compacted.exdb`. */
   exemplar: boolean;
@@ -261,8 +299,8 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       const files = byId.get(parsed.id) ?? [];
       const native = parsed.native === true;
       const exemplar = parsed.exemplar === true;
-      // Exemplar files are carried by their own rule (the latest), never merged as values.
-      const rule = exemplar ? undefined : carryOver(parsed.type, parsed.mode);
+      // Exemplar files are carried by their own rule (the latest), never merged as values; a summary sidecar's extremes have rules of their own (checkKey()).
+      const rule = exemplar ? undefined : native ? carryOverSidecar(parsed.type) : carryOver(parsed.type, parsed.mode);
       files.push({ name, prefix: filePrefix(parsed.type, parsed.mode), type: parsed.type, native, exemplar, rule });
       byId.set(parsed.id, files);
     }
@@ -331,8 +369,13 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
 
   const journalId = randomToken();
   const install: Journal['install'] = [];
+  const nowMs = Date.now();
+  const valuesImage = (to: string, entries: Map<string, Accumulated>): Buffer => {
+    const parsed = parseMetricsFileName(to)!;
+    return fileImage(parsed.native && parsed.type === 'summary' ? withoutAgedBuckets(entries, nowMs) : entries.values());
+  };
   const images: Array<[name: string, image: () => Buffer]> = [
-    ...[...merged].map(([to, entries]): [string, () => Buffer] => [to, () => fileImage(entries.values())]),
+    ...[...merged].map(([to, entries]): [string, () => Buffer] => [to, () => valuesImage(to, entries)]),
     ...[...mergedExemplars].map(([to, exemplars]): [string, () => Buffer] => [to, () => exemplarFileImage(exemplars.values())]),
   ];
   for (const [to, image] of images) {

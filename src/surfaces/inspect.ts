@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError } from '../errors.js';
-import { decodeEntryKey, decodeNativeEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey } from '../format/key.js';
 import { HEADER_SIZE, VALUE_BYTES, valueOffsetInEntry, walkEntries } from '../format/layout.js';
 import { EXEMPLAR_PAYLOAD_BYTES, readExemplar, type StoredExemplar } from '../format/exemplar-record.js';
 import { renderExemplarLabels } from '../collector/exposition.js';
 import { parseMetricsFileName, type ParsedFileName } from '../format/directory-names.js';
 import { readFileImage } from '../storage/file-image.js';
 import type { NativeBucket } from '../format/native-histogram.js';
+import type { SummaryEntry } from '../format/summary-window.js';
+import { WITHDRAWN } from '../format/merge.js';
 
 export interface InspectedEntry {
   /** Byte offset of the entry's length field. */
@@ -19,10 +21,12 @@ export interface InspectedEntry {
   labels: Record<string, string>;
   value: number;
   timestamp: number;
-  /** In a native histogram file (`.nhdb`): the bucket the entry counts. */
+  /** In a native histogram file (`histogram_<id>.nhdb`): the bucket the entry counts. */
   bucket?: NativeBucket;
   /** In an exemplar file (`.exdb`): the series' exemplar (value and timestamp above are its), or null when none can be trusted. */
   exemplar?: StoredExemplar | null;
+  /** In a summary quantile file (`summary_<id>.nhdb`): the window or bucket of the entry (a bucket's timestamp is its epoch). */
+  entry?: SummaryEntry;
 }
 
 export interface FileInspection {
@@ -66,7 +70,7 @@ function readsAsOldLayout(buf: Buffer, used: number): boolean {
 }
 
 /**
- * Reads one metrics file (.db, .nhdb or .exdb) the way a collector does and keeps every entry it could
+ * Reads one metrics file (.db, a .nhdb sidecar or an .exdb file) the way a collector does and keeps every entry it could
  * read before the first problem, with the problem's reason and byte offset.
  */
 export function inspectFile(file: string): FileInspection {
@@ -76,7 +80,7 @@ export function inspectFile(file: string): FileInspection {
   if (!result.name) {
     result.problems.push({
       reason:
-        'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb, counter_ or histogram_<id>.exdb)',
+        'not a metrics file name (collectors skip it): expected counter_, histogram_, summary_ or gauge_<mode>_, an id without "_", and .db (or histogram_<id>.nhdb, summary_<id>.nhdb, counter_ or histogram_<id>.exdb)',
     });
   }
   try {
@@ -91,9 +95,11 @@ export function inspectFile(file: string): FileInspection {
       used,
       (entry) => {
         // With the type the name says: a collector refuses a sample its file type does not hold.
-        const key = result.name?.native
-          ? decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
-          : decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type);
+        const key = !result.name?.native
+          ? decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, result.name?.type)
+          : result.name.type === 'summary'
+            ? decodeSummaryEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset)
+            : decodeNativeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset);
         const stored = buf.toString('utf8', entry.keyStart, entry.keyEnd);
         if (exemplars) {
           const exemplar = readExemplar(buf, entry.valueOffset) ?? null;
@@ -121,7 +127,9 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-function formatTimestamp(timestamp: number): string {
+function formatTimestamp(timestamp: number, entry: SummaryEntry | undefined): string {
+  // A summary bucket's timestamp is the epoch (of its window's length) its count belongs to.
+  if (entry && entry.kind !== 'window' && timestamp !== WITHDRAWN) return `epoch ${timestamp}`;
   if (timestamp === 0) return '0';
   const date = new Date(timestamp * 1000);
   return Number.isNaN(date.getTime()) ? formatValue(timestamp) : `${timestamp} (${date.toISOString()})`;
@@ -131,7 +139,15 @@ function formatTimestamp(timestamp: number): string {
 export function formatInspection(inspection: FileInspection): string {
   const { name } = inspection;
   const kind = name
-    ? (name.mode ? `${name.type} (mode ${name.mode})` : name.native ? `${name.type} native buckets` : name.exemplar ? `${name.type} exemplars` : name.type) + `, process ${name.id}`
+    ? (name.mode
+        ? `${name.type} (mode ${name.mode})`
+        : name.native
+          ? name.type === 'summary'
+            ? 'summary quantile buckets'
+            : `${name.type} native buckets`
+          : name.exemplar
+            ? `${name.type} exemplars`
+            : name.type) + `, process ${name.id}`
     : 'unknown kind';
   const sizes =
     inspection.size === undefined ? '' : inspection.used === undefined ? `, ${inspection.size} bytes` : `, ${inspection.used} of ${inspection.size} bytes in use`;
@@ -139,7 +155,7 @@ export function formatInspection(inspection: FileInspection): string {
   if (inspection.entries.length > 0) {
     const exemplarText = (e: InspectedEntry): string =>
       e.exemplar === undefined ? '' : e.exemplar === null ? '  (no exemplar a reader can trust)' : `  # ${renderExemplarLabels(e.exemplar.labels)}`;
-    const rows = inspection.entries.map((e) => [String(e.offset), e.exemplar === null ? '-' : formatValue(e.value), formatTimestamp(e.timestamp), e.key + exemplarText(e)]);
+    const rows = inspection.entries.map((e) => [String(e.offset), e.exemplar === null ? '-' : formatValue(e.value), formatTimestamp(e.timestamp, e.entry), e.key + exemplarText(e)]);
     const header = ['offset', 'value', 'timestamp', 'key'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (cells: string[]): string =>

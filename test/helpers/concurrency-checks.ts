@@ -86,7 +86,8 @@ function belongsTo(sample: string, type: string, family: string): boolean {
   const suffix = sample.slice(family.length);
   if (type === 'counter') return suffix === '_total';
   if (type === 'histogram') return suffix === '_bucket' || suffix === '_sum' || suffix === '_count';
-  if (type === 'summary') return suffix === '_sum' || suffix === '_count';
+  // A summary's quantiles are samples named by the family (with a quantile label, checked by the caller).
+  if (type === 'summary') return suffix === '_sum' || suffix === '_count' || suffix === '';
   return suffix === '';
 }
 
@@ -127,6 +128,7 @@ export function parseExposition(text: string): ParsedExposition {
     const bareCounter = type === 'counter' && name === currentFamily && !currentFamily.endsWith('_total');
     if (!bareCounter && !belongsTo(name, type, family)) throw new Error(`${where}: sample ${name} outside its family ${currentFamily}`);
     const labels = labelText === undefined ? {} : parseLabels(labelText, where);
+    if (type === 'summary' && name === family && labels.quantile === undefined) throw new Error(`${where}: summary sample ${name} without a quantile label`);
     const value = parseValue(valueText, where);
     const key = seriesKey(name, labels);
     if (byKey.has(key)) throw new Error(`${where}: series ${key} appears twice`);
