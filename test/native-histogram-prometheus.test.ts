@@ -4,13 +4,16 @@
 // asks for protobuf first, and its histogram_count, histogram_sum and
 // histogram_quantile over the scraped series are those of the union of all
 // observations (the quantile inside the bucket of the exact one, at the
-// schema the series was merged at). Exemplar storage on too: a counter's
-// exemplar, written by another forked writer, arrives through protobuf.
+// schema the series was merged at). While it scrapes, the writers die (one
+// SIGKILLed, one exiting) and their files are compacted: increase() over
+// that stretch, with no observation in it, is 0 (no false reset). Exemplar
+// storage on too: a counter's exemplar, written by another forked writer,
+// arrives through protobuf.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startExporter, type Exporter } from '../src/index.js';
+import { compact, startExporter, type Exporter } from '../src/index.js';
 import { bucketIndex, bucketUpperBound } from '../src/format/native-histogram.js';
 import { killQuietly } from './helpers/examples-processes.js';
 import { pollUntil, startPrometheus, type PrometheusServer } from './helpers/examples-prometheus.js';
@@ -64,6 +67,7 @@ const observed = {
 
 describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip: skipUnlessInstalled('prometheus') }, () => {
   let work: { dir: string; cleanup: () => void };
+  let dir: string;
   let exporter: Exporter;
   let prometheus: PrometheusServer;
   const writers: Array<IpcWriter<NativeCommand | ExemplarCommand>> = [];
@@ -72,7 +76,7 @@ describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip
 
   before(async () => {
     work = tempDir('prom-multiproc-native-prometheus-');
-    const dir = path.join(work.dir, 'metrics');
+    dir = path.join(work.dir, 'metrics');
     fs.mkdirSync(dir);
     const w3 = await startWriter(dir, 'w3', 1.1);
     const w0 = await startWriter(dir, 'w0', 2);
@@ -148,6 +152,40 @@ describe('a real Prometheus 2.42 scraping native histograms as protobuf', { skip
     assert.equal(series.seriesLabels.__name__, 'requests');
     assert.deepEqual(series.exemplars.map((e) => [e.labels, Number(e.value)]), [[{ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }, 2]]);
     assert.ok(Math.abs(series.exemplars[0].timestamp - Date.now() / 1000) < 120, `exemplar timestamp ${series.exemplars[0].timestamp}`);
+  });
+
+  it('rate() sees no reset while writers die and their files are compacted under its scrapes', async () => {
+    const [w3, w0] = writers;
+    /** Scrapes Prometheus has made of the exporter so far. */
+    const scrapes = async (): Promise<number> => (await prometheus.query(`count_over_time(up{job="${JOB}"}[1h])`))[0]?.value ?? 0;
+    const twoMoreScrapes = async (): Promise<void> => {
+      const seen = await scrapes();
+      await pollUntil('two more scrapes', async () => [await scrapes()], ([n]) => n >= seen + 2);
+    };
+    /** Compacts until `id`'s files are merged (its lock is taken for stale 2 s after it stopped refreshing it). */
+    const compactWriter = async (id: string): Promise<void> => {
+      const merged = await pollUntil(`compaction of ${id}`, async () => [compact(dir, { logger: { warn: (m) => warnings.push(m) } })], ([result]) => result?.compacted.includes(id) === true);
+      assert.ok(merged[0]!.removedFiles > 0);
+    };
+    await twoMoreScrapes();
+    const since = Date.now();
+    // No observation from here on: every increase over this stretch is 0 unless a scrape saw a count fall.
+    await compactWriter('w7'); // SIGKILLed before the first scrape
+    await twoMoreScrapes();
+    await w3.exit();
+    await compactWriter('w3');
+    await twoMoreScrapes();
+    await w0.kill();
+    await compactWriter('w0');
+    await twoMoreScrapes();
+    const window = `${Math.ceil((Date.now() - since) / 1000) + 2}s`;
+    for (const route of ['a', 'p'] as const) {
+      const selector = `latency_seconds{job="${JOB}",route="${route}"}`;
+      assert.equal(await scalar(`histogram_count(increase(${selector}[${window}]))`), 0, `route ${route}: a reset over ${window}`);
+      assert.equal(await scalar(`histogram_sum(increase(${selector}[${window}]))`), 0, `route ${route}: a reset over ${window}`);
+      assert.equal(await scalar(`histogram_count(${selector})`), Object.values(observed[route]).flat().length, `route ${route}: every observation still counted`);
+    }
+    assert.deepEqual(fs.readdirSync(dir).filter((name) => /^histogram_w/.test(name)), [], 'the writers of the histograms left no file behind');
   });
 
   it('logged nothing', () => {
