@@ -1,10 +1,9 @@
 import { decodeNativeEntryKey } from '../format/key.js';
 import { WITHDRAWN } from '../format/merge.js';
 import { NativeHistogramBuilder, type NativeHistogramData } from '../format/native-histogram.js';
-import { EntryParser } from './entry-parser.js';
 import { labelsKey } from './family.js';
-import { KeyTable } from './key-table.js';
-import { SourceState, type SourceImage } from './source-state.js';
+import { SidecarTable } from './sidecar-table.js';
+import type { SourceState, SourceImage } from './source-state.js';
 
 /**
  * The collector's side of native histograms: every bucket entry met in the
@@ -31,59 +30,17 @@ interface BucketInfo {
 
 /** Where the table stood before a source was added: what the add made beyond it is undone when the source turns out bad. */
 interface NativeMark {
-  keyCount: number;
   bucketCount: number;
   seriesCount: number;
 }
 
-export class NativeTable {
-  private readonly sources = new Map<string, SourceState>();
-  private readonly keys = new KeyTable();
-  private readonly parser = new EntryParser();
+export class NativeTable extends SidecarTable<NativeMark> {
   private readonly buckets: BucketInfo[] = [];
-  private value = new Float64Array(256);
-  private seenIn = new Uint32Array(256);
-  private scrape = 0;
   /** Series by `<family>\u0000<labelsKey>`. */
   private readonly seriesByKey = new Map<string, number>();
   private readonly seriesKeys: string[] = [];
   /** Per series, its bucket numbers. */
   private readonly seriesBuckets: number[][] = [];
-
-  /** Starts a scrape: files added until the next begin() make up its result. */
-  begin(): void {
-    this.scrape++;
-    if (this.scrape === 0xffffffff) {
-      this.seenIn.fill(0);
-      this.scrape = 1;
-    }
-  }
-
-  /** Parses what is new in `image` (a `.nhdb` file) and adds its counts. Throws FileFormatError (forgetting the source) when its bytes are bad. */
-  add(image: SourceImage): void {
-    let state = this.sources.get(image.name);
-    if (!state || !state.stillMatches(image)) {
-      state = new SourceState(image.identity, 0);
-      this.sources.set(image.name, state);
-    }
-    if (image.used !== state.parsedUpTo) {
-      const mark: NativeMark = { keyCount: this.keys.size, bucketCount: this.buckets.length, seriesCount: this.seriesKeys.length };
-      try {
-        this.parser.parseNew(state, image, this.keys, (buf, keyStart, keyEnd, offset) => this.resolve(buf, keyStart, keyEnd, offset));
-      } catch (err) {
-        this.sources.delete(image.name);
-        this.undo(mark);
-        throw err;
-      }
-    }
-    this.merge(state, image);
-  }
-
-  /** Forgets sources not added since begin() with these names kept. */
-  retainSources(names: ReadonlySet<string>): void {
-    for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
-    this.parser.retain(this.sources.values());
-  }
 
   /**
    * The native histogram of one series in this scrape, with `sum` (its
@@ -102,7 +59,11 @@ export class NativeTable {
     return builder.build(sum);
   }
 
-  private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number): number {
+  protected mark(): NativeMark {
+    return { bucketCount: this.buckets.length, seriesCount: this.seriesKeys.length };
+  }
+
+  protected resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number): number {
     const key = decodeNativeEntryKey(buf, keyStart, keyEnd, offset);
     const seriesKey = `${key.family}\u0000${labelsKey(key.labels)}`;
     let series = this.seriesByKey.get(seriesKey);
@@ -120,19 +81,12 @@ export class NativeTable {
         : { series, sign: bucket.kind === 'positive' ? 1 : -1, schema: bucket.schema, index: bucket.index, threshold: 0 },
     );
     this.seriesBuckets[series].push(number);
-    if (number >= this.value.length) {
-      const value = new Float64Array(this.value.length * 2);
-      value.set(this.value);
-      this.value = value;
-      const seenIn = new Uint32Array(this.seenIn.length * 2);
-      seenIn.set(this.seenIn);
-      this.seenIn = seenIn;
-    }
+    this.makeRoom(number);
     return number;
   }
 
   /** Counts are counters: summed over the files, a withdrawn entry (a series its writer removed) left out. */
-  private merge(state: SourceState, image: SourceImage): void {
+  protected merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
     const count = entries.length >> 1;
@@ -148,9 +102,8 @@ export class NativeTable {
     }
   }
 
-  /** Takes back every key, bucket and series made since `mark`: a skipped file leaves nothing behind. */
-  private undo(mark: NativeMark): void {
-    this.keys.truncate(mark.keyCount);
+  /** Takes back every bucket and series made since `mark`. */
+  protected undo(mark: NativeMark): void {
     for (let bucket = this.buckets.length - 1; bucket >= mark.bucketCount; bucket--) this.seriesBuckets[this.buckets[bucket].series].pop();
     this.buckets.length = mark.bucketCount;
     for (let series = this.seriesKeys.length - 1; series >= mark.seriesCount; series--) this.seriesByKey.delete(this.seriesKeys[series]);

@@ -1,10 +1,9 @@
 import { decodeSummaryEntryKey } from '../format/key.js';
 import { WITHDRAWN } from '../format/merge.js';
 import { SummaryBucketsBuilder, inWindow, windowEpoch, type SummaryBucket, type SummaryWindow } from '../format/summary-window.js';
-import { EntryParser } from './entry-parser.js';
 import { labelsKey } from './family.js';
-import { KeyTable } from './key-table.js';
-import { SourceState, type SourceImage } from './source-state.js';
+import { SidecarTable } from './sidecar-table.js';
+import type { SourceState, SourceImage } from './source-state.js';
 
 /**
  * The collector's side of summary quantiles: every entry met in the
@@ -47,7 +46,6 @@ interface SeriesState {
 }
 
 interface TableMark {
-  keyCount: number;
   entryCount: number;
   seriesCount: number;
 }
@@ -58,54 +56,21 @@ export interface SeriesQuantiles {
   values: number[];
 }
 
-export class SummaryTable {
-  private readonly sources = new Map<string, SourceState>();
-  private readonly keys = new KeyTable();
-  private readonly parser = new EntryParser();
+export class SummaryTable extends SidecarTable<TableMark> {
   private readonly infos: EntryInfo[] = [];
-  private value = new Float64Array(256);
-  private seenIn = new Uint32Array(256);
-  private scrape = 0;
   private nowMs = 0;
   /** Series by `<family>\u0000<labelsKey>`. */
   private readonly seriesByKey = new Map<string, number>();
   private readonly series: SeriesState[] = [];
 
   /** Starts a scrape at the time `nowMs`: files added until the next begin() make up its result. */
-  begin(nowMs = Date.now()): void {
+  override begin(nowMs = Date.now()): void {
     this.nowMs = nowMs;
-    this.scrape++;
-    if (this.scrape === 0xffffffff) {
-      this.seenIn.fill(0);
-      for (const series of this.series) series.seenIn = series.epochOf = 0;
-      this.scrape = 1;
-    }
+    super.begin();
   }
 
-  /** Parses what is new in `image` (a summary `.nhdb` file) and adds its counts. Throws FileFormatError (forgetting the source) when its bytes are bad. */
-  add(image: SourceImage): void {
-    let state = this.sources.get(image.name);
-    if (!state || !state.stillMatches(image)) {
-      state = new SourceState(image.identity, 0);
-      this.sources.set(image.name, state);
-    }
-    if (image.used !== state.parsedUpTo) {
-      const mark: TableMark = { keyCount: this.keys.size, entryCount: this.infos.length, seriesCount: this.series.length };
-      try {
-        this.parser.parseNew(state, image, this.keys, (buf, keyStart, keyEnd, offset) => this.resolve(buf, keyStart, keyEnd, offset));
-      } catch (err) {
-        this.sources.delete(image.name);
-        this.undo(mark);
-        throw err;
-      }
-    }
-    this.merge(state, image);
-  }
-
-  /** Forgets sources not added since begin() with these names kept. */
-  retainSources(names: ReadonlySet<string>): void {
-    for (const name of this.sources.keys()) if (!names.has(name)) this.sources.delete(name);
-    this.parser.retain(this.sources.values());
+  protected override scrapesRestarted(): void {
+    for (const series of this.series) series.seenIn = series.epochOf = 0;
   }
 
   /** The quantiles of one series in this scrape; undefined when no file of this scrape holds its window entry (live). */
@@ -119,7 +84,11 @@ export class SummaryTable {
     return { percentiles: series.window.percentiles, values: builder.quantiles() };
   }
 
-  private resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number): number {
+  protected mark(): TableMark {
+    return { entryCount: this.infos.length, seriesCount: this.series.length };
+  }
+
+  protected resolve(buf: Buffer, keyStart: number, keyEnd: number, offset: number): number {
     const key = decodeSummaryEntryKey(buf, keyStart, keyEnd, offset);
     const seriesKey = `${key.family}\u0000${labelsKey(key.labels)}`;
     let number = this.seriesByKey.get(seriesKey);
@@ -142,19 +111,12 @@ export class SummaryTable {
       this.infos.push({ series: number, bucket: entry, merge: entry.kind === 'min' ? Merge.Min : entry.kind === 'max' ? Merge.Max : Merge.Add });
       series.buckets.push(info);
     }
-    if (info >= this.value.length) {
-      const value = new Float64Array(this.value.length * 2);
-      value.set(this.value);
-      this.value = value;
-      const seenIn = new Uint32Array(this.seenIn.length * 2);
-      seenIn.set(this.seenIn);
-      this.seenIn = seenIn;
-    }
+    this.makeRoom(info);
     return info;
   }
 
   /** Counts in the window add up over the files, extremes give the smallest and largest; a withdrawn entry (a series its writer removed) is left out. */
-  private merge(state: SourceState, image: SourceImage): void {
+  protected merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
     const count = entries.length >> 1;
@@ -187,9 +149,8 @@ export class SummaryTable {
     }
   }
 
-  /** Takes back every key, entry and series made since `mark`: a skipped file leaves nothing behind. */
-  private undo(mark: TableMark): void {
-    this.keys.truncate(mark.keyCount);
+  /** Takes back every entry and series made since `mark`. */
+  protected undo(mark: TableMark): void {
     for (let entry = this.infos.length - 1; entry >= mark.entryCount; entry--) {
       const series = this.series[this.infos[entry].series];
       if (this.infos[entry].bucket !== undefined) series.buckets.pop();
