@@ -9,6 +9,7 @@ import { COMPACTION_GRACE } from '../src/storage/compaction.js';
 import { readEntryFile } from './helpers/read-entries.js';
 import type { LifecycleCommand } from './helpers/lifecycle-worker.js';
 import { tempDir } from './helpers/fixtures.js';
+import { ageLocks, quietRegistry } from './helpers/directory.js';
 import { currentLayoutFile, pythonKey } from './helpers/db-files.js';
 
 const WORKER = path.join(__dirname, 'helpers', 'lifecycle-worker.ts');
@@ -55,9 +56,6 @@ async function killed(writer: Writer): Promise<void> {
   assert.equal(signal, 'SIGKILL');
 }
 
-function quiet(dir: string, options: { compactThreshold?: number } = {}): MultiprocessRegistry {
-  return new MultiprocessRegistry({ dir, compactThreshold: options.compactThreshold ?? 0, logger: { warn: (m) => assert.fail(`unexpected warning: ${m}`) } });
-}
 
 /** Sample lines, without the collector's own counter. */
 async function samples(registry: MultiprocessRegistry): Promise<string[]> {
@@ -69,16 +67,6 @@ function value(lines: string[], series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/**
- * Pretends `ms` went by for the locks of `ids` (default: every lock in
- * `dir`): a killed process stops refreshing its lock. Never age a live
- * writer's lock: it would rightly find its lock compromised.
- */
-function ageLocks(dir: string, ms: number, ids?: string[]): void {
-  const past = new Date(Date.now() - ms);
-  const names = ids ? ids.map((id) => `${id}.lock`) : fs.readdirSync(dir).filter((n) => n.endsWith('.lock'));
-  for (const name of names) fs.utimesSync(path.join(dir, name), past, past);
-}
 
 describe('liveness', () => {
   it('live gauges of a writer killed with SIGKILL disappear on their own within the liveness timeout; its counts stay', async () => {
@@ -90,7 +78,7 @@ describe('liveness', () => {
         await w.send({ op: 'count', times: 10 });
         await w.send({ op: 'set', value: 3 });
       }
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       let lines = await samples(registry);
       assert.equal(value(lines, 'inflight'), 6);
       assert.equal(value(lines, `per_worker{pid="${writers[0].pid}"}`), 3);
@@ -116,7 +104,7 @@ describe('liveness', () => {
     try {
       const writer = await startWriter(dir);
       await writer.send({ op: 'set', value: 5 });
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       assert.equal(value(await samples(registry), 'inflight'), 5);
       await writer.send({ op: 'exit' });
       assert.equal(value(await samples(registry), 'inflight'), undefined);
@@ -131,7 +119,7 @@ describe('liveness', () => {
     try {
       const key = pythonKey('py_inflight', 'py_inflight', {}, 'From Python.');
       fs.writeFileSync(path.join(dir, 'gauge_livesum_9999.db'), currentLayoutFile([{ key, value: 4 }]));
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       assert.equal(value(await samples(registry), 'py_inflight'), 4);
       markProcessDead(9999, dir);
       assert.equal(value(await samples(registry), 'py_inflight'), undefined);
@@ -151,7 +139,7 @@ describe('pid reuse: a new life of a file id never inherits the old one', () => 
       await first.send({ op: 'exit' });
       const second = await startWriter(dir, 'web1');
       await second.send({ op: 'count', times: 2 });
-      const lines = await samples(quiet(dir));
+      const lines = await samples(quietRegistry(dir));
       assert.equal(value(lines, 'jobs_total{kind="done"}'), 7, 'counts of both lives, none twice');
       assert.equal(value(lines, 'inflight'), 0, "the new life's own gauge, not the old 7");
       assert.equal(value(lines, 'per_worker{pid="web1"}'), 0);
@@ -174,7 +162,7 @@ describe('pid reuse: a new life of a file id never inherits the old one', () => 
       await second.send({ op: 'set', value: 1 });
       assert.ok(fs.existsSync(path.join(dir, 'counter_web1-2.db')), fs.readdirSync(dir).join(' '));
       ageLocks(dir, 60000, ['web1']);
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       let lines = await samples(registry);
       assert.equal(value(lines, 'jobs_total{kind="done"}'), 7);
       assert.equal(value(lines, 'inflight'), 1);
@@ -202,14 +190,14 @@ describe('compaction', () => {
         await w.send({ op: 'set', value: 10 + i });
         await w.send({ op: 'exit' });
       }
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       const before = await samples(registry);
       const filesBefore = fs.readdirSync(dir).filter((f) => f.endsWith('.db')).length;
       const result = compact(dir);
       assert.equal(result?.compacted.length, 3);
       const after = await samples(registry);
       assert.deepEqual(after, before);
-      assert.deepEqual(await samples(quiet(dir)), before, 'a fresh collector agrees');
+      assert.deepEqual(await samples(quietRegistry(dir)), before, 'a fresh collector agrees');
       assert.equal(value(after, 'jobs_total{kind="done"}'), 61);
       assert.equal(value(after, 'peak'), 12);
       assert.equal(value(after, 'low'), 2);
@@ -258,7 +246,7 @@ describe('compaction', () => {
           await w.send({ op: 'set', value: 5 });
           await w.send({ op: 'exit' });
         }
-        const longLived = quiet(dir);
+        const longLived = quietRegistry(dir);
         const expected = await samples(longLived);
         assert.equal(value(expected, 'jobs_total{kind="done"}'), 26);
         const run = spawnSync(
@@ -268,12 +256,12 @@ describe('compaction', () => {
         );
         assert.equal(run.signal, 'SIGKILL', `the compaction was to be killed ${step}: ${run.stderr}`);
         assert.deepEqual(await samples(longLived), expected, 'a collector that had read the directory before');
-        assert.deepEqual(await samples(quiet(dir)), expected, 'a fresh collector');
+        assert.deepEqual(await samples(quietRegistry(dir)), expected, 'a fresh collector');
         // The killed compactor's directory lock goes stale; the next compaction finishes or redoes the work.
         ageLocks(dir, 120000);
         compact(dir);
         assert.deepEqual(await samples(longLived), expected);
-        assert.deepEqual(await samples(quiet(dir)), expected);
+        assert.deepEqual(await samples(quietRegistry(dir)), expected);
         const leftovers = fs.readdirSync(dir).filter((f) => f.endsWith('.next') || f.endsWith('.tmp'));
         assert.deepEqual(leftovers.filter((f) => !f.endsWith('.next')), []);
         const ids = new Set(fs.readdirSync(dir).filter((f) => f.endsWith('.db')).map((f) => f.replace(/^.*_/, '').replace(/\.db$/, '')));
@@ -296,7 +284,7 @@ describe('removed series', () => {
       await first.send({ op: 'countKind', kind: 'shared', times: 3 });
       await second.send({ op: 'countKind', kind: 'shared', times: 4 });
       await first.send({ op: 'countKind', kind: 'mine', times: 5 });
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       let lines = await samples(registry);
       assert.equal(value(lines, 'jobs_total{kind="shared"}'), 7);
       assert.equal(value(lines, 'jobs_total{kind="mine"}'), 5);
@@ -310,7 +298,7 @@ describe('removed series', () => {
       assert.deepEqual(compact(dir)?.compacted, ['first']);
       const compacted = readEntryFile(path.join(dir, 'counter_compacted.db'));
       assert.deepEqual(compacted.filter((e) => e.labels.kind === 'shared' || e.labels.kind === 'mine'), [], 'withdrawn entries are not carried over');
-      for (const reader of [registry, quiet(dir)]) {
+      for (const reader of [registry, quietRegistry(dir)]) {
         lines = await samples(reader);
         assert.equal(value(lines, 'jobs_total{kind="shared"}'), 4);
         assert.equal(value(lines, 'jobs_total{kind="mine"}'), undefined);
@@ -345,12 +333,12 @@ describe('removed series and the shares of dead writers', () => {
       await holder.send({ op: 'countKind', kind: 'held', times: 1 });
       await killed(dead);
       ageLocks(dir, 3 * TIMEOUT_MS, ['dead']);
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       let lines = await samples(registry);
       assert.equal(value(lines, 'jobs_total{kind="gone"}'), 8);
       await remover.send({ op: 'remove', kind: 'gone' });
       await remover.send({ op: 'remove', kind: 'held' });
-      for (const reader of [registry, quiet(dir), registry]) {
+      for (const reader of [registry, quietRegistry(dir), registry]) {
         lines = await samples(reader);
         assert.equal(value(lines, 'jobs_total{kind="gone"}'), undefined, 'removed by a live writer, held by no live one: the dead share is hidden');
         assert.equal(value(lines, 'jobs_total{kind="held"}'), 11, 'a live writer still holds it: every share counts, the dead one\'s too');
@@ -361,7 +349,7 @@ describe('removed series and the shares of dead writers', () => {
       const accumulated = readEntryFile(path.join(dir, 'counter_compacted.db'));
       const kinds = (entries: typeof accumulated): unknown[] => entries.filter((e) => e.labels.kind !== 'done').map((e) => [e.labels.kind, e.value]).sort();
       assert.deepEqual(kinds(accumulated), [['held', 10], ['kept', 2]], 'the hidden share is not carried over');
-      for (const reader of [registry, quiet(dir)]) {
+      for (const reader of [registry, quietRegistry(dir)]) {
         lines = await samples(reader);
         assert.equal(value(lines, 'jobs_total{kind="gone"}'), undefined);
         assert.equal(value(lines, 'jobs_total{kind="held"}'), 11);
@@ -369,12 +357,12 @@ describe('removed series and the shares of dead writers', () => {
       // Made again, it starts from 0: the dead share does not come back.
       await remover.send({ op: 'countKind', kind: 'gone', times: 1 });
       assert.equal(value(await samples(registry), 'jobs_total{kind="gone"}'), 1);
-      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="gone"}'), 1);
+      assert.equal(value(await samples(quietRegistry(dir)), 'jobs_total{kind="gone"}'), 1);
       // The accumulated share of a series removed later is hidden, then dropped when its remover's files are compacted.
       await holder.send({ op: 'remove', kind: 'held' });
       assert.equal(value(await samples(registry), 'jobs_total{kind="held"}'), undefined);
       await holder.send({ op: 'exit' });
-      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="held"}'), undefined, 'its remover is gone; the series was removed by every writer that held it');
+      assert.equal(value(await samples(quietRegistry(dir)), 'jobs_total{kind="held"}'), undefined, 'its remover is gone; the series was removed by every writer that held it');
       assert.deepEqual(compact(dir)?.compacted, ['holder']);
       assert.deepEqual(kinds(readEntryFile(path.join(dir, 'counter_compacted.db'))), [['kept', 2]]);
       await remover.send({ op: 'exit' });
@@ -515,7 +503,7 @@ describe('the compaction lock', () => {
       const result = compact(dir);
       assert.ok(result, 'a lock not refreshed for 10 s is taken over');
       assert.equal(result.compacted.length, 2);
-      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="done"}'), 8);
+      assert.equal(value(await samples(quietRegistry(dir)), 'jobs_total{kind="done"}'), 8);
     } finally {
       cleanup();
     }
@@ -560,7 +548,7 @@ describe('CLI: clear and compact', () => {
       const compacted = cli('compact', '--dir', dir);
       assert.equal(compacted.status, 0, compacted.stderr);
       assert.match(compacted.stdout, /compacted 1 dead writer/);
-      assert.equal(value(await samples(quiet(dir)), 'jobs_total{kind="done"}'), 3);
+      assert.equal(value(await samples(quietRegistry(dir)), 'jobs_total{kind="done"}'), 3);
       assert.match(cli('compact', '--dir', dir).stdout, /nothing to compact/);
       const again = await startWriter(dir);
       const forced = cli('clear', '--dir', dir, '--force');

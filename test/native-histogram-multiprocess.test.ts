@@ -13,6 +13,7 @@ import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { MultiprocessRegistry, clearMultiprocDir, compact, type Family, type NativeHistogramData } from '../src/index.js';
 import { inspectFile } from '../src/surfaces/inspect.js';
 import { tempDir } from './helpers/fixtures.js';
+import { ageLocks, quietRegistry } from './helpers/directory.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
 import { expectedHistogram, stormValue, valuesAroundBounds } from './helpers/native-reference.js';
 import type { NativeCommand } from './helpers/native-worker.js';
@@ -32,16 +33,7 @@ function startWriter(dir: string, id: string, factor: number, maxBuckets?: numbe
   });
 }
 
-function quiet(dir: string): MultiprocessRegistry {
-  return new MultiprocessRegistry({ dir, compactThreshold: 0, logger: { warn: (m) => assert.fail(`unexpected warning: ${m}`) } });
-}
 
-/** A killed writer's lock as it looks once the writer has been gone long enough for compaction (one that exited released its lock). */
-function ageLock(dir: string, id: string): void {
-  const past = new Date(Date.now() - 10 * TIMEOUT_MS);
-  const lock = path.join(dir, `${id}.lock`);
-  if (fs.existsSync(lock)) fs.utimesSync(lock, past, past);
-}
 
 interface Scraped {
   native: NativeHistogramData;
@@ -94,7 +86,7 @@ describe('native histograms across processes', () => {
       await w7.send({ op: 'observe', route: 'b', values: [0.2, 0.4, 900] });
       const routeA = [...observed.w3, ...observed.w0, ...observed.w7];
       const routeB = [0.2, 0.3, 0.2, 0.4, 900];
-      const longLived = quiet(dir);
+      const longLived = quietRegistry(dir);
       await assertRoute([longLived], 'a', routeA, 0);
       await assertRoute([longLived], 'b', routeB, 3);
       assert.deepEqual(
@@ -104,13 +96,13 @@ describe('native histograms across processes', () => {
 
       // A writer killed: its counts stay, in its file and then in the accumulated one.
       await w7.kill();
-      await assertRoute([longLived, quiet(dir)], 'a', routeA, 0);
-      ageLock(dir, 'w7');
+      await assertRoute([longLived, quietRegistry(dir)], 'a', routeA, 0);
+      ageLocks(dir, 10 * TIMEOUT_MS, ['w7']);
       assert.deepEqual(compact(dir)?.compacted, ['w7']);
       assert.ok(!fs.existsSync(path.join(dir, 'histogram_w7.nhdb')));
       assert.deepEqual(inspectFile(path.join(dir, 'histogram_compacted.nhdb')).problems, []);
-      await assertRoute([longLived, quiet(dir)], 'a', routeA, 0);
-      await assertRoute([longLived, quiet(dir)], 'b', routeB, 3);
+      await assertRoute([longLived, quietRegistry(dir)], 'a', routeA, 0);
+      await assertRoute([longLived, quietRegistry(dir)], 'b', routeB, 3);
 
       // More observations, another writer gone (by exit this time): added into the accumulated file.
       await w3.send({ op: 'observe', route: 'b', values: [5, 6, -0.001] });
@@ -118,10 +110,10 @@ describe('native histograms across processes', () => {
       await w0.send({ op: 'observe', route: 'b', values: [1e-3] });
       routeB.push(1e-3);
       await w0.exit();
-      ageLock(dir, 'w0');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['w0']);
       assert.deepEqual(compact(dir)?.compacted, ['w0']);
-      await assertRoute([longLived, quiet(dir)], 'a', routeA, 0);
-      await assertRoute([longLived, quiet(dir)], 'b', routeB, 0);
+      await assertRoute([longLived, quietRegistry(dir)], 'a', routeA, 0);
+      await assertRoute([longLived, quietRegistry(dir)], 'b', routeB, 0);
       assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.nhdb')).sort(), ['histogram_compacted.nhdb', 'histogram_w3.nhdb']);
       await w3.exit();
       // clear takes the native files with the others.
@@ -138,7 +130,7 @@ describe('native histograms across processes', () => {
     let writer: Writer | undefined;
     try {
       writer = await startWriter(dir, 'storm', 1.0001, 40);
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       const seen: Array<{ schema: number; count: number }> = [];
       const check = (families: Family[]): void => {
         if (!families.some((f) => f.name === 'latency_seconds' && f.native)) return;
@@ -170,12 +162,12 @@ describe('native histograms across processes', () => {
       assert.ok(native.schema < 8, `the writer should have lowered its schema (at ${native.schema})`);
       assert.ok(native.positive.length + native.negative.length <= 40);
       assert.ok(new Set(seen.map((s) => s.schema)).size > 1, `scrapes should have met several schemas, met ${[...new Set(seen.map((s) => s.schema))]}`);
-      await assertRoute([registry, quiet(dir)], 's', values, native.schema);
+      await assertRoute([registry, quietRegistry(dir)], 's', values, native.schema);
       // Dead and compacted, the series keeps its schema and counts.
       await writer.kill();
-      ageLock(dir, 'storm');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['storm']);
       assert.deepEqual(compact(dir)?.compacted, ['storm']);
-      await assertRoute([registry, quiet(dir)], 's', values, native.schema);
+      await assertRoute([registry, quietRegistry(dir)], 's', values, native.schema);
     } finally {
       writer?.child.kill('SIGKILL');
       cleanup();
@@ -193,9 +185,9 @@ describe('native histograms across processes', () => {
           await w.send({ op: 'observe', route: 'a', values });
           all.push(...values);
           await w.exit();
-          ageLock(dir, id);
+          ageLocks(dir, 10 * TIMEOUT_MS, [id]);
         }
-        const longLived = quiet(dir);
+        const longLived = quietRegistry(dir);
         await assertRoute([longLived], 'a', all, -1);
         const run = spawnSync(
           process.execPath,
@@ -203,12 +195,12 @@ describe('native histograms across processes', () => {
           { env: { ...process.env, PROM_MULTIPROC_FAULT: `compaction:${step}` }, encoding: 'utf8' },
         );
         assert.equal(run.signal, 'SIGKILL', `the compaction was to be killed ${step}: ${run.stderr}`);
-        await assertRoute([longLived, quiet(dir)], 'a', all, -1);
+        await assertRoute([longLived, quietRegistry(dir)], 'a', all, -1);
         // The killed compactor's directory lock goes stale; the next compaction finishes the work.
         const past = new Date(Date.now() - 120000);
         for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.lock'))) fs.utimesSync(path.join(dir, name), past, past);
         compact(dir);
-        await assertRoute([longLived, quiet(dir)], 'a', all, -1);
+        await assertRoute([longLived, quietRegistry(dir)], 'a', all, -1);
         assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.nhdb')), ['histogram_compacted.nhdb']);
       } finally {
         cleanup();

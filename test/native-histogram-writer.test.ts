@@ -3,11 +3,11 @@
 // through get() and the in-process registries). Across processes:
 // native-histogram-multiprocess.test.ts.
 import * as assert from 'node:assert/strict';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { Histogram, MultiprocessRegistry, Registry, ValidationError } from '../src/index.js';
 import type { NativeHistogramData } from '../src/format/native-histogram.js';
 import { expectedHistogram, valuesAroundBounds } from './helpers/native-reference.js';
+import { collectionsDuring } from './helpers/collections.js';
 import { assertAllErrorsOk, EXPECT_ERROR, runSnippetLines } from './helpers/run-script.js';
 
 delete process.env.PROMETHEUS_MULTIPROC_DIR;
@@ -195,17 +195,8 @@ describe('native buckets in one process', () => {
     ];
     for (const loop of loops) {
       loop(200000); // every bucket made, the loop optimised
-      const collections: number[] = [];
-      const observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) collections.push(entry.startTime);
-      });
-      observer.observe({ entryTypes: ['gc'] });
-      const start = performance.now();
-      loop(3_000_000); // 16 bytes an observation would be 48 MB: several collections
-      const end = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      observer.disconnect();
-      assert.deepEqual(collections.filter((t) => t >= start && t <= end), []);
+      // 16 bytes an observation would be 48 MB: several collections.
+      assert.deepEqual(await collectionsDuring(() => loop(3_000_000)), []);
     }
     assert.equal(beside.native!.data(0).count, 3_200_000);
   });

@@ -14,6 +14,7 @@ import { MultiprocessRegistry, clearMultiprocDir, compact, type Family } from '.
 import { SUMMARY_RELATIVE_ERROR } from '../src/format/summary-window.js';
 import { formatInspection, inspectFile } from '../src/surfaces/inspect.js';
 import { tempDir } from './helpers/fixtures.js';
+import { ageLocks, quietRegistry } from './helpers/directory.js';
 import { startIpcWriter, type IpcWriter } from './helpers/ipc-writer.js';
 import { skipUnlessInstalled } from './helpers/programs.js';
 import { runPromtool } from './helpers/promtool.js';
@@ -29,16 +30,7 @@ function startWriter(dir: string, id: string): Promise<Writer> {
   return startIpcWriter<SummaryCommand>(WORKER, { PROMETHEUS_MULTIPROC_DIR: dir, SUMMARY_PROCESS_ID: id, SUMMARY_TIMEOUT_MS: String(TIMEOUT_MS) });
 }
 
-function quiet(dir: string): MultiprocessRegistry {
-  return new MultiprocessRegistry({ dir, compactThreshold: 0, logger: { warn: (m) => assert.fail(`unexpected warning: ${m}`) } });
-}
 
-/** A killed writer's lock as it looks once the writer has been gone long enough for compaction. */
-function ageLock(dir: string, id: string): void {
-  const past = new Date(Date.now() - 10 * TIMEOUT_MS);
-  const lock = path.join(dir, `${id}.lock`);
-  if (fs.existsSync(lock)) fs.utimesSync(lock, past, past);
-}
 
 /** Three distributions, one per writer: uniform milliseconds, log-normal-ish seconds over six decades, a mix of zeros, negatives and large values. */
 const DISTRIBUTIONS = {
@@ -102,7 +94,7 @@ describe('summary quantiles across processes', () => {
       const union = [...observed.uniform, ...observed.logNormal, ...observed.mixed];
       const sum = union.reduce((a, b) => a + b, 0);
 
-      const longLived = quiet(dir);
+      const longLived = quietRegistry(dir);
       const check = async (registries: MultiprocessRegistry[], when: string): Promise<void> => {
         for (const registry of registries) {
           const families = await registry.collect();
@@ -127,8 +119,8 @@ describe('summary quantiles across processes', () => {
 
       // Killed: its buckets stay, in its file and then in the accumulated one.
       await mixed.kill();
-      await check([longLived, quiet(dir)], 'a writer killed');
-      ageLock(dir, 'wm');
+      await check([longLived, quietRegistry(dir)], 'a writer killed');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['wm']);
       assert.deepEqual(compact(dir)?.compacted, ['wm']);
       assert.ok(!fs.existsSync(path.join(dir, 'summary_wm.nhdb')));
       const accumulated = inspectFile(path.join(dir, 'summary_compacted.nhdb'));
@@ -137,13 +129,13 @@ describe('summary quantiles across processes', () => {
       const report = formatInspection(accumulated);
       assert.match(report, /summary_compacted\.nhdb: summary quantile buckets, process compacted/);
       assert.match(report, /epoch 0 +\["latency_seconds", "pos:0:/, 'a bucket shows its epoch');
-      await check([longLived, quiet(dir)], 'after compaction');
+      await check([longLived, quietRegistry(dir)], 'after compaction');
 
       // Another writer gone (by exit), compacted into the same file: nothing double counted.
       await logNormal.exit();
-      ageLock(dir, 'wl');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['wl']);
       assert.deepEqual(compact(dir)?.compacted, ['wl']);
-      await check([longLived, quiet(dir)], 'after a second compaction');
+      await check([longLived, quietRegistry(dir)], 'after a second compaction');
 
       await uniform.exit();
       const removed = clearMultiprocDir(dir).removed;
@@ -168,12 +160,12 @@ describe('summary quantiles across processes', () => {
       const old2 = DISTRIBUTIONS.logNormal(500);
       await w1.send({ op: 'observe', metric: 'windowed', route: 'a', values: old1 });
       await w2.send({ op: 'observe', metric: 'windowed', route: 'a', values: old2 });
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       assertQuantiles(summaryOf(await registry.collect(), 'recent_seconds', 'a'), WINDOWED_PERCENTILES, [...old1, ...old2], 'just observed');
 
       // w2 dies and is compacted while its buckets are in the window: they stay until they age out.
       await w2.kill();
-      ageLock(dir, 'r2');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['r2']);
       assert.deepEqual(compact(dir)?.compacted, ['r2']);
       assertQuantiles(summaryOf(await registry.collect(), 'recent_seconds', 'a'), WINDOWED_PERCENTILES, [...old1, ...old2], 'compacted within the window');
 
@@ -191,7 +183,7 @@ describe('summary quantiles across processes', () => {
       // A compaction now drops the compacted buckets that aged out (only the window entry of r2's series is left).
       await w3.send({ op: 'observe', metric: 'windowed', route: 'a', values: [1] });
       await w3.kill();
-      ageLock(dir, 'r3');
+      ageLocks(dir, 10 * TIMEOUT_MS, ['r3']);
       assert.deepEqual(compact(dir)?.compacted, ['r3']);
       const kinds = inspectFile(path.join(dir, 'summary_compacted.nhdb')).entries.filter((e) => e.family === 'recent_seconds').map((e) => e.entry?.kind);
       assert.deepEqual(kinds.sort(), ['max', 'min', 'positive', 'window'], "r3 observed 1 just now: its one bucket and extremes stay, r2's aged out");
@@ -210,9 +202,9 @@ describe('summary quantiles across processes', () => {
       writers.push(w);
       await w.send({ op: 'observe', metric: 'latency', route: 'a', values: [0.5, 1, 2] });
       await w.send({ op: 'observe', metric: 'windowed', route: 'b', values: [3] });
-      const labelled = quiet(dir);
+      const labelled = quietRegistry(dir);
       labelled.setDefaultLabels({ app: 'x' });
-      for (const [registry, prefix] of [[quiet(dir), ''], [labelled, 'app="x",']] as const) {
+      for (const [registry, prefix] of [[quietRegistry(dir), ''], [labelled, 'app="x",']] as const) {
         const text = await registry.metrics();
         const lines = text.split('\n').filter((l) => l.startsWith('latency_seconds'));
         assert.equal(lines.length, LATENCY_PERCENTILES.length + 2, text);
@@ -223,7 +215,7 @@ describe('summary quantiles across processes', () => {
         const check = runPromtool(['check', 'metrics'], text);
         assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}\n${text}`);
       }
-      const registry = quiet(dir);
+      const registry = quietRegistry(dir);
       registry.setContentType('application/openmetrics-text; version=1.0.0; charset=utf-8');
       const open = await registry.metrics();
       assert.match(open, /^recent_seconds\{quantile="0\.5",route="b"\} 3(\.0)?$/m);

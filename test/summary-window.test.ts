@@ -19,18 +19,8 @@ import {
   windowEpoch,
   type SummaryEntry,
 } from '../src/format/summary-window.js';
+import { random } from './helpers/summary-reference.js';
 
-/** A seeded generator (mulberry32), so a failure can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The observations of one writer counted as a writer counts them: per bucket of the summary schema. */
 function counted(values: readonly number[]): { zero: number; positive: Map<number, number>; negative: Map<number, number> } {

@@ -8,11 +8,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { MultiprocessRegistry, Summary } from '../src/index.js';
 import { SUMMARY_RELATIVE_ERROR } from '../src/format/summary-window.js';
 import { exactQuantile } from './helpers/summary-reference.js';
+import { collectionsDuring } from './helpers/collections.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prom-multiproc-summary-'));
 process.env.PROMETHEUS_MULTIPROC_DIR = dir;
@@ -105,17 +105,8 @@ describe('summary quantile buckets in one process', () => {
         loop(200000);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const collections: number[] = [];
-      const observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) collections.push(entry.startTime);
-      });
-      observer.observe({ entryTypes: ['gc'] });
-      const start = performance.now();
-      loop(3_000_000); // 16 bytes an observation would be 48 MB: several collections
-      const end = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      observer.disconnect();
-      assert.deepEqual(collections.filter((t) => t >= start && t <= end), [], `loop ${loops.indexOf(loop)}`);
+      // 16 bytes an observation would be 48 MB: several collections.
+      assert.deepEqual(await collectionsDuring(() => loop(3_000_000)), [], `loop ${loops.indexOf(loop)}`);
     }
     assert.equal(plain.count, 3_600_000);
   });
