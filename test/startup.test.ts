@@ -25,6 +25,7 @@ const CHILD = `
 const Module = require('node:module');
 const fs = require('node:fs');
 const [lib, use, hidden, hideAddonFile, touch] = process.argv.slice(1);
+const nodesCwd = process.cwd;
 const builtins = new Set();
 const load = Module._load;
 Module._load = function (request, ...rest) {
@@ -56,7 +57,9 @@ const report = (extra) => {
   const builtinsAfterUse = [...builtins];
   // Reading the named exports afterwards shows what reading them loads.
   for (const name of touch ? touch.split(',') : []) void loaded[name];
-  process.stdout.write(JSON.stringify({ afterRequire, afterUse: [...resolved], builtinsAfterRequire, builtinsAfterUse, builtinsAfterTouch: [...builtins], ...extra }));
+  const dir = process.env.PROMETHEUS_MULTIPROC_DIR;
+  const locks = dir ? fs.readdirSync(dir).filter((name) => name.endsWith('.lock') && fs.lstatSync(dir + '/' + name).isDirectory()) : [];
+  process.stdout.write(JSON.stringify({ afterRequire, afterUse: [...resolved], builtinsAfterRequire, builtinsAfterUse, builtinsAfterTouch: [...builtins], locks, cwdIsNodes: process.cwd === nodesCwd, ...extra }));
 };
 if (use !== 'use') report({});
 else {
@@ -77,6 +80,10 @@ interface ChildReport {
   builtinsAfterRequire: string[];
   builtinsAfterUse: string[];
   builtinsAfterTouch: string[];
+  /** Lock directories in the multiprocess directory while the child still runs. */
+  locks: string[];
+  /** Whether process.cwd is still node's own (graceful-fs replaces it). */
+  cwdIsNodes: boolean;
   text?: string;
   error?: { name: string; message: string };
   /** What the library logged (console.warn). */
@@ -158,10 +165,10 @@ describe('start-up: what the package loads', () => {
     assert.match((JSON.parse(fs.readFileSync(path.join(dir, marker), 'utf8')) as { instance: string }).instance, /^[0-9a-f]{16}$/);
   });
 
-  test('a metric used with a directory loads the addon binary itself: no node-pre-gyp, no package index, no prom-client', (t) => {
+  test('a metric used with a directory loads the addon binary itself: no node-pre-gyp, no package index, no prom-client; proper-lockfile comes with the bundle', (t) => {
     const { dir, cleanup } = tempDir('prom-multiproc-startup-');
     t.after(cleanup);
-    const { afterRequire, afterUse, text } = runChild({ use: true, dir });
+    const { afterRequire, afterUse, text, locks, cwdIsNodes } = runChild({ use: true, dir });
     assert.match(text!, /^startup_test_total 1(\.0)?$/m);
     assert.deepEqual(loadedFrom(afterRequire, PACKAGES.mmapIo), [], 'nothing of the addon before the first metric');
     const addon = loadedFrom(afterUse, PACKAGES.mmapIo);
@@ -170,7 +177,12 @@ describe('start-up: what the package loads', () => {
     assert.ok(addon.some((file) => file.endsWith('.node')));
     assert.deepEqual(loadedFrom(afterUse, PACKAGES.nodePreGyp), []);
     assert.deepEqual(loadedFrom(afterUse, PACKAGES.promClient), []);
-    assert.notDeepEqual(loadedFrom(afterUse, PACKAGES.properLockfile), [], 'the liveness lock is taken through proper-lockfile');
+    // The liveness lock is taken (proper-lockfile's lock directory), by the copy inside the bundle
+    // (src/bundle.mjs), without graceful-fs, which would replace process.cwd.
+    assert.equal(locks.length, 1, `lock directories: ${locks.join(', ')}`);
+    assert.deepEqual(loadedFrom(afterUse, PACKAGES.properLockfile), []);
+    assert.deepEqual(loadedFrom(afterUse, `${path.sep}node_modules${path.sep}graceful-fs${path.sep}`), []);
+    assert.ok(cwdIsNodes, 'process.cwd replaced');
   });
 
   test("without the addon's built file where node-pre-gyp puts it, the package's own require finds it (argv kept away from node-pre-gyp)", (t) => {
