@@ -55,9 +55,23 @@ export interface StoredExemplar {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-function fnv1a(buf: Buffer, start: number, end: number, hash = FNV_OFFSET): number {
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], FNV_PRIME) >>> 0;
+/**
+ * FNV-1a over bytes `start` to `end`, as an int32 holding the checksum's 32
+ * bits: the writer's path then never makes a number outside V8's small
+ * integers (an unsigned value above 2^30 is a heap number, allocated, and
+ * node's writeUInt32LE deoptimises on one).
+ */
+function fnv1a(buf: Buffer, start: number, end: number, hash = FNV_OFFSET | 0): number {
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], FNV_PRIME);
   return hash;
+}
+
+/** Writes an int32's 32 bits little-endian, byte by byte (see fnv1a()). */
+function writeChecksum(buf: Buffer, pos: number, checksum: number): void {
+  buf[pos] = checksum;
+  buf[pos + 1] = checksum >>> 8;
+  buf[pos + 2] = checksum >>> 16;
+  buf[pos + 3] = checksum >>> 24;
 }
 
 function copyAt(payload: number, copy: 1 | 2): number {
@@ -86,7 +100,7 @@ export function writeExemplar(buf: Buffer, payload: number, labels: Record<strin
   buf.writeDoubleLE(value, at);
   buf.writeDoubleLE(timestamp, at + 8);
   buf.writeUInt32LE(pos - labelsStart, at + 16);
-  buf.writeUInt32LE(fnv1a(buf, labelsStart, pos, fnv1a(buf, at, at + 20)), at + 20);
+  writeChecksum(buf, at + 20, fnv1a(buf, labelsStart, pos, fnv1a(buf, at, at + 20)));
   buf[payload] = copy;
   return true;
 }
@@ -165,7 +179,7 @@ function trustedCopy(buf: Buffer, payload: number): 1 | 2 | undefined {
     const length = buf.readUInt32LE(at + 16);
     if (length > EXEMPLAR_LABEL_BYTES) continue;
     const labelsStart = at + RECORD_HEADER;
-    if (fnv1a(buf, labelsStart, labelsStart + length, fnv1a(buf, at, at + 20)) === buf.readUInt32LE(at + 20)) return copy;
+    if (fnv1a(buf, labelsStart, labelsStart + length, fnv1a(buf, at, at + 20)) === buf.readInt32LE(at + 20)) return copy;
   }
   return undefined;
 }
