@@ -130,7 +130,9 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
        ln -s ../victims/victim-db counter_victim.db
        ln -s ../victims/t1 counter_2.db
        ln -s ../victims gauge_livesum_3.db
+       ln -s ../victims/victim-db histogram_victim.nhdb
        mkfifo counter_1.db gauge_all_x.db histogram_x.db summary_x.db 77.writer counter_fifo.db
+       mkfifo histogram_x.nhdb summary_x.nhdb counter_x.exdb summary_fifo.nhdb counter_fifo.exdb
        python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('counter_sock.db')"
        : > "$(printf 'counter_nl\\nprom-multiproc: forged line.db')"`,
       at.dir,
@@ -142,7 +144,8 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     const run = cli(['metrics', '--dir', at.dir]);
     assert.equal(run.status, 0, describeRun('metrics', run));
     assert.match(run.stdout, GOOD_SAMPLE);
-    for (const name of ["counter_1.db", "counter_fifo.db", "gauge_all_x.db", "histogram_x.db", "summary_x.db"]) {
+    // A text scrape reads summary quantile buckets; native buckets and exemplars only a format that carries them.
+    for (const name of ['counter_1.db', 'counter_fifo.db', 'gauge_all_x.db', 'histogram_x.db', 'summary_x.db', 'summary_x.nhdb', 'summary_fifo.nhdb']) {
       assert.match(run.stderr, new RegExp(`${name}: skipped: is a FIFO, not a regular file`), `${name} reported`);
     }
     for (const name of ['counter_2.db', 'counter_victim.db', 'gauge_livesum_3.db']) {
@@ -153,7 +156,26 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     assert.match(run.stderr, /counter_nl\\x0aprom-multiproc: forged line\.db: skipped: empty file/);
     assert.ok(!run.stderr.split('\n').some((line) => line.startsWith('prom-multiproc: forged line')), run.stderr);
     assert.match(run.stderr, /\.compaction-journal\.json: .*ignored/);
-    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 10\.0$/m);
+    assert.match(run.stdout, /^prom_multiproc_skipped_files_total 12\.0$/m);
+    at.unchanged();
+  });
+
+  test('an OpenMetrics and a protobuf scrape skip the planted native buckets and exemplar files too', () => {
+    const run = runSnippet(
+      `const registry = new lib.MultiprocessRegistry({ dir: ${JSON.stringify(at.dir)}, compactThreshold: 0 });
+       registry.setContentType(lib.Registry.OPENMETRICS_CONTENT_TYPE);
+       const text = await registry.metrics();
+       if (!/^jobs_total 3\.0$/m.test(text)) throw new Error('good sample missing from OpenMetrics');
+       registry.setContentType(lib.Registry.PROMETHEUS_PROTOBUF_CONTENT_TYPE);
+       const bytes = await registry.metrics();
+       console.log('protobuf bytes', bytes.length > 0);`,
+    );
+    assert.equal(run.status, 0, describeRun('OpenMetrics and protobuf scrapes', run));
+    assert.match(run.stdout, /protobuf bytes true/);
+    for (const name of ['histogram_x.nhdb', 'counter_x.exdb', 'counter_fifo.exdb']) {
+      assert.match(run.stderr, new RegExp(`${name.replace('.', '\\.')}: skipped: is a FIFO, not a regular file`), `${name} reported`);
+    }
+    assert.match(run.stderr, /histogram_victim\.nhdb: skipped: is a symbolic link/);
     at.unchanged();
   });
 
@@ -170,13 +192,20 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     for (const processId of ['victim', 'fifo']) {
       const run = runSnippet(
         `lib.configure({ dir: ${JSON.stringify(at.dir)}, processId: ${JSON.stringify(processId)} });
-         const c = new lib.Counter({ name: 'hostile_probe', help: 'Probe.' });
-         c.inc(5);
-         console.log('value', (await c.get()).values[0].value);`,
+         const c = new lib.Counter({ name: 'hostile_probe', help: 'Probe.', enableExemplars: true, registers: [] });
+         c.inc({ value: 5, exemplarLabels: { trace_id: 'abc' } });
+         const s = new lib.Summary({ name: 'hostile_probe_seconds', help: 'Probe.', registers: [] });
+         s.observe(0.25);
+         console.log('value', (await c.get()).values[0].value, (await s.get()).values[0].value);`,
       );
       assert.equal(run.status, 0, describeRun(`writer ${processId}`, run));
-      assert.match(run.stdout, /value 5/);
+      assert.match(run.stdout, /value 5 0\.25/);
       assert.match(run.stderr, new RegExp(`counter_${processId}\\.db.*(symbolic link|FIFO).*kept in memory`), run.stderr);
+      if (processId === 'fifo') {
+        // Its sidecar files' names are FIFOs too: refused, and the process goes on.
+        assert.match(run.stderr, /counter_fifo\.exdb.*FIFO/, run.stderr);
+        assert.match(run.stderr, /summary_fifo\.nhdb.*FIFO/, run.stderr);
+      }
     }
     at.unchanged();
   });
@@ -221,7 +250,26 @@ describe('a hostile user of a shared directory', { skip: process.platform !== 'l
     // Links and FIFOs stay (removing someone else's entry is not ours to do), and so does a file not of ours.
     assert.deepEqual(
       left,
-      ['.scrape-requested', '77.writer', 'counter_1.db', 'counter_2.db', 'counter_fifo.db', 'counter_sock.db', 'counter_victim.db', 'evil', 'gauge_all_x.db', 'gauge_livesum_3.db', 'histogram_x.db', 'summary_x.db'],
+      [
+        '.scrape-requested',
+        '77.writer',
+        'counter_1.db',
+        'counter_2.db',
+        'counter_fifo.db',
+        'counter_fifo.exdb',
+        'counter_sock.db',
+        'counter_victim.db',
+        'counter_x.exdb',
+        'evil',
+        'gauge_all_x.db',
+        'gauge_livesum_3.db',
+        'histogram_victim.nhdb',
+        'histogram_x.db',
+        'histogram_x.nhdb',
+        'summary_fifo.nhdb',
+        'summary_x.db',
+        'summary_x.nhdb',
+      ],
     );
     assert.match(run.stderr, /left counter_2\.db .*symbolic link/);
     assert.match(run.stderr, /left counter_1\.db .*FIFO/);
