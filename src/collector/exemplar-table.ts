@@ -1,6 +1,5 @@
-import { FileFormatError } from '../errors.js';
 import { EXEMPLAR_PAYLOAD_BYTES, exemplarTimestamp, readExemplar, type StoredExemplar } from '../format/exemplar-record.js';
-import { decodeEntryKey } from '../format/key.js';
+import { decodeExemplarEntryKey } from '../format/key.js';
 import { checkedUsed, HEADER_SIZE, newRawEntry, readEntry } from '../format/layout.js';
 import type { SeriesTable } from './series-table.js';
 import type { SourceImage } from './source-state.js';
@@ -52,8 +51,7 @@ export class ExemplarTable {
       for (let pos = source.parsedUpTo; pos < used; ) {
         pos = readEntry(buf, pos, used, this.entry, EXEMPLAR_PAYLOAD_BYTES);
         const { keyStart, keyEnd, offset, valueOffset } = this.entry;
-        const key = decodeEntryKey(buf, keyStart, keyEnd, offset, image.type);
-        if (image.type === 'histogram' && key.labels.le === undefined) throw new FileFormatError(`exemplar of ${key.sampleName} is not a bucket's (no "le" label)`, offset);
+        const key = decodeExemplarEntryKey(buf, keyStart, keyEnd, offset, image.type);
         source.keys.push(key);
         source.payloads.push(valueOffset);
         source.series.push(-1);

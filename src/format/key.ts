@@ -30,6 +30,30 @@ export function decodeEntryKey(buf: Buffer, start: number, end: number, offset: 
   return key;
 }
 
+/**
+ * Decodes and checks the key of an exemplar file's entry (`.exdb`): the key
+ * of the series' entry in the `.db` file of `type`, and for a histogram a
+ * bucket's (with `le`), since exemplars belong to buckets.
+ */
+export function decodeExemplarEntryKey(buf: Buffer, start: number, end: number, offset: number, type: MetricType): DecodedKey {
+  const key = decodeEntryKey(buf, start, end, offset, type);
+  if (type === 'histogram' && key.labels.le === undefined) throw new FileFormatError(`exemplar of ${key.sampleName} is not a bucket's (no "le" label)`, offset);
+  return key;
+}
+
+/**
+ * What identifies a series across the kinds of file that hold its entries:
+ * its family and labels, without a histogram bucket's `le` (a `.db` key's
+ * buckets, `_sum` and `_count` are one series, as are its native buckets and
+ * a summary's quantile buckets, whose keys carry no `le` or `quantile`).
+ */
+export function seriesIdentity(key: DecodedKey): string {
+  const names = Object.keys(key.labels)
+    .filter((name) => name !== 'le')
+    .sort();
+  return JSON.stringify([key.family, ...names.map((name) => [name, key.labels[name]])]);
+}
+
 /** A native histogram entry's key: a histogram's family and labels, and in place of a sample name the bucket it counts. */
 export interface DecodedNativeKey extends DecodedKey {
   bucket: NativeBucket;
@@ -63,7 +87,7 @@ export function decodeSummaryEntryKey(buf: Buffer, start: number, end: number, o
   const entry = parseSummaryEntryName(key.sampleName);
   if (!entry) {
     throw new FileFormatError(
-      `${quoted(key.sampleName)} names no summary window or bucket (expected window:<maxAgeSeconds>:<ageBuckets>:<percentiles>, zero:<ring>, pos:<ring>:<index> or neg:<ring>:<index>)`,
+      `${quoted(key.sampleName)} names no summary window or bucket (expected window:<maxAgeSeconds>:<ageBuckets>:<percentiles>, zero:<ring>, pos:<ring>:<index>, neg:<ring>:<index>, min:<ring> or max:<ring>)`,
       offset,
     );
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, UnsafeFileError } from '../errors.js';
 import { COMPACTED_ID, exemplarFileName, filePrefix, installingName, metricsFileName, parseMetricsFileName, writerIds, type ExemplarPrefix, type FilePrefix } from '../format/directory-names.js';
-import { decodeEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey } from '../format/key.js';
+import { decodeEntryKey, decodeExemplarEntryKey, decodeNativeEntryKey, decodeSummaryEntryKey, seriesIdentity } from '../format/key.js';
 import { HEADER_SIZE, INITIAL_FILE_SIZE, entrySize, grownSize, walkEntries, writeEntry, writeEntryKey, writeUsed } from '../format/layout.js';
 import { carriedPayload, EXEMPLAR_PAYLOAD_BYTES } from '../format/exemplar-record.js';
 import { carryOver, carryOverSidecar, mergeInto, WITHDRAWN, type CarriedRule, type StoredValue } from '../format/merge.js';
@@ -83,54 +83,99 @@ function entriesOf(file: string, type: MetricType, native: boolean, checked: Che
   return entries;
 }
 
-/** Raw keys per kind of file (`<type>`, `<type> native`), as CheckedKeys. */
-type KeysByKind = Map<string, Set<string>>;
-
 function kindOf(type: MetricType, native: boolean): string {
   return native ? `${type} native` : type;
 }
 
 /**
- * The series to leave out of the accumulated files: withdrawn in some file
- * (a writer removed them) and held by no live writer's file, the series a
- * scrape hides (collector/series-table.ts, hideWithdrawn). Carried over,
- * they would come back once the withdrawing writer is gone. Files that
- * cannot be read are passed over here (compaction reports them itself).
+ * The series to leave out of the accumulated files: withdrawn in some `.db`
+ * file (a writer removed them) and held by no live writer's `.db` file, the
+ * series a scrape hides (collector/series-table.ts, hideWithdrawn). Carried
+ * over, they would come back once the withdrawing writer is gone; and every
+ * entry of theirs goes, the sidecar files' too (native and quantile
+ * buckets, exemplars), or a series made again would count what it held
+ * before. Only `.db` entries say that a series was removed: in a sidecar
+ * file a timestamp of -1 also marks an entry that holds no observation yet.
+ * Files that cannot be read are passed over here (compaction reports them
+ * itself).
  */
-function withdrawnSeries(dir: string, files: ReadonlyArray<{ name: string; type: MetricType; native: boolean; live: boolean }>): KeysByKind {
-  const withdrawn: KeysByKind = new Map();
-  const walk = (file: { name: string; type: MetricType; native: boolean }, visit: (kind: string, rawKey: () => string, isWithdrawn: boolean) => void): void => {
-    let image;
-    try {
-      image = readFileImage(path.join(dir, file.name));
-      const { buf, used } = image;
-      const kind = kindOf(file.type, file.native);
-      walkEntries(buf, used, (entry) => visit(kind, () => buf.toString('latin1', entry.keyStart, entry.keyEnd), buf.readDoubleLE(entry.valueOffset + 8) === WITHDRAWN));
-    } catch (err) {
-      if (!isUnreadable(err) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+class RemovedSeries {
+  /** Per type, the raw `.db` keys (an exemplar's key is its series entry's). */
+  private readonly keys = new Map<MetricType, Set<string>>();
+  /** Per type, the series of those keys (seriesIdentity), which sidecar entries are matched against. */
+  private readonly series = new Map<MetricType, Set<string>>();
+
+  constructor(dir: string, files: ReadonlyArray<{ name: string; type: MetricType; live: boolean }>) {
+    const walk = (file: { name: string }, visit: (buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, isWithdrawn: boolean) => void): void => {
+      try {
+        const { buf, used } = readFileImage(path.join(dir, file.name));
+        walkEntries(buf, used, (entry) => visit(buf, entry, buf.readDoubleLE(entry.valueOffset + 8) === WITHDRAWN));
+      } catch (err) {
+        if (!isUnreadable(err) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    };
+    const withdrawn = new Map<MetricType, Map<string, string>>();
+    for (const file of files) {
+      walk(file, (buf, entry, isWithdrawn) => {
+        if (!isWithdrawn) return;
+        let keys = withdrawn.get(file.type);
+        if (!keys) withdrawn.set(file.type, (keys = new Map()));
+        const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
+        // A key that does not decode names no series; compaction reports its file when it reads it.
+        if (!keys.has(rawKey)) keys.set(rawKey, identityOf(buf, entry, file.type) ?? '');
+      });
     }
-  };
-  for (const file of files) {
-    walk(file, (kind, rawKey, isWithdrawn) => {
-      if (!isWithdrawn) return;
-      let keys = withdrawn.get(kind);
-      if (!keys) withdrawn.set(kind, (keys = new Set()));
-      keys.add(rawKey());
-    });
+    if (withdrawn.size === 0) return;
+    const heldLive = new Set<string>();
+    for (const file of files) {
+      if (!file.live || !withdrawn.has(file.type)) continue;
+      walk(file, (buf, entry, isWithdrawn) => {
+        if (isWithdrawn) return;
+        const identity = identityOf(buf, entry, file.type);
+        if (identity !== undefined) heldLive.add(`${file.type}\u0000${identity}`);
+      });
+    }
+    for (const [type, keys] of withdrawn) {
+      for (const [rawKey, identity] of keys) {
+        if (identity === '' || heldLive.has(`${type}\u0000${identity}`)) continue;
+        let typeKeys = this.keys.get(type);
+        if (!typeKeys) this.keys.set(type, (typeKeys = new Set()));
+        typeKeys.add(rawKey);
+        let typeSeries = this.series.get(type);
+        if (!typeSeries) this.series.set(type, (typeSeries = new Set()));
+        typeSeries.add(identity);
+      }
+    }
   }
-  if (withdrawn.size === 0) return withdrawn;
-  for (const file of files) {
-    if (!file.live || !withdrawn.has(kindOf(file.type, file.native))) continue;
-    walk(file, (kind, rawKey, isWithdrawn) => {
-      if (!isWithdrawn) withdrawn.get(kind)!.delete(rawKey());
-    });
+
+  /** Whether the entry `rawKey` of a file of `type` (`native`: its `.nhdb` sidecar) belongs to a removed series. */
+  has(type: MetricType, native: boolean, rawKey: string): boolean {
+    if (!native) return this.keys.get(type)?.has(rawKey) === true;
+    const series = this.series.get(type);
+    if (series === undefined) return false;
+    const buf = Buffer.from(rawKey, 'latin1');
+    try {
+      const key = type === 'summary' ? decodeSummaryEntryKey(buf, 0, buf.length, 0) : decodeNativeEntryKey(buf, 0, buf.length, 0);
+      return series.has(seriesIdentity(key));
+    } catch {
+      return false;
+    }
   }
-  return withdrawn;
 }
 
-function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule, removed: Set<string> | undefined): void {
+/** The series identity of a `.db` entry's key, undefined when the key does not decode. */
+function identityOf(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, type: MetricType): string | undefined {
+  try {
+    return seriesIdentity(decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type));
+  } catch (err) {
+    if (err instanceof FileFormatError) return undefined;
+    throw err;
+  }
+}
+
+function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumulated, rule: CarriedRule, removed: boolean): void {
   // A withdrawn entry holds nothing; carried over, it would put its series back for good.
-  if (entry.timestamp === WITHDRAWN || removed?.has(rawKey)) return;
+  if (entry.timestamp === WITHDRAWN || removed) return;
   const known = into.get(rawKey);
   if (!known) into.set(rawKey, { ...entry });
   else mergeInto(known, entry, entry.rule ?? rule);
@@ -139,7 +184,8 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
 /**
  * The accumulated summary quantile entries without the buckets whose epoch
  * has aged out of their series' window at `nowMs`: no scrape counts them
- * again (their place in the ring holds only later epochs from now on).
+ * again (their place in the ring holds only later epochs from now on); nor
+ * the buckets of a series that has no window entry.
  */
 function withoutAgedBuckets(entries: Map<string, Accumulated>, nowMs: number): Accumulated[] {
   const decoded = [...entries.values()].map((e) => ({ e, key: decodeSummaryEntryKey(e.key, 0, e.key.length, 0) }));
@@ -151,8 +197,10 @@ function withoutAgedBuckets(entries: Map<string, Accumulated>, nowMs: number): A
   }
   return decoded
     .filter(({ e, key }) => {
-      const window = key.entry.kind === 'window' ? undefined : windows.get(seriesOf(key));
-      return !window || inWindow(e.timestamp, windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets), window.ageBuckets);
+      if (key.entry.kind === 'window') return true;
+      // A bucket of a series without a window entry is counted by no scrape (collector/summary-table.ts).
+      const window = windows.get(seriesOf(key));
+      return window !== undefined && inWindow(e.timestamp, windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets), window.ageBuckets);
     })
     .map(({ e }) => e);
 }
@@ -177,7 +225,7 @@ function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Arra
     (entry) => {
       const rawKey = buf.toString('latin1', entry.keyStart, entry.keyEnd);
       if (!good.has(rawKey)) {
-        decodeEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
+        decodeExemplarEntryKey(buf, entry.keyStart, entry.keyEnd, entry.offset, type);
         good.set(rawKey, undefined);
       }
       const carried = carriedPayload(buf, entry.valueOffset);
@@ -190,8 +238,8 @@ function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Arra
 }
 
 /** The latest exemplar of each series wins; a removed series keeps none. */
-function combineExemplar(into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar, removed: Set<string> | undefined): void {
-  if (removed?.has(rawKey)) return;
+function combineExemplar(into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar, removed: boolean): void {
+  if (removed) return;
   const known = into.get(rawKey);
   if (!known || exemplar.timestamp > known.timestamp) into.set(rawKey, exemplar);
 }
@@ -321,9 +369,9 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
   // Every writer's files, the live ones too (a claimed compaction lists only its own ids): which series were removed.
   const everyFile = options.claimed ? listFiles(true) : byId;
   const dead = new Set(deadIds);
-  const removed = withdrawnSeries(
+  const removed = new RemovedSeries(
     dir,
-    [...everyFile].flatMap(([id, files]) => files.filter((f) => f.rule !== undefined).map((f) => ({ ...f, live: !dead.has(id) }))),
+    [...everyFile].flatMap(([id, files]) => files.filter((f) => !f.native && !f.exemplar).map((f) => ({ ...f, live: !dead.has(id) }))),
   );
 
   /** By accumulated file name. */
@@ -349,15 +397,13 @@ export function compactLocked(dir: string, lock: DirectoryLock, options: Compact
       continue;
     }
     for (const { accumulated, type, native, rule, entries } of files) {
-      const removedKeys = removed.get(kindOf(type, native));
-      const add = (into: Map<string, Accumulated>, rawKey: string, entry: Accumulated): void => combine(into, rawKey, entry, rule, removedKeys);
+      const add = (into: Map<string, Accumulated>, rawKey: string, entry: Accumulated): void => combine(into, rawKey, entry, rule, removed.has(type, native, rawKey));
       const into = accumulatedMap(merged, dir, accumulated, (file) => entriesOf(file, type, native, checkedKeys), add, logger);
       if (!into) return { ...NOTHING_COMPACTED };
       for (const [rawKey, entry] of entries) add(into, rawKey, entry);
     }
     for (const { accumulated, type, exemplars } of exemplarFiles) {
-      const removedKeys = removed.get(kindOf(type, false));
-      const add = (into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar): void => combineExemplar(into, rawKey, exemplar, removedKeys);
+      const add = (into: Map<string, CarriedExemplar>, rawKey: string, exemplar: CarriedExemplar): void => combineExemplar(into, rawKey, exemplar, removed.has(type, false, rawKey));
       const into = accumulatedMap(mergedExemplars, dir, accumulated, (file) => exemplarsOf(file, type, checkedKeys), add, logger);
       if (!into) return { ...NOTHING_COMPACTED };
       for (const [rawKey, exemplar] of exemplars) add(into, rawKey, exemplar);

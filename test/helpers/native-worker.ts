@@ -8,6 +8,8 @@ export type NativeCommand =
   | { op: 'observe'; route: string; values: number[] }
   /** Observes stormValue(seed, decades, 0, 1, ...) for `ms`, as fast as it can; answers how many. */
   | { op: 'storm'; route: string; ms: number; seed: number; decades: number }
+  /** remove() of one route's series. */
+  | { op: 'remove'; route: string }
   | { op: 'exit' };
 
 configure({ processId: process.env.NATIVE_PROCESS_ID || undefined, livenessTimeoutMs: Number(process.env.NATIVE_TIMEOUT_MS ?? 2000) });
@@ -31,6 +33,9 @@ process.on('message', (command: NativeCommand) => {
     let i = 0;
     while (Date.now() < end) for (let k = 0; k < 100; k++, i++) child.observe(stormValue(command.seed, command.decades, i));
     process.send!({ ok: true, count: i });
+  } else if (command.op === 'remove') {
+    latency.remove(command.route);
+    process.send!({ ok: true });
   } else {
     process.disconnect();
   }

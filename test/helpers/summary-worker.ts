@@ -6,6 +6,9 @@ import { LATENCY_PERCENTILES, WINDOW, WINDOWED_PERCENTILES } from './summary-ref
 export type SummaryCommand =
   /** Observes each value under `route`, in the summary without a window (`latency`) or the one with a 2 s window (`windowed`). */
   | { op: 'observe'; metric: 'latency' | 'windowed'; route: string; values: number[] }
+  /** reset() of the summary (every series back to nothing, kept), or remove() of one route's series. */
+  | { op: 'reset'; metric: 'latency' | 'windowed' }
+  | { op: 'remove'; metric: 'latency' | 'windowed'; route: string }
   | { op: 'exit' };
 
 configure({ processId: process.env.SUMMARY_PROCESS_ID || undefined, livenessTimeoutMs: Number(process.env.SUMMARY_TIMEOUT_MS ?? 2000) });
@@ -19,6 +22,12 @@ process.on('message', (command: SummaryCommand) => {
   if (command.op === 'observe') {
     const child = summaries[command.metric].labels(command.route);
     for (const value of command.values) child.observe(value);
+    process.send!({ ok: true });
+  } else if (command.op === 'reset') {
+    summaries[command.metric].reset();
+    process.send!({ ok: true });
+  } else if (command.op === 'remove') {
+    summaries[command.metric].remove(command.route);
     process.send!({ ok: true });
   } else {
     process.disconnect();
