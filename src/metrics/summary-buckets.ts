@@ -36,9 +36,10 @@ const handedOver = new Float64Array(1);
  * (format/summary-window.ts) that count belongs to. An observation goes to
  * the place of the current epoch; an entry there that still holds an older
  * epoch is from a turn of the ring ago (out of every window), so it is set
- * to 0, then to the new epoch, then counted: a reader that reads it in
- * between sees 0 of the old epoch or 0 of the new one, never old counts
- * under the new epoch. Entries nobody counts in again keep their old epoch,
+ * to 0, then to the new epoch, then counted. A reader copies the value
+ * before the timestamp, so a copy taken during the move can pair the old
+ * count with the new epoch: one scrape counts that entry's count of a ring
+ * turn ago (docs/format.md). Entries nobody counts in again keep their old epoch,
  * which every reader leaves out once it has aged out of the window: no
  * rotation rewrites anything.
  */
@@ -173,7 +174,7 @@ export class SummaryBuckets {
       return;
     }
     const values = this.home.values;
-    // Another epoch's extreme is replaced: the value first, then the epoch, so that no reader takes the old epoch's for the new one's.
+    // Another epoch's extreme is replaced: the value first, then the epoch.
     if (values[low + 1] !== epoch || value < values[low]) {
       values[low] = value;
       values[low + 1] = epoch;
