@@ -98,8 +98,8 @@ export class DirectoryScan {
 
   /**
    * A writer's liveness timeout, from its marker, read once per id: a scrape
-   * checks every writer, and reading each marker every time was most of a
-   * small scrape's system calls.
+   * checks every writer, and reading each marker every time would be most
+   * of a small scrape's system calls.
    */
   private timeoutOf(dir: string, id: string): number {
     let timeout = this.markerTimeouts.get(id);
@@ -129,7 +129,7 @@ export class DirectoryScan {
       return state;
     };
     // Counted only for compaction, which runs at most once a second: checking every writer's lock
-    // at every scrape was a stat per writer, a good part of a small scrape.
+    // at every scrape would cost a stat per writer, a good part of a small scrape.
     const compacting = this.compactThreshold > 0;
     if (compacting && Date.now() - this.deadCountedAt >= 1000) {
       this.deadWriters = [...markers].filter((id) => stateOf(id) === 'dead').length;

@@ -84,7 +84,7 @@ export class ExemplarTable {
     return this.latest.get(series);
   }
 
-  /** Whether this scrape has any exemplar. */
+  /** How many series have an exemplar in this scrape. */
   get size(): number {
     return this.latest.size;
   }

@@ -195,13 +195,14 @@ export class SummaryBuckets {
   private observeSlowly(ring: number, epoch: number): void {
     const value = handedOver[0];
     const extremes = (this.extremeEntries[ring] ??= [this.allocate({ kind: 'min', ring }), this.allocate({ kind: 'max', ring })]);
-    extremes.forEach((owner, i) => {
+    for (let i = 0; i < 2; i++) {
+      const owner = extremes[i];
       const values = owner.region.values;
       if (values[owner.slot + 1] !== epoch || (i === 0 ? value < values[owner.slot] : value > values[owner.slot])) {
         values[owner.slot] = value;
         values[owner.slot + 1] = epoch;
       }
-    });
+    }
     let owner: SummaryEntryOwner | undefined;
     const magnitude = Math.abs(value);
     if (magnitude <= ZERO_THRESHOLD) owner = this.zeroEntries[ring] ??= this.allocate({ kind: 'zero', ring });

@@ -61,6 +61,19 @@ function checkKey(buf: Buffer, entry: { keyStart: number; keyEnd: number; offset
  * Throws FileFormatError.
  */
 function entriesOf(file: string, type: MetricType, native: boolean, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
+  return namingFile(file, () => entriesIn(file, type, native, checked));
+}
+
+/** Runs `read` of `file`; a FileFormatError it throws names the file. */
+function namingFile<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw err instanceof FileFormatError && err.path === undefined ? err.withPath(file) : err;
+  }
+}
+
+function entriesIn(file: string, type: MetricType, native: boolean, checked: CheckedKeys): Array<[rawKey: string, entry: Accumulated]> {
   const { buf, used } = readFileImage(file);
   const kind = kindOf(type, native);
   let good = checked.get(kind);
@@ -214,6 +227,10 @@ interface CarriedExemplar {
 
 /** The exemplars of an `.exdb` file that a reader can trust, keys checked as the collector checks them. Throws FileFormatError. */
 function exemplarsOf(file: string, type: MetricType, checked: CheckedKeys): Array<[rawKey: string, exemplar: CarriedExemplar]> {
+  return namingFile(file, () => exemplarsIn(file, type, checked));
+}
+
+function exemplarsIn(file: string, type: MetricType, checked: CheckedKeys): Array<[rawKey: string, exemplar: CarriedExemplar]> {
   const { buf, used } = readFileImage(file);
   const kind = `${type} exemplar`;
   let good = checked.get(kind);
