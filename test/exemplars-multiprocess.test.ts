@@ -140,6 +140,70 @@ describe('exemplars across processes', () => {
     }
   });
 
+  it('a series withdrawn (remove(), reset()) or zeroed keeps no exemplar: its writer clears it in its file, so the series made again shows none, or another writer\'s', async () => {
+    const { dir, cleanup } = tempDir();
+    const writers: Writer[] = [];
+    try {
+      const [a, b] = await Promise.all(['a', 'b'].map((id) => startWriter(dir, id)));
+      writers.push(a, b);
+      await b.send({ op: 'inc', route: '/shared', value: 2, trace: 'b-shared' });
+      await tick();
+      await a.send({ op: 'inc', route: '/shared', value: 5, trace: 'old-life' });
+      await a.send({ op: 'inc', route: '/alone', value: 5, trace: 'old-alone' });
+      await a.send({ op: 'observe', route: '/alone', value: 0.05, trace: 'old-bucket' });
+      const registry = reader(dir);
+      let text = await registry.metrics();
+      assert.equal(exemplarOn(text, 'requests_total{route="/shared"}')?.trace, 'old-life');
+      assert.equal(exemplarOn(text, 'requests_total{route="/alone"}')?.trace, 'old-alone');
+      assert.equal(exemplarOn(text, 'latency_seconds_bucket{le="0.1",route="/alone"}')?.trace, 'old-bucket');
+
+      // Removed, then made again without an exemplar: none of its earlier life, in a scraper that saw it and in a new one.
+      await a.send({ op: 'remove', route: '/shared' });
+      await a.send({ op: 'remove', route: '/alone' });
+      for (const file of ['counter_a.exdb', 'histogram_a.exdb']) {
+        assert.equal(fs.readFileSync(path.join(dir, file))[payloadOf(path.join(dir, file), '/alone')], 0, `${file}: the exemplar is cleared (copy in use 0)`);
+      }
+      await a.send({ op: 'incPlain', route: '/shared', value: 1 });
+      await a.send({ op: 'incPlain', route: '/alone', value: 1 });
+      await a.send({ op: 'observePlain', route: '/alone', value: 0.05 });
+      for (const scraper of [registry, reader(dir)]) {
+        text = await scraper.metrics();
+        assert.match(text, /^requests_total\{route="\/alone"\} 1\.0$/m);
+        assert.match(text, /^latency_seconds_bucket\{le="0\.1",route="\/alone"\} 1\.0$/m);
+        // The other writer's series lives on: its exemplar is the one shown.
+        assert.match(text, /^requests_total\{route="\/shared"\} 3\.0 # \{trace_id="b-shared"\} 2\.0 /m);
+        assertOpenMetricsParses(text, dir);
+      }
+      // The writer's get() agrees: no exemplar either.
+      const got = (await a.send({ op: 'get' })) as { counter: Array<{ exemplar?: unknown }>; histogram: Array<{ exemplar?: unknown }> };
+      assert.deepEqual(got.counter.map((v) => v.exemplar ?? null), [null, null]);
+      assert.deepEqual(got.histogram.map((v) => v.exemplar ?? null), got.histogram.map(() => null));
+
+      // The cleared slot takes the next exemplar; reset() clears it again.
+      await a.send({ op: 'inc', route: '/alone', value: 1, trace: 'second-life' });
+      assert.equal(exemplarOn(await registry.metrics(), 'requests_total{route="/alone"}')?.trace, 'second-life');
+      await a.send({ op: 'reset' });
+      await a.send({ op: 'incPlain', route: '/alone', value: 1 });
+      assert.equal(exemplarOn(await registry.metrics(), 'requests_total{route="/alone"}'), undefined, 'reset(): no exemplar');
+
+      // zero() too, as prom-client's zero() gives a fresh entry.
+      await a.send({ op: 'inc', route: '/alone', value: 1, trace: 'third-life' });
+      await a.send({ op: 'observe', route: '/alone', value: 0.05, trace: 'third-bucket' });
+      text = await registry.metrics();
+      assert.equal(exemplarOn(text, 'requests_total{route="/alone"}')?.trace, 'third-life');
+      assert.equal(exemplarOn(text, 'latency_seconds_bucket{le="0.1",route="/alone"}')?.trace, 'third-bucket');
+      await a.send({ op: 'zero', route: '/alone' });
+      text = await reader(dir).metrics();
+      assert.match(text, /^requests_total\{route="\/alone"\} 0\.0$/m);
+      assert.match(text, /^latency_seconds_bucket\{le="0\.1",route="\/alone"\} 0\.0$/m);
+      await a.exit();
+      await b.exit();
+    } finally {
+      for (const w of writers) w.child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+
   it('a torn or damaged copy falls back to the exemplar before it, then to none; a damaged file is reported and skipped, the rest served', async () => {
     const { dir, cleanup } = tempDir();
     let writer: Writer | undefined;

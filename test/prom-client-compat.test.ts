@@ -186,6 +186,35 @@ describe('in-process: the exposition is prom-client\'s, byte for byte', () => {
     }`);
     assertSame(result);
   });
+
+  it('exemplars do not outlive their series: none after remove(), reset() or zero() and a write without one', () => {
+    const result = sideBySide(`async (p) => {
+      const registry = new p.Registry(p.Registry.OPENMETRICS_CONTENT_TYPE);
+      const c = new p.Counter({ name: 'jobs', help: 'J.', labelNames: ['k'], enableExemplars: true, registers: [registry] });
+      const lone = new p.Counter({ name: 'lone', help: 'L.', enableExemplars: true, registers: [registry] });
+      const h = new p.Histogram({ name: 'took', help: 'T.', labelNames: ['k'], buckets: [1], enableExemplars: true, registers: [registry] });
+      const loneH = new p.Histogram({ name: 'took_lone', help: 'T.', buckets: [1], enableExemplars: true, registers: [registry] });
+      c.inc({ labels: { k: 'a' }, value: 5, exemplarLabels: { trace_id: 'old-life' } });
+      c.inc({ labels: { k: 'b' }, value: 5, exemplarLabels: { trace_id: 'kept' } });
+      c.remove({ k: 'a' });
+      c.inc({ labels: { k: 'a' }, value: 1 });
+      lone.inc({ value: 5, exemplarLabels: { trace_id: 'old-lone' } });
+      lone.reset();
+      lone.inc({ value: 1 });
+      h.observe({ labels: { k: 'a' }, value: 0.5, exemplarLabels: { trace_id: 'old-bucket' } });
+      h.zero({ k: 'a' });
+      h.observe({ labels: { k: 'a' }, value: 0.5 });
+      loneH.observe({ value: 0.5, exemplarLabels: { trace_id: 'old-lone-bucket' } });
+      loneH.reset();
+      loneH.observe({ value: 0.5 });
+      const text = (await registry.metrics()).replace(/ \\d+(\\.\\d+)?$/gm, ' <time>');
+      const exemplars = {};
+      for (const m of [c, lone, h, loneH]) exemplars[m.name] = (await m.get()).values.map((v) => v.exemplar?.labelSet ?? null);
+      return { text, exemplars };
+    }`);
+    assert.match(String(result.theirs.text), /trace_id="kept"/);
+    assertSame(result);
+  });
 });
 
 describe('multiprocess: the registries serve the merged directory', () => {

@@ -32,6 +32,7 @@ import {
   type MetricsSource,
 } from '../src/index.js';
 import { protobufExposition } from '../src/collector/protobuf-exposition.js';
+import { encodeMetricFamilies, type ProtoFamily } from '../src/format/protobuf.js';
 import { negotiateFormat } from '../src/surfaces/http.js';
 import { parseExposition } from './helpers/concurrency-checks.js';
 import { FIXTURES, tempDir } from './helpers/fixtures.js';
@@ -290,6 +291,64 @@ describe('protobuf encoding of families', () => {
       },
     ]);
     assert.deepEqual(bucketsOf(decoded.metric![0].histogram!.positiveSpan, decoded.metric![0].histogram!.positiveDelta), families[0].native![0].histogram.positive);
+  });
+
+  it('writes an exemplar timestamp as its whole millisecond, never 1 ms early once Prometheus truncates nanos to milliseconds', () => {
+    // Times as exemplars have them (Date.now() / 1000): every millisecond of a few seconds, now and at 2^31 s.
+    const times: number[] = [];
+    for (const base of [0, 1, 1_764_763_200, 2 ** 31]) for (let k = 0; k < 3000; k++) times.push((base * 1000 + k) / 1000);
+    const families: ProtoFamily[] = [
+      {
+        name: 'jobs_total',
+        help: 'Jobs.',
+        type: 'counter',
+        metrics: times.map((timestamp, i) => ({ labels: [['i', String(i)]], value: 1, exemplar: { labels: [['trace_id', 't']], value: 1, timestamp } })),
+      },
+    ];
+    const [decoded] = decodeFamilies(encodeMetricFamilies(families));
+    const wrong: string[] = [];
+    decoded.metric!.forEach((metric, i) => {
+      const { seconds = 0, nanos = 0 } = metric.counter!.exemplar!.timestamp!;
+      assert.ok(nanos >= 0 && nanos < 1e9, `nanos ${nanos}`);
+      if (seconds * 1000 + Math.floor(nanos / 1e6) !== Math.round(times[i] * 1000)) wrong.push(`${times[i]} -> ${seconds}s ${nanos}ns`);
+    });
+    assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${times.length} timestamps off`);
+  });
+
+  it('writes native counts at or above 2^53 as a float histogram (deltas would leave sint64), counts just below it as deltas', () => {
+    const nativeFamily = (name: string, counts: number[]): ProtoFamily => {
+      const zeroCount = counts[0];
+      const positive = counts.slice(1).map((count, i) => [i, count] as const);
+      const count = counts.reduce((a, b) => a + b, 0);
+      return { name, help: 'H.', type: 'histogram', metrics: [{ labels: [], histogram: { count, sum: 1, buckets: [], native: { schema: 0, zeroThreshold: 0, zeroCount, sum: 1, count, positive, negative: [] } } }] };
+    };
+    const huge = [0, 2 ** 63, 1, 2 ** 64 - 2 ** 12, 2 ** 70];
+    const belowLimit = [0, 2 ** 53 - 2, 1];
+    // Deltas past 2^52 zigzag past 2^53, where a double holds no odd number: -(2^53 - 3) and -2^52 (a borrow from the low bits).
+    const borrow = [0, 2 ** 52 + 1, 1];
+    const [hugeDecoded, belowDecoded, borrowDecoded] = decodeFamilies(
+      encodeMetricFamilies([nativeFamily('huge', huge), nativeFamily('below', belowLimit), nativeFamily('borrow', borrow)]),
+    );
+    const hugeHistogram = hugeDecoded.metric![0].histogram!;
+    assert.equal(hugeHistogram.positiveDelta, undefined);
+    assert.equal(hugeHistogram.sampleCount, undefined);
+    assert.equal(hugeHistogram.zeroCount, undefined);
+    assert.equal(hugeHistogram.sampleCountFloat, huge.reduce((a, b) => a + b, 0));
+    assert.equal(hugeHistogram.zeroCountFloat, 0);
+    assert.deepEqual(
+      bucketsOf(hugeHistogram.positiveSpan, undefined, hugeHistogram.positiveCount),
+      huge.slice(1).map((count, i) => [i, count]),
+    );
+    const belowHistogram = belowDecoded.metric![0].histogram!;
+    assert.equal(belowHistogram.sampleCount, 2 ** 53 - 1);
+    assert.equal(belowHistogram.zeroCount, 0);
+    assert.equal(belowHistogram.positiveCount, undefined);
+    assert.deepEqual(belowHistogram.positiveDelta, [2 ** 53 - 2, -(2 ** 53 - 3)]);
+    assert.deepEqual(bucketsOf(belowHistogram.positiveSpan, belowHistogram.positiveDelta), [
+      [0, 2 ** 53 - 2],
+      [1, 1],
+    ]);
+    assert.deepEqual(borrowDecoded.metric![0].histogram!.positiveDelta, [2 ** 52 + 1, -(2 ** 52)]);
   });
 
   it('writes messages of any length (lengths of 1 to 3 bytes), Unicode as UTF-8, untyped families, and leaves out families without series', () => {

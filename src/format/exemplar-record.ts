@@ -20,6 +20,10 @@ import { isLabelName, isWellFormed } from './names.js';
  * may be at work, so it trusts a copy only when its checksum holds: the
  * copy in use, else the other one (the exemplar before). A reader can miss
  * an exemplar written during its read, never show half of one.
+ *
+ * A series that is withdrawn or zeroed has its exemplar cleared: the
+ * first byte back to 0 (clearExemplar), so that the series made again does
+ * not show the exemplar of its earlier life (the merge takes the latest).
  */
 
 /** OpenMetrics: an exemplar's label names and values together are at most 128 characters. */
@@ -103,6 +107,15 @@ export function writeExemplar(buf: Buffer, payload: number, labels: Record<strin
   writeChecksum(buf, at + 20, fnv1a(buf, labelsStart, pos, fnv1a(buf, at, at + 20)));
   buf[payload] = copy;
   return true;
+}
+
+/**
+ * Takes the payload's exemplar away: the copy in use back to 0, none (one
+ * byte, a single store, as a switch is). A reader then trusts neither copy;
+ * the next writeExemplar() fills copy 1 and switches to it.
+ */
+export function clearExemplar(buf: Buffer, payload: number): void {
+  buf[payload] = 0;
 }
 
 /**

@@ -83,7 +83,6 @@ export interface ProtoFamily {
 const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
-const TWO_TO_64 = 2 ** 64;
 /** The largest double below 2^64: the largest count a uint64 field takes from a number. */
 const MAX_WHOLE = 2 ** 64 - 2 ** 11;
 
@@ -154,10 +153,26 @@ class ProtoWriter {
     this.varint(n);
   }
 
-  /** sint32 and sint64: zigzag, so that small negative numbers stay short. */
+  /** sint32 and sint64 (an integer within +-2^53): zigzag, so that small negative numbers stay short. */
   sint(field: number, n: number): void {
     this.tag(field, VARINT);
-    this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
+    const magnitude = Math.abs(n);
+    if (magnitude < 2 ** 52) {
+      this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
+      return;
+    }
+    // The zigzag value 2|n| (- 1 when negative) reaches past 2^53, where a double holds no odd number:
+    // its low 7 bits are made from |n|'s low 6, the rest is |n| / 64, exact.
+    const sign = n < 0 ? 1 : 0;
+    let low = (magnitude % 64) * 2 - sign;
+    let high = Math.floor(magnitude / 64);
+    if (low < 0) {
+      low += 128;
+      high -= 1;
+    }
+    this.ensure(1);
+    this.buffer[this.at++] = low | 128;
+    this.varint(high);
   }
 
   double(field: number, x: number): void {
@@ -229,24 +244,39 @@ class ProtoWriter {
   }
 }
 
-/** Whether `n` fits a uint64 count field exactly; otherwise it goes to the field's double twin. */
+/**
+ * Whether `n` goes to an integer count field (uint64, or a native side's
+ * sint64 deltas); otherwise it goes to the field's double twin. Only whole
+ * numbers below 2^53: a double above that is no exact count (the additions
+ * that made it rounded), and a delta between two counts of up to 2^64 would
+ * not fit a sint64 once zigzagged.
+ */
 function isWholeCount(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n < TWO_TO_64;
+  return Number.isSafeInteger(n) && n >= 0;
 }
 
-function writeCount(out: ProtoWriter, field: number, floatField: number, n: number): void {
-  if (isWholeCount(n)) out.uint(field, n);
-  else out.double(floatField, n);
+/**
+ * Whether a native histogram is written as an integer one (sample_count,
+ * zero_count, deltas) rather than a float one (sample_count_float,
+ * zero_count_float, absolute counts): all of its counts or none, as
+ * Prometheus reads a histogram whose sample_count_float or zero_count_float
+ * is set as a float histogram and takes only the float bucket counts then.
+ */
+function isWholeNative(native: NativeHistogramData): boolean {
+  if (!isWholeCount(native.count) || !isWholeCount(native.zeroCount)) return false;
+  for (const side of [native.positive, native.negative]) for (let i = 0; i < side.length; i++) if (!isWholeCount(side[i][1])) return false;
+  return true;
 }
 
 /**
  * A side's buckets as spans and deltas: a span per run of consecutive
  * indexes (its offset the gap to the previous span, the first one's its
  * index), deltas from each bucket's count to the previous one's, across
- * spans (the first from 0). Whole counts use the deltas (sint64); otherwise
- * the absolute counts (a float histogram).
+ * spans (the first from 0), in an integer histogram (isWholeNative: each
+ * delta then within +-2^53, far inside sint64); in a float one the absolute
+ * counts.
  */
-function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number, countField: number, buckets: NativeHistogramData['positive']): void {
+function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number, countField: number, buckets: NativeHistogramData['positive'], whole: boolean): void {
   let runStart = 0;
   for (let i = 0; i < buckets.length; i++) {
     if (i + 1 < buckets.length && buckets[i + 1][0] === buckets[i][0] + 1) continue;
@@ -257,8 +287,6 @@ function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number
     out.end();
     runStart = i + 1;
   }
-  let whole = true;
-  for (let i = 0; i < buckets.length && whole; i++) whole = isWholeCount(buckets[i][1]);
   if (whole) {
     let previous = 0;
     for (let i = 0; i < buckets.length; i++) {
@@ -275,10 +303,20 @@ function writeExemplar(out: ProtoWriter, field: number, exemplar: ProtoExemplar)
   out.begin(field);
   writeLabels(out, exemplar.labels);
   out.double(2, exemplar.value);
-  const seconds = Math.floor(exemplar.timestamp);
+  // From whole milliseconds (what an exemplar's time is: Date.now() / 1000), not from the fraction of
+  // the seconds: that carries the double's error (x.123 is x.12299..), and Prometheus truncates nanos to
+  // milliseconds, which would put the exemplar 1 ms early. A time before 1970 or not a time at all
+  // (no exemplar of ours) is written as 0: the fields are written as uints.
+  const ms = Math.round(exemplar.timestamp * 1000);
+  const seconds = Math.floor(ms / 1000);
   out.begin(3);
-  out.uint(1, Math.max(0, seconds));
-  out.uint(2, Math.min(999_999_999, Math.max(0, Math.round((exemplar.timestamp - seconds) * 1e9))));
+  if (Number.isSafeInteger(ms) && ms >= 0) {
+    out.uint(1, seconds);
+    out.uint(2, (ms - seconds * 1000) * 1e6);
+  } else {
+    out.uint(1, 0);
+    out.uint(2, 0);
+  }
   out.end();
   out.end();
 }
@@ -295,7 +333,9 @@ function writeLabels(out: ProtoWriter, labels: ProtoMetric['labels']): void {
 function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
   const { count, native } = histogram;
   // A whole count goes in sample_count (1); any other in sample_count_float (4), written after the buckets (3) to keep field order.
-  const wholeCount = isWholeCount(count);
+  // With native buckets the native histogram decides for all its counts (isWholeNative).
+  const wholeNative = native !== undefined && isWholeNative(native);
+  const wholeCount = native === undefined ? isWholeCount(count) : wholeNative && isWholeCount(count);
   if (wholeCount) out.uint(1, count);
   out.double(2, histogram.sum);
   for (const { upperBound, cumulativeCount, exemplar } of histogram.buckets) {
@@ -310,8 +350,9 @@ function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
   if (!native) return;
   out.sint(5, native.schema);
   out.double(6, native.zeroThreshold);
-  writeCount(out, 7, 8, native.zeroCount);
-  writeNativeSide(out, 9, 10, 11, native.negative);
+  if (wholeNative) out.uint(7, native.zeroCount);
+  else out.double(8, native.zeroCount);
+  writeNativeSide(out, 9, 10, 11, native.negative, wholeNative);
   if (native.positive.length === 0 && native.negative.length === 0 && native.zeroThreshold === 0 && native.zeroCount === 0) {
     // metrics.proto: a native histogram without observations and a zero threshold of 0 carries a no-op span, or it reads as a classic one.
     out.begin(12);
@@ -319,7 +360,7 @@ function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
     out.uint(2, 0);
     out.end();
   }
-  writeNativeSide(out, 12, 13, 14, native.positive);
+  writeNativeSide(out, 12, 13, 14, native.positive, wholeNative);
   for (const exemplar of histogram.exemplars ?? []) writeExemplar(out, 16, exemplar);
 }
 

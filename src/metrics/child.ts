@@ -1,6 +1,6 @@
 import type { Region } from '../storage/entry-file.js';
 import type { SlotOwner } from '../storage/series-store.js';
-import type { ExemplarSlot } from '../storage/exemplar-store.js';
+import { clearRecordedExemplar, type ExemplarSlot } from '../storage/exemplar-store.js';
 import type { MetricIdentity } from './descriptor.js';
 import { WITHDRAWN } from '../format/merge.js';
 
@@ -46,13 +46,27 @@ export abstract class Child implements SlotOwner {
     }
   }
 
-  /** Takes this child's series out of every scrape: values 0, entries marked withdrawn (format/merge.ts). */
+  /** Takes this child's series out of every scrape: values 0, entries marked withdrawn (format/merge.ts), exemplars cleared. */
   withdraw(): void {
     const values = this.region.values;
     for (const slot of this.slots()) {
       values[slot] = 0;
       values[slot + 1] = WITHDRAWN;
     }
+    this.clearExemplars();
+  }
+
+  /**
+   * Drops this child's exemplars, in memory and in this process's exemplar
+   * file: a series removed, reset or zeroed starts without one, as
+   * prom-client's fresh entry does. Left in the file, the old exemplar would
+   * come back in every scrape once the series is made again (the merge takes
+   * the latest exemplar by timestamp, and the new life may have none yet).
+   */
+  clearExemplars(): void {
+    const slots = this.exemplarSlots;
+    if (slots === undefined) return;
+    for (const slot of slots) if (slot !== undefined) clearRecordedExemplar(slot);
   }
 
   /** Undoes withdraw() for a series made again (its values are 0 already). */
@@ -75,9 +89,10 @@ export abstract class Child implements SlotOwner {
     this.metric.reattach(this);
   }
 
-  /** What zero() does to this child: its values to 0. */
+  /** What zero() does to this child: its values to 0, its exemplars dropped. */
   zero(): void {
     this.zeroSlots();
+    this.clearExemplars();
   }
 }
 

@@ -19,6 +19,11 @@ function increment(metric: MetricIdentity, amount: unknown): number {
 export class CounterChild extends SingleSlotChild {
   exemplar: Exemplar | undefined;
 
+  override clearExemplars(): void {
+    this.exemplar = undefined;
+    super.clearExemplars();
+  }
+
   inc(amount?: number): void {
     const by = increment(this.metric, amount);
     const values = this.region.values;

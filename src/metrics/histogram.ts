@@ -89,6 +89,11 @@ export class HistogramChild extends Child {
     this.native?.restore();
   }
 
+  override clearExemplars(): void {
+    this.exemplars = undefined;
+    super.clearExemplars();
+  }
+
   /** Records an exemplar for the bucket `value` falls in; returns that bucket's number (the last is +Inf). */
   recordExemplar(value: number, labels: Record<string, string | number>): number {
     const bounds = this.bounds;

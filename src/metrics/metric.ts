@@ -268,6 +268,7 @@ export abstract class Metric<T extends string = string, C extends Child = Child>
     for (const child of this.ordered) if (child !== this.unlabelled) this.drop(child);
     this.children.clear();
     this.unlabelled?.zeroSlots();
+    this.unlabelled?.clearExemplars();
   }
 
   /**

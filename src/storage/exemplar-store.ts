@@ -1,5 +1,5 @@
 import { StorageError } from '../errors.js';
-import { EXEMPLAR_PAYLOAD_BYTES, writeExemplar } from '../format/exemplar-record.js';
+import { clearExemplar, EXEMPLAR_PAYLOAD_BYTES, writeExemplar } from '../format/exemplar-record.js';
 import { INITIAL_FILE_SIZE, MAX_USED } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import { HeapBacking } from './backing.js';
@@ -56,4 +56,9 @@ export class ExemplarStore {
 /** Writes an exemplar (checked labels) into its slot: it becomes the one readers see. */
 export function recordExemplar(slot: ExemplarSlot, labels: Record<string, string | number>, value: number, timestamp: number): void {
   writeExemplar(slot.file.buffer, slot.offset, labels, value, timestamp);
+}
+
+/** Clears the slot's exemplar: readers see none until the next one is recorded. */
+export function clearRecordedExemplar(slot: ExemplarSlot): void {
+  clearExemplar(slot.file.buffer, slot.offset);
 }
