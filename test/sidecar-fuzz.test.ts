@@ -260,8 +260,11 @@ function controlPart(scrape: Scrape): string {
   return JSON.stringify(scrape.families!.filter((f) => f.name.startsWith(CONTROL_PREFIX)));
 }
 
-function nativeSide(h: DecodedHistogram, side: 'positive' | 'negative'): Array<[number, number]> {
-  return side === 'positive' ? bucketsOf(h.positiveSpan, h.positiveDelta, h.positiveCount) : bucketsOf(h.negativeSpan, h.negativeDelta, h.negativeCount);
+/** A side's buckets as Prometheus reads them: absolute counts in a float histogram, deltas in an integer one (and not the other field). */
+function nativeSide(h: DecodedHistogram, side: 'positive' | 'negative', float: boolean, where: string): Array<[number, number]> {
+  const [spans, deltas, counts] = side === 'positive' ? [h.positiveSpan, h.positiveDelta, h.positiveCount] : [h.negativeSpan, h.negativeDelta, h.negativeCount];
+  assert.deepEqual((float ? deltas : counts) ?? [], [], `${where}: a ${float ? 'float' : 'integer'} histogram with ${side} ${float ? 'deltas' : 'absolute counts'}, which Prometheus does not read`);
+  return bucketsOf(spans, float ? undefined : (deltas ?? []), float ? (counts ?? []) : undefined);
 }
 
 function labelText(labels: Array<{ name?: string; value?: string }> | undefined): string {
@@ -285,7 +288,7 @@ function assertProtobufSound(proto: readonly DecodedFamily[], classicCounts: Rea
       if (family.type === 2 && metric.summary) quantiles.set(where, (metric.summary.quantile ?? []).map((q) => [q.quantile ?? 0, q.value ?? 0]));
       const h = metric.histogram;
       if (family.type !== 4 || !h) continue;
-      const count = h.sampleCount ?? h.sampleCountFloat ?? 0;
+      const count = (h.sampleCountFloat ?? 0) > 0 ? h.sampleCountFloat! : (h.sampleCount ?? 0);
       for (const bucket of classicCounts ? (h.bucket ?? []) : []) {
         const cumulative = bucket.cumulativeCount ?? bucket.cumulativeCountFloat ?? 0;
         assert.ok(cumulative <= count, `${where}: classic bucket le=${bucket.upperBound} holds ${cumulative}, above the count ${count}`);
@@ -293,9 +296,12 @@ function assertProtobufSound(proto: readonly DecodedFamily[], classicCounts: Rea
       const native = h.schema !== undefined || h.zeroThreshold !== undefined || h.zeroCount !== undefined || h.zeroCountFloat !== undefined || h.positiveSpan !== undefined || h.negativeSpan !== undefined;
       if (!native) continue;
       assert.ok(h.schema === undefined || (h.schema >= -4 && h.schema <= 8), `${where}: schema ${h.schema}`);
-      const zero = h.zeroCount ?? h.zeroCountFloat ?? 0;
-      const positive = nativeSide(h, 'positive');
-      const negative = nativeSide(h, 'negative');
+      // Prometheus' rule: a float histogram when either float count is set and above 0.
+      const float = (h.sampleCountFloat ?? 0) > 0 || (h.zeroCountFloat ?? 0) > 0;
+      if (float) assert.ok(h.sampleCount === undefined && h.zeroCount === undefined, `${where}: a float histogram with integer counts`);
+      const zero = float ? (h.zeroCountFloat ?? 0) : (h.zeroCount ?? 0);
+      const positive = nativeSide(h, 'positive', float, where);
+      const negative = nativeSide(h, 'negative', float, where);
       let total = zero;
       for (const [index, c] of [...positive, ...negative]) {
         assert.ok(Number.isFinite(c) && c >= 0, `${where}: bucket ${index} counts ${c}`);

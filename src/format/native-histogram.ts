@@ -269,6 +269,17 @@ export function parseNativeBucketName(name: string): NativeBucket | undefined {
 }
 
 /**
+ * Whether `n` is a count a writer stores: a whole number from 0 to 2^53
+ * (writers add 1 at a time). Anything else in a bucket entry (NaN, an
+ * infinity, a negative or fractional number, from a damaged file) is no
+ * count: added, it would make a histogram Prometheus rejects (a negative
+ * bucket, a count that is not its buckets' sum) or a quantile of no rank.
+ */
+export function isStoredCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
  * Gathers the bucket counts of one series, from any number of writers at
  * any schemas, into one NativeHistogramData: every bucket reduced to the
  * lowest schema met (a zero bucket's schema, which its writer started at,
@@ -276,7 +287,9 @@ export function parseNativeBucketName(name: string): NativeBucket | undefined {
  * falls while its entries exist), then added. Zero thresholds that differ
  * (writers configured differently) merge as Prometheus merges them: the
  * largest wins, and every bucket reaching below it joins the zero bucket,
- * the threshold rising to that bucket's upper bound.
+ * the threshold rising to that bucket's upper bound. A value that is no
+ * count (isStoredCount) counts 0; its entry still says the series is native
+ * and names its schema.
  */
 export class NativeHistogramBuilder {
   private schema = Infinity;
@@ -292,12 +305,12 @@ export class NativeHistogramBuilder {
       this.thresholds++;
       if (threshold > this.threshold) this.threshold = threshold;
     }
-    this.zeroCount += count;
+    if (isStoredCount(count)) this.zeroCount += count;
   }
 
   addBucket(sign: 1 | -1, schema: number, index: number, count: number): void {
     if (schema < this.schema) this.schema = schema;
-    this.buckets.push(sign, schema, index, count);
+    this.buckets.push(sign, schema, index, isStoredCount(count) ? count : 0);
   }
 
   /** The merged histogram, with `sum` (stored with the classic entries); undefined when nothing was added. */
