@@ -269,11 +269,12 @@ export function parseNativeBucketName(name: string): NativeBucket | undefined {
 }
 
 /**
- * Whether `n` is a count a writer stores: a whole number from 0 to 2^53
- * (writers add 1 at a time). Anything else in a bucket entry (NaN, an
- * infinity, a negative or fractional number, from a damaged file) is no
- * count: added, it would make a histogram Prometheus rejects (a negative
- * bucket, a count that is not its buckets' sum) or a quantile of no rank.
+ * Whether `n` is a count a writer stores in a bucket entry: a whole number
+ * from 0 to 2^53 (writers add 1 at a time). Anything else (NaN, an
+ * infinity, a negative or fractional number: a damaged file) is no count,
+ * and a reader takes it as 0: added, it would make a histogram Prometheus
+ * rejects (a negative bucket, a count that is not its buckets' sum) or a
+ * quantile of no rank, and would spoil the same bucket's counts from good files.
  */
 export function isStoredCount(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
@@ -287,9 +288,7 @@ export function isStoredCount(n: number): boolean {
  * falls while its entries exist), then added. Zero thresholds that differ
  * (writers configured differently) merge as Prometheus merges them: the
  * largest wins, and every bucket reaching below it joins the zero bucket,
- * the threshold rising to that bucket's upper bound. A value that is no
- * count (isStoredCount) counts 0; its entry still says the series is native
- * and names its schema.
+ * the threshold rising to that bucket's upper bound.
  */
 export class NativeHistogramBuilder {
   private schema = Infinity;
@@ -305,12 +304,12 @@ export class NativeHistogramBuilder {
       this.thresholds++;
       if (threshold > this.threshold) this.threshold = threshold;
     }
-    if (isStoredCount(count)) this.zeroCount += count;
+    this.zeroCount += count;
   }
 
   addBucket(sign: 1 | -1, schema: number, index: number, count: number): void {
     if (schema < this.schema) this.schema = schema;
-    this.buckets.push(sign, schema, index, isStoredCount(count) ? count : 0);
+    this.buckets.push(sign, schema, index, count);
   }
 
   /** The merged histogram, with `sum` (stored with the classic entries); undefined when nothing was added. */

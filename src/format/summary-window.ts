@@ -1,4 +1,4 @@
-import { bucketIndex, bucketUpperBound, isStoredCount, type NativeHistogramData } from './native-histogram.js';
+import { bucketIndex, bucketUpperBound, type NativeHistogramData } from './native-histogram.js';
 
 /**
  * Summary quantiles that merge across processes. A t-digest cannot be
@@ -229,11 +229,11 @@ export class SummaryBucketsBuilder {
     if (this.counts(epoch)) this.addValue(entry, value);
   }
 
-  /** Adds an entry's value known to be of the window; a bucket's that is no count (isStoredCount: from a damaged file) is left out. */
+  /** Adds an entry's value known to be of the window. */
   addValue(entry: SummaryBucket, value: number): void {
     if (entry.kind === 'min') this.min = Math.min(this.min, value);
     else if (entry.kind === 'max') this.max = Math.max(this.max, value);
-    else if (!(value > 0) || !isStoredCount(value)) return;
+    else if (!(value > 0)) return;
     else if (entry.kind === 'zero') this.zeroCount += value;
     else if (entry.kind === 'positive' || entry.kind === 'negative') {
       const side = entry.kind === 'positive' ? this.positive : this.negative;
