@@ -619,3 +619,22 @@ describe('bucket values in .nhdb files that are no counts', () => {
     );
   });
 });
+
+test('a summary window naming a percentile twice (prom-client allows it) exports that quantile once: the exposition stays valid', async (t) => {
+  const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+  t.after(cleanup);
+  fs.writeFileSync(
+    path.join(dir, 'summary_1.db'),
+    currentLayoutFile([
+      { key: pythonKey('lat', 'lat_count', {}, 'Latency.'), value: 1 },
+      { key: pythonKey('lat', 'lat_sum', {}, 'Latency.'), value: 1 },
+    ]),
+  );
+  const entry = (name: string, value: number): RawEntry => ({ key: pythonKey('lat', name, {}, ''), value });
+  fs.writeFileSync(path.join(dir, 'summary_1.nhdb'), currentLayoutFile([entry('window:0:0:0.5,0.5,1,0.5', 0), entry('pos:0:0', 1)]));
+  const text = await new MultiprocessRegistry({ dir, compactThreshold: 0 }).metrics();
+  assert.deepEqual(
+    text.split('\n').filter((line) => line.startsWith('lat{')),
+    ['lat{quantile="0.5"} 0.9891699987466264', 'lat{quantile="1"} 0.9891699987466264'],
+  );
+});

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { MultiprocessRegistry, Registry, SKIPPED_FILES_FAMILY } from '../src/index.js';
 import { tempDir } from './helpers/fixtures.js';
-import { LAYOUT_MUTATORS, Prng, SPECIAL_DOUBLES, applyMutations, decodeAll, mutantSeed, rebuild, type DecodedEntry, type Mutant, type Mutator, type SeedFile, type WeightedMutators } from './helpers/fuzz.js';
+import { LAYOUT_MUTATORS, Prng, SPECIAL_DOUBLES, applyMutations, decodeAll, mutantSeed, rebuild, walk, type DecodedEntry, type Mutant, type Mutator, type SeedFile, type WeightedMutators } from './helpers/fuzz.js';
 import { parseExposition, type Format, type ParsedFamily } from './helpers/exposition-parser.js';
 import { bucketsOf, decodeFamilies, type DecodedFamily, type DecodedHistogram } from './helpers/protobuf-decode.js';
 import { SIDECAR_AGE_BUCKETS, SIDECAR_EPOCH_MS } from './helpers/sidecar-writer.js';
@@ -63,11 +63,13 @@ function readable(entries: readonly DecodedEntry[]): DecodedEntry[] {
 }
 
 /** Rewrites one entry's key (the JSON stays valid) and the file around it. */
-function rewriteKey(m: Mutant, rng: Prng, change: (key: NonNullable<DecodedEntry['parsed']>) => string | undefined): string | undefined {
+function rewriteKey(m: Mutant, rng: Prng, change: (key: NonNullable<DecodedEntry['parsed']>) => string | undefined, windowsFirst = false): string | undefined {
   const entries = decodeAll(m.bytes);
   const candidates = readable(entries);
   if (candidates.length === 0) return undefined;
-  const entry = rng.pick(candidates);
+  // A file has a window entry per series among hundreds of buckets: aimed at when asked, or it is almost never met.
+  const windows = candidates.filter((e) => e.parsed![1].startsWith('window:'));
+  const entry = windowsFirst && windows.length > 0 && rng.chance(0.35) ? rng.pick(windows) : rng.pick(candidates);
   const key = structuredClone(entry.parsed!);
   const before = key[1];
   const what = change(key);
@@ -89,7 +91,26 @@ const entryNamePart: Mutator = (rng, m) =>
     if (rng.chance(0.1)) parts.splice(rng.below(parts.length + 1), 0, rng.pick(['', '0', '1']));
     key[1] = parts.join(':');
     return `-> ${JSON.stringify(key[1])}`;
-  });
+  }, true);
+
+/** Every entry of one series moved to another schema (native) or ring place (summary): a whole series as a writer at another setting would write it, or none would. */
+const seriesSetting: Mutator = (rng, m) => {
+  const entries = decodeAll(m.bytes);
+  const buckets = readable(entries).filter((e) => /^(zero|pos|neg|min|max):/.test(e.parsed![1]));
+  if (buckets.length === 0) return undefined;
+  const series = rng.pick(buckets).parsed!;
+  const sameSeries = (e: DecodedEntry): boolean => e.parsed !== undefined && e.parsed[0] === series[0] && JSON.stringify(e.parsed[2]) === JSON.stringify(series[2]);
+  const to = rng.pick(m.prefix === 'histogram' ? SCHEMAS : RINGS);
+  for (const e of entries) {
+    if (!sameSeries(e) || !/^(zero|pos|neg|min|max):/.test(e.parsed![1])) continue;
+    const parts = e.parsed![1].split(':');
+    parts[1] = to;
+    e.parsed![1] = parts.join(':');
+    e.key = Buffer.from(JSON.stringify(e.parsed), 'utf8');
+  }
+  m.bytes = rebuild(entries);
+  return `every bucket of ${series[0]}${JSON.stringify(series[2])} at ${m.prefix === 'histogram' ? 'schema' : 'ring place'} ${JSON.stringify(to)}`;
+};
 
 /** A label added, changed or removed: `le` and `quantile` are refused, other labels move an entry to another series. */
 const labelEdit: Mutator = (rng, m) =>
@@ -177,6 +198,7 @@ const otherKind: Mutator = (rng, m, pool) => {
 const SIDECAR_MUTATORS: WeightedMutators = [
   ...LAYOUT_MUTATORS,
   [8, 'entry-name', entryNamePart],
+  [3, 'series-setting', seriesSetting],
   [3, 'label', labelEdit],
   [2, 'family', familyEdit],
   [6, 'value-or-epoch', valueOrEpoch],
@@ -187,6 +209,8 @@ const SIDECAR_MUTATORS: WeightedMutators = [
 interface SidecarMutant extends Mutant {
   /** The name it is written under in the scrape directory. */
   name: string;
+  /** The same file with one entry's epoch, one no scrape counts, replaced by another such (-2): it must be read exactly as the mutant. */
+  twin?: Buffer;
   /** Whether the unchanged source sidecars lie beside it (their series merge with its). */
   withNeighbours: boolean;
 }
@@ -201,7 +225,28 @@ function makeSidecarMutant(seed: number, pool: readonly SeedFile[]): SidecarMuta
     mutant.prefix = mutant.prefix === 'histogram' ? 'summary' : 'histogram';
     mutant.steps.push(`written as ${mutant.prefix}`);
   }
-  return { ...mutant, name: `${mutant.prefix}_m${rng.below(3)}.nhdb`, withNeighbours: rng.chance(0.5) };
+  const twin = rng.chance(0.3) ? uncountedEpoch(rng, mutant) : undefined;
+  return { ...mutant, name: `${mutant.prefix}_m${rng.below(3)}.nhdb`, withNeighbours: rng.chance(0.5), twin };
+}
+
+/**
+ * Epochs no scrape counts, in a window of any length or without one (whose
+ * epoch is 0): not numbers, infinities, the future, the far past. Native
+ * buckets count whatever their timestamp but -1 (withdrawn).
+ */
+const UNCOUNTED_EPOCHS = [NaN, Infinity, -Infinity, 1e308, -1e308, NOW_EPOCH + 1, NOW_EPOCH + 0.5, 2 ** 53, 0.5, -3];
+
+/** Gives one bucket entry of `mutant` (in place, no other byte changed) an epoch from UNCOUNTED_EPOCHS; returns the twin with -2 there instead. */
+function uncountedEpoch(rng: Prng, mutant: Mutant): Buffer | undefined {
+  const buckets = walk(mutant.bytes).filter((e) => /^\["[^"]*", "(zero|pos|neg|min|max):/.test(mutant.bytes.toString('utf8', e.keyStart, e.keyEnd)));
+  if (buckets.length === 0) return undefined;
+  const entry = rng.pick(buckets);
+  const epoch = rng.pick(UNCOUNTED_EPOCHS);
+  mutant.bytes.writeDoubleLE(epoch, entry.valueOffset + 8);
+  mutant.steps.push(`epoch of the entry at ${entry.offset} -> ${epoch}, its twin's -2`);
+  const twin = Buffer.from(mutant.bytes);
+  twin.writeDoubleLE(-2, entry.valueOffset + 8);
+  return twin;
 }
 
 // ---- What every exposition must hold ----
@@ -209,6 +254,8 @@ function makeSidecarMutant(seed: number, pool: readonly SeedFile[]): SidecarMuta
 interface Scrape {
   format: ScrapeFormat;
   text?: string;
+  /** The exposition as compared between twins: the text, or the decoded protobuf as JSON. */
+  body: string;
   families?: ParsedFamily[];
   proto?: DecodedFamily[];
   skipped: number;
@@ -337,12 +384,12 @@ async function scrapeWith(registry: MultiprocessRegistry<never>, format: ScrapeF
   if (format === 'protobuf') {
     const proto = decodeFamilies(body as Buffer);
     const skipped = proto.find((f) => f.name === SKIPPED_SAMPLE || f.name === SKIPPED_FILES_FAMILY)?.metric?.[0]?.counter?.value ?? 0;
-    return { format, proto, skipped };
+    return { format, proto, skipped, body: JSON.stringify(proto) };
   }
   const text = body as string;
   const families = parseExposition(text, format);
   const skippedText = families.flatMap((f) => f.samples).find((s) => s.name === SKIPPED_SAMPLE)?.value ?? '0';
-  return { format, text, families, skipped: Number(skippedText) };
+  return { format, text, families, skipped: Number(skippedText), body: text };
 }
 
 function newRegistry(dir: string, warnings: string[]): MultiprocessRegistry<never> {
@@ -380,7 +427,7 @@ describe('sidecar (.nhdb) files are untrusted input', () => {
     const longLivedWarnings: string[] = [];
     const longLived = newRegistry(dir, longLivedWarnings);
     let longLivedSkipped = 0;
-    const counts = { mutants: 0, skippedFiles: 0, mergedFiles: 0, expositions: 0, nativeMerged: 0, quantilesMerged: 0, failures: 0 };
+    const counts = { mutants: 0, skippedFiles: 0, mergedFiles: 0, expositions: 0, nativeMerged: 0, quantilesMerged: 0, twins: 0, failures: 0 };
     const failures: string[] = [];
     let previous: string[] = [];
     for (let index = 0; index < MUTANTS; index++) {
@@ -399,6 +446,7 @@ describe('sidecar (.nhdb) files are untrusted input', () => {
       try {
         let classicCounts = new Map<string, number>();
         let skippedOnce = false;
+        const bodies = new Map<ScrapeFormat, string>();
         for (const format of FORMATS) {
           stage = `fresh ${format} scrape`;
           const warnings: string[] = [];
@@ -410,6 +458,7 @@ describe('sidecar (.nhdb) files are untrusted input', () => {
             fresh.close();
           }
           counts.expositions++;
+          bodies.set(format, scrape.body);
           assertSame(controlPart(scrape), baseControl.get(format)!, 'the control files are exported exactly as alone');
           assert.ok(scrape.skipped === 0 || scrape.skipped === 1, `${SKIPPED_SAMPLE} ${scrape.skipped}`);
           if (scrape.skipped === 1) {
@@ -428,6 +477,20 @@ describe('sidecar (.nhdb) files are untrusted input', () => {
         }
         if (skippedOnce) counts.skippedFiles++;
         else counts.mergedFiles++;
+        if (mutant.twin) {
+          fs.writeFileSync(file, mutant.twin);
+          for (const format of FORMATS) {
+            stage = `fresh ${format} scrape of the twin`;
+            const fresh = newRegistry(dir, []);
+            try {
+              assertSame((await scrapeWith(fresh, format)).body, bodies.get(format)!, 'an entry of an epoch no scrape counts is read as one of another such epoch');
+            } finally {
+              fresh.close();
+            }
+          }
+          counts.twins++;
+          fs.writeFileSync(file, mutant.bytes);
+        }
         for (const format of FORMATS) {
           stage = `long-lived ${format} scrape`;
           const scrape = await scrapeWith(longLived, format);

@@ -178,7 +178,8 @@ export function parseSummaryEntryName(name: string): SummaryEntry | undefined {
     if (ageBuckets > MAX_AGE_BUCKETS || (maxAgeSeconds === 0) !== (ageBuckets === 0)) return undefined;
     const percentiles = parts[3] === '' ? [] : parts[3].split(',').map(canonicalNumber);
     if (!percentiles.every((p): p is number => p !== undefined && p >= 0 && p <= 1)) return undefined;
-    return { kind: 'window', maxAgeSeconds, ageBuckets, percentiles };
+    // A percentile declared twice (prom-client allows it) is one quantile series: exported twice, the exposition would be invalid.
+    return { kind: 'window', maxAgeSeconds, ageBuckets, percentiles: [...new Set(percentiles)] };
   }
   if (!WHOLE.test(parts[1] ?? '') || Number(parts[1]) >= MAX_AGE_BUCKETS) return undefined;
   const ring = Number(parts[1]);

@@ -146,7 +146,7 @@ export interface SeededMutant extends Mutant {
   format: Format;
 }
 
-interface WalkedEntry {
+export interface WalkedEntry {
   offset: number;
   keyStart: number;
   keyEnd: number;
@@ -158,7 +158,7 @@ function usedOf(bytes: Buffer): number {
 }
 
 /** The entries up to the first that does not fit (a mutant's may be anything). */
-function walk(bytes: Buffer): WalkedEntry[] {
+export function walk(bytes: Buffer): WalkedEntry[] {
   const used = Math.min(usedOf(bytes), bytes.length);
   const entries: WalkedEntry[] = [];
   for (let pos = 8; pos + 4 <= used; ) {
