@@ -54,7 +54,7 @@ const THRESHOLDS = ['0', '-0', '1', '2.938735877055719e-39', '1e-128', '0.5', '1
 const RINGS = ['0', '1', '3', '4', '1023', '1024', '-1', '01', '1e2', '', 'x'];
 const MAX_AGES = ['0', '1', '600', '6912000', '-1', '-0', 'NaN', 'Infinity', '1e400', '0.5', '1e308', '01', '5e-324'];
 const AGE_BUCKETS = ['0', '1', '4', '5', '1024', '1025', '-1', '1.5', '01', ''];
-const PERCENTILES = ['', '0.5', '0.5,0.5', '1,0', '0,1', '0.1,0.5,0.99', '0.99,0.5,0.1', '2', '-0', '-0.1', 'NaN', '1e-7', '0.5,', ',0.5', '0.50', '1.0', '0.3,0.3,0.3', '0,0,1,1'];
+const PERCENTILES = ['', '0.5', '0.5,0.5', '1,0', '0,1', '0.1,0.5,0.99', '0.99,0.5,0.1', '2', '0.5,1.5', '1.0000001', '-1,0.5', '-0', '-0.1', 'NaN', '1e-7', '0.5,', ',0.5', '0.50', '1.0', '0.3,0.3,0.3', '0,0,1,1'];
 const KINDS = ['zero', 'pos', 'neg', 'min', 'max', 'window', 'Pos', 'sum', ''];
 const LABELS: Array<[string, string | undefined]> = [['le', '1'], ['quantile', '0.5'], ['route', '/b'], ['route', '/zz'], ['route', undefined], ['extra', 'x'], ['route', '\ud800'], ['pid', '1']];
 
@@ -92,6 +92,22 @@ const entryNamePart: Mutator = (rng, m) =>
     key[1] = parts.join(':');
     return `-> ${JSON.stringify(key[1])}`;
   }, true);
+
+/** A window entry's field rewritten, its percentiles more often than not: a window is one entry among a series' many. */
+const windowEdit: Mutator = (rng, m) => {
+  const entries = decodeAll(m.bytes);
+  const windows = readable(entries).filter((e) => e.parsed![1].startsWith('window:'));
+  if (windows.length === 0) return undefined;
+  const entry = rng.pick(windows);
+  const parts = entry.parsed![1].split(':');
+  const field = rng.chance(0.6) ? 3 : rng.chance(0.5) ? 1 : 2;
+  parts[field] = rng.pick(field === 1 ? MAX_AGES : field === 2 ? AGE_BUCKETS : PERCENTILES);
+  const before = entry.parsed![1];
+  entry.parsed![1] = parts.join(':');
+  entry.key = Buffer.from(JSON.stringify(entry.parsed), 'utf8');
+  m.bytes = rebuild(entries);
+  return `${JSON.stringify(before)} -> ${JSON.stringify(entry.parsed![1])}`;
+};
 
 /** Every entry of one series moved to another schema (native) or ring place (summary): a whole series as a writer at another setting would write it, or none would. */
 const seriesSetting: Mutator = (rng, m) => {
@@ -199,11 +215,19 @@ const SIDECAR_MUTATORS: WeightedMutators = [
   ...LAYOUT_MUTATORS,
   [8, 'entry-name', entryNamePart],
   [3, 'series-setting', seriesSetting],
+  [2, 'window', windowEdit],
   [3, 'label', labelEdit],
   [2, 'family', familyEdit],
   [6, 'value-or-epoch', valueOrEpoch],
   [3, 'entry-order', entryOrder],
   [3, 'other-kind', otherKind],
+];
+
+/** Mutators whose files mostly stay readable: the values and epochs, the order of entries, a series at another setting. */
+const READABLE_MUTATORS: WeightedMutators = [
+  [2, 'value-or-epoch', valueOrEpoch],
+  [1, 'entry-order', entryOrder],
+  [1, 'series-setting', seriesSetting],
 ];
 
 interface SidecarMutant extends Mutant {
@@ -219,13 +243,15 @@ function makeSidecarMutant(seed: number, pool: readonly SeedFile[]): SidecarMuta
   const rng = new Prng(seed);
   const source = rng.pick(pool);
   const mutant: Mutant = { prefix: source.prefix, bytes: Buffer.from(source.bytes), steps: [], neighbour: source };
-  applyMutations(rng, mutant, pool, SIDECAR_MUTATORS, rng.pick([1, 1, 2, 2, 3]));
+  // A twin pair (see uncountedEpoch) is made from a file that stays readable more often than not: few steps, none of the layout's.
+  const twinned = rng.chance(0.3);
+  applyMutations(rng, mutant, pool, twinned ? READABLE_MUTATORS : SIDECAR_MUTATORS, twinned ? rng.below(2) : rng.pick([1, 1, 2, 2, 3]));
   // Sometimes under the other kind's name: a native file read as summary buckets and the reverse.
   if (rng.chance(0.15)) {
     mutant.prefix = mutant.prefix === 'histogram' ? 'summary' : 'histogram';
     mutant.steps.push(`written as ${mutant.prefix}`);
   }
-  const twin = rng.chance(0.3) ? uncountedEpoch(rng, mutant) : undefined;
+  const twin = twinned ? uncountedEpoch(rng, mutant) : undefined;
   return { ...mutant, name: `${mutant.prefix}_m${rng.below(3)}.nhdb`, withNeighbours: rng.chance(0.5), twin };
 }
 
@@ -234,7 +260,8 @@ function makeSidecarMutant(seed: number, pool: readonly SeedFile[]): SidecarMuta
  * epoch is 0): not numbers, infinities, the future, the far past. Native
  * buckets count whatever their timestamp but -1 (withdrawn).
  */
-const UNCOUNTED_EPOCHS = [NaN, Infinity, -Infinity, 1e308, -1e308, NOW_EPOCH + 1, NOW_EPOCH + 0.5, 2 ** 53, 0.5, -3];
+// NaN thrice: the value every comparison lets through.
+const UNCOUNTED_EPOCHS = [NaN, NaN, NaN, Infinity, -Infinity, 1e308, -1e308, NOW_EPOCH + 1, NOW_EPOCH + 0.5, 2 ** 53, 0.5, -3];
 
 /** Gives one bucket entry of `mutant` (in place, no other byte changed) an epoch from UNCOUNTED_EPOCHS; returns the twin with -2 there instead. */
 function uncountedEpoch(rng: Prng, mutant: Mutant): Buffer | undefined {
