@@ -150,13 +150,15 @@ const familyEdit: Mutator = (rng, m, pool) =>
 const valueOrEpoch: Mutator = (rng, m) => {
   const entries = decodeAll(m.bytes);
   if (entries.length === 0) return undefined;
-  const entry = rng.pick(entries);
+  // Zero buckets (one per series, or per ring place) are aimed at too: their count goes into the histogram's unfiltered.
+  const zeros = entries.filter((e) => e.parsed?.[1].startsWith('zero:'));
+  const entry = zeros.length > 0 && rng.chance(0.3) ? rng.pick(zeros) : rng.pick(entries);
   if (rng.chance(0.5)) {
     entry.timestamp = rng.pick(EPOCHS);
     m.bytes = rebuild(entries);
     return `timestamp of ${entry.key.toString('utf8', 0, 60)} -> ${entry.timestamp}`;
   }
-  entry.value = rng.pick([...SPECIAL_DOUBLES, 0, 1, 3, 0.5, 2 ** 53, 2 ** 64, -(2 ** 63)]);
+  entry.value = rng.pick([...SPECIAL_DOUBLES, NaN, -1, Infinity, 0, 1, 3, 0.5, 2 ** 53, 2 ** 64, -(2 ** 63)]);
   m.bytes = rebuild(entries);
   return `value of ${entry.key.toString('utf8', 0, 60)} -> ${entry.value}`;
 };

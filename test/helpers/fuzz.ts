@@ -5,7 +5,8 @@
  * beside known good files. Every scrape must succeed, export the good files'
  * samples exactly, and pass the strict parser of exposition-parser.ts; some
  * also go through promtool. A mutant is made from its own seed alone, so a
- * failure reproduces from that seed.
+ * failure reproduces from that seed. test/sidecar-fuzz.test.ts mutates
+ * `.nhdb` files with the layout's mutators (LAYOUT_MUTATORS) and its own.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
