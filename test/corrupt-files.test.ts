@@ -583,19 +583,20 @@ describe('bucket values in .nhdb files that are no counts', () => {
     );
   });
 
-  test('whole counts whose sum passes 2^53 go as a float histogram: int64 deltas between them would not add up to the count', async (t) => {
+  test('whole counts whose sum passes 2^53 go as a float histogram: the int64 sum of deltas between them would not be the count', async (t) => {
     const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
     t.after(cleanup);
     fs.writeFileSync(path.join(dir, 'histogram_1.db'), classicHistogram(2));
+    // 3 * (2^53 - 1) is no double: as an integer histogram, sample_count would be 3 * 2^53 - 4, the deltas would add up to 3 * 2^53 - 3.
     const big = 2 ** 53 - 1;
     fs.writeFileSync(
       path.join(dir, 'histogram_1.nhdb'),
-      currentLayoutFile([{ key: pythonKey('lat', 'zero:3:0', {}, ''), value: 0 }, ...[0, 1].map((index) => ({ key: pythonKey('lat', `pos:3:${index}`, {}, ''), value: big }))]),
+      currentLayoutFile([{ key: pythonKey('lat', 'zero:3:0', {}, ''), value: 0 }, ...[0, 1, 2].map((index) => ({ key: pythonKey('lat', `pos:3:${index}`, {}, ''), value: big }))]),
     );
     const histogram = await protobufHistogram(dir);
     assert.deepEqual(
       { count: histogram.sampleCount, countFloat: histogram.sampleCountFloat, zero: histogram.zeroCount, zeroFloat: histogram.zeroCountFloat, deltas: histogram.positiveDelta, counts: histogram.positiveCount },
-      { count: undefined, countFloat: 2 * big, zero: undefined, zeroFloat: 0, deltas: undefined, counts: [big, big] },
+      { count: undefined, countFloat: 3 * big, zero: undefined, zeroFloat: 0, deltas: undefined, counts: [big, big, big] },
     );
   });
 
