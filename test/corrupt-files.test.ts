@@ -290,6 +290,12 @@ const CASES: CorruptCase[] = [
     reason: /"window:60:5:0.5,1.5" names no summary window or bucket/,
   },
   {
+    title: 'a summary quantile bucket past the last of finite values (its quantile would be +Inf)',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:0:0:0.5', {}, ''), value: 0 }, { key: pythonKey('lat', 'pos:0:32769', {}, ''), value: 1 }]),
+    reason: /"pos:0:32769" names no summary window or bucket/,
+  },
+  {
     title: "Python 0.16's layout (8-byte value slots), one entry",
     fileName: 'counter_2.db',
     bytes: () => python016LayoutFile([{ key: JOBS_KEY, value: 7 }]),

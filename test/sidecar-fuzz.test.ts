@@ -407,9 +407,8 @@ function classicCountsOf(families: readonly ParsedFamily[]): Map<string, number>
   return counts;
 }
 
-async function scrapeWith(registry: MultiprocessRegistry<never>, format: ScrapeFormat): Promise<Scrape> {
-  (registry as unknown as Registry).setContentType(CONTENT_TYPES[format]);
-  const body = (await (registry as unknown as Registry).metrics()) as string | Buffer;
+async function scrapeWith(registry: MultiprocessRegistry, format: ScrapeFormat): Promise<Scrape> {
+  const body: string | Buffer = await registry.setContentType(CONTENT_TYPES[format]).metrics();
   if (format === 'protobuf') {
     const proto = decodeFamilies(body as Buffer);
     const skipped = proto.find((f) => f.name === SKIPPED_SAMPLE || f.name === SKIPPED_FILES_FAMILY)?.metric?.[0]?.counter?.value ?? 0;
@@ -421,8 +420,8 @@ async function scrapeWith(registry: MultiprocessRegistry<never>, format: ScrapeF
   return { format, text, families, skipped: Number(skippedText), body: text };
 }
 
-function newRegistry(dir: string, warnings: string[]): MultiprocessRegistry<never> {
-  return new MultiprocessRegistry({ dir, compactThreshold: 0, logger: { warn: (message) => void warnings.push(message) } }) as unknown as MultiprocessRegistry<never>;
+function newRegistry(dir: string, warnings: string[]): MultiprocessRegistry {
+  return new MultiprocessRegistry({ dir, compactThreshold: 0, logger: { warn: (message) => void warnings.push(message) } });
 }
 
 describe('sidecar (.nhdb) files are untrusted input', () => {

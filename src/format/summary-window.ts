@@ -159,6 +159,13 @@ export function summaryEntryName(entry: SummaryEntry): string {
 /** Places of a ring a file may name: prom-client's ageBuckets is a small whole number; far more is a damaged file. */
 export const MAX_AGE_BUCKETS = 1024;
 
+/**
+ * The bucket indexes of finite magnitudes at SUMMARY_SCHEMA (an infinity counts in the last): past
+ * the last, a bucket's upper bound and so its quantile would be +Inf.
+ */
+const MIN_INDEX = bucketIndex(Number.MIN_VALUE, SUMMARY_SCHEMA);
+const MAX_INDEX = bucketIndex(Number.MAX_VALUE, SUMMARY_SCHEMA);
+
 const WHOLE = /^(?:0|[1-9]\d*)$/;
 const INDEX = /^(?:0|-?[1-9]\d*)$/;
 
@@ -185,9 +192,8 @@ export function parseSummaryEntryName(name: string): SummaryEntry | undefined {
   const ring = Number(parts[1]);
   if (parts[0] === 'zero' || parts[0] === 'min' || parts[0] === 'max') return parts.length === 2 ? { kind: parts[0], ring } : undefined;
   if ((parts[0] !== 'pos' && parts[0] !== 'neg') || parts.length !== 3 || !INDEX.test(parts[2])) return undefined;
-  // Indexes of finite values at schema 5 lie within +-(1074 + 1024) * 32.
   const index = Number(parts[2]);
-  if (Math.abs(index) > 2 ** 20) return undefined;
+  if (index < MIN_INDEX || index > MAX_INDEX) return undefined;
   return { kind: parts[0] === 'pos' ? 'positive' : 'negative', ring, index };
 }
 
