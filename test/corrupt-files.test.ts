@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { MultiprocessRegistry } from '../src/index.js';
+import { MultiprocessRegistry, Registry } from '../src/index.js';
 import { currentLayoutFile, entryOffsets, python016LayoutFile, pythonKey, type RawEntry } from './helpers/db-files.js';
 import { FIXTURES, tempDir } from './helpers/fixtures.js';
+import { decodeFamilies, type DecodedHistogram } from './helpers/protobuf-decode.js';
 
 /** A file Python wrote; every case puts it next to the damaged one. */
 const GOOD_FILE = path.join(FIXTURES, 'counters', 'db', 'counter_101.db');
@@ -289,6 +290,12 @@ const CASES: CorruptCase[] = [
     reason: /"window:60:5:0.5,1.5" names no summary window or bucket/,
   },
   {
+    title: 'a summary quantile bucket past the last of finite values (its quantile would be +Inf)',
+    fileName: 'summary_2.nhdb',
+    bytes: () => currentLayoutFile([{ key: pythonKey('lat', 'window:0:0:0.5', {}, ''), value: 0 }, { key: pythonKey('lat', 'pos:0:32769', {}, ''), value: 1 }]),
+    reason: /"pos:0:32769" names no summary window or bucket/,
+  },
+  {
     title: "Python 0.16's layout (8-byte value slots), one entry",
     fileName: 'counter_2.db',
     bytes: () => python016LayoutFile([{ key: JOBS_KEY, value: 7 }]),
@@ -546,4 +553,95 @@ describe('corrupt files in the multiprocess directory', () => {
     assert.equal(skipped, 1, 'the counter keeps its earlier skips and adds none');
     assert.equal(warnings.length, 1, warnings.join('\n'));
   });
+});
+
+describe('bucket values in .nhdb files that are no counts', () => {
+  const LAT_HELP = 'Latency.';
+  const classicHistogram = (count: number): Buffer =>
+    currentLayoutFile([
+      { key: pythonKey('lat', 'lat_sum', {}, LAT_HELP), value: count },
+      { key: pythonKey('lat', 'lat_bucket', { le: '1.0' }, LAT_HELP), value: count },
+      { key: pythonKey('lat', 'lat_bucket', { le: '+Inf' }, LAT_HELP), value: 0 },
+    ]);
+  const protobufHistogram = async (dir: string): Promise<DecodedHistogram> => {
+    const registry = new MultiprocessRegistry({ dir, compactThreshold: 0, contentType: Registry.PROMETHEUS_PROTOBUF_CONTENT_TYPE });
+    const families = decodeFamilies(await registry.metrics());
+    registry.close();
+    const histogram = families.find((f) => f.name === 'lat')?.metric?.[0]?.histogram;
+    assert.ok(histogram, JSON.stringify(families));
+    return histogram;
+  };
+
+  test('NaN, infinite, negative, fractional and past-2^53 native counts count 0: the count is the sum of the buckets Prometheus reads, none negative', async (t) => {
+    const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+    t.after(cleanup);
+    fs.writeFileSync(path.join(dir, 'histogram_1.db'), classicHistogram(2));
+    const bucket = (name: string, value: number): RawEntry => ({ key: pythonKey('lat', name, {}, ''), value });
+    fs.writeFileSync(
+      path.join(dir, 'histogram_1.nhdb'),
+      currentLayoutFile([bucket('zero:3:0', NaN), bucket('pos:3:0', 2), bucket('pos:3:8', -1), bucket('pos:3:16', Infinity), bucket('pos:3:24', 2 ** 53 + 2), bucket('neg:3:0', 0.5)]),
+    );
+    fs.writeFileSync(path.join(dir, 'histogram_2.nhdb'), currentLayoutFile([bucket('zero:3:0', -5), bucket('pos:3:0', NaN)]));
+    const histogram = await protobufHistogram(dir);
+    assert.deepEqual(
+      { count: histogram.sampleCount, zero: histogram.zeroCount, spans: histogram.positiveSpan, deltas: histogram.positiveDelta, negative: histogram.negativeSpan },
+      { count: 2, zero: 0, spans: [{ offset: 0, length: 1 }], deltas: [2], negative: undefined },
+    );
+  });
+
+  test('whole counts whose sum passes 2^53 go as a float histogram: the int64 sum of deltas between them would not be the count', async (t) => {
+    const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+    t.after(cleanup);
+    fs.writeFileSync(path.join(dir, 'histogram_1.db'), classicHistogram(2));
+    // 3 * (2^53 - 1) is no double: as an integer histogram, sample_count would be 3 * 2^53 - 4, the deltas would add up to 3 * 2^53 - 3.
+    const big = 2 ** 53 - 1;
+    fs.writeFileSync(
+      path.join(dir, 'histogram_1.nhdb'),
+      currentLayoutFile([{ key: pythonKey('lat', 'zero:3:0', {}, ''), value: 0 }, ...[0, 1, 2].map((index) => ({ key: pythonKey('lat', `pos:3:${index}`, {}, ''), value: big }))]),
+    );
+    const histogram = await protobufHistogram(dir);
+    assert.deepEqual(
+      { count: histogram.sampleCount, countFloat: histogram.sampleCountFloat, zero: histogram.zeroCount, zeroFloat: histogram.zeroCountFloat, deltas: histogram.positiveDelta, counts: histogram.positiveCount },
+      { count: undefined, countFloat: 3 * big, zero: undefined, zeroFloat: 0, deltas: undefined, counts: [big, big, big] },
+    );
+  });
+
+  test('an infinite summary bucket count is left out: the quantiles are those of the counts that are counts', async (t) => {
+    const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+    t.after(cleanup);
+    fs.writeFileSync(
+      path.join(dir, 'summary_1.db'),
+      currentLayoutFile([
+        { key: pythonKey('lat', 'lat_count', {}, LAT_HELP), value: 1 },
+        { key: pythonKey('lat', 'lat_sum', {}, LAT_HELP), value: 1 },
+      ]),
+    );
+    const entry = (name: string, value: number): RawEntry => ({ key: pythonKey('lat', name, {}, ''), value });
+    // One observation of 1 (bucket 0 at schema 5) and a count of Infinity in the bucket of 4 (64).
+    fs.writeFileSync(path.join(dir, 'summary_1.nhdb'), currentLayoutFile([entry('window:0:0:0,0.5,1', 0), entry('min:0', 1), entry('max:0', 4), entry('pos:0:0', 1), entry('pos:0:64', Infinity)]));
+    const samples = samplesOf(await new MultiprocessRegistry({ dir, compactThreshold: 0 }).metrics());
+    assert.deepEqual(
+      ['0', '0.5', '1'].map((q) => samples.get(`lat{quantile="${q}"}`)),
+      [1, 1, 1],
+    );
+  });
+});
+
+test('a summary window naming a percentile twice (prom-client allows it) exports that quantile once: the exposition stays valid', async (t) => {
+  const { dir, cleanup } = tempDir('prom-multiproc-corrupt-');
+  t.after(cleanup);
+  fs.writeFileSync(
+    path.join(dir, 'summary_1.db'),
+    currentLayoutFile([
+      { key: pythonKey('lat', 'lat_count', {}, 'Latency.'), value: 1 },
+      { key: pythonKey('lat', 'lat_sum', {}, 'Latency.'), value: 1 },
+    ]),
+  );
+  const entry = (name: string, value: number): RawEntry => ({ key: pythonKey('lat', name, {}, ''), value });
+  fs.writeFileSync(path.join(dir, 'summary_1.nhdb'), currentLayoutFile([entry('window:0:0:0.5,0.5,1,0.5', 0), entry('pos:0:0', 1)]));
+  const text = await new MultiprocessRegistry({ dir, compactThreshold: 0 }).metrics();
+  assert.deepEqual(
+    text.split('\n').filter((line) => line.startsWith('lat{')),
+    ['lat{quantile="0.5"} 0.9891699987466264', 'lat{quantile="1"} 0.9891699987466264'],
+  );
 });

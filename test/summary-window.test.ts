@@ -133,11 +133,12 @@ describe('the entries of a summary sidecar file', () => {
       { kind: 'window', maxAgeSeconds: 0, ageBuckets: 0, percentiles: [] },
       { kind: 'zero', ring: 4 },
       { kind: 'positive', ring: 0, index: -1234 },
-      { kind: 'negative', ring: 1023, index: 67_000 },
+      { kind: 'negative', ring: 1023, index: 32_768 },
+      { kind: 'positive', ring: 1, index: -34_368 },
     ];
-    assert.deepEqual(entries.map(summaryEntryName), ['window:600:5:0.01,0.5,0.999', 'window:0.5:2:0,1', 'window:0:0:', 'zero:4', 'pos:0:-1234', 'neg:1023:67000']);
+    assert.deepEqual(entries.map(summaryEntryName), ['window:600:5:0.01,0.5,0.999', 'window:0.5:2:0,1', 'window:0:0:', 'zero:4', 'pos:0:-1234', 'neg:1023:32768', 'pos:1:-34368']);
     for (const entry of entries) assert.deepEqual(parseSummaryEntryName(summaryEntryName(entry)), entry);
-    for (const bad of ['window:600:5', 'window:600:0:0.5', 'window:0:5:0.5', 'window:60:5:1.5', 'window:60:5:0.50', 'window:-1:5:0.5', 'window:60:2.5:0.5', 'zero:3:0', 'zero:01', 'pos:0', 'pos:0:01', 'pos:1024:1', 'pos:-1:1', 'mid:0:1', 'neg:0:99999999']) {
+    for (const bad of ['window:600:5', 'window:600:0:0.5', 'window:0:5:0.5', 'window:60:5:1.5', 'window:60:5:0.50', 'window:-1:5:0.5', 'window:60:2.5:0.5', 'zero:3:0', 'zero:01', 'pos:0', 'pos:0:01', 'pos:1024:1', 'pos:-1:1', 'mid:0:1', 'neg:0:99999999', 'neg:0:32769', 'pos:0:67000', 'pos:0:-34369']) {
       assert.equal(parseSummaryEntryName(bad), undefined, bad);
     }
   });

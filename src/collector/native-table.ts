@@ -1,6 +1,6 @@
 import { decodeNativeEntryKey } from '../format/key.js';
 import { WITHDRAWN } from '../format/merge.js';
-import { NativeHistogramBuilder, type NativeHistogramData } from '../format/native-histogram.js';
+import { NativeHistogramBuilder, isStoredCount, type NativeHistogramData } from '../format/native-histogram.js';
 import { labelsKey } from './family.js';
 import { SidecarTable } from './sidecar-table.js';
 import type { SourceState, SourceImage } from './source-state.js';
@@ -85,7 +85,7 @@ export class NativeTable extends SidecarTable<NativeMark> {
     return number;
   }
 
-  /** Counts are counters: summed over the files, a withdrawn entry (a series its writer removed) left out. */
+  /** Counts are counters: summed over the files, a withdrawn entry (a series its writer removed) left out, a value that is no count (isStoredCount) taken as 0. */
   protected merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
@@ -95,10 +95,11 @@ export class NativeTable extends SidecarTable<NativeMark> {
       const bucket = entries[i * 2 + 1];
       const slot = entries[i * 2];
       if (values[slot + 1] === WITHDRAWN) continue;
+      const count = isStoredCount(values[slot]) ? values[slot] : 0;
       if (seenIn[bucket] !== scrape) {
         seenIn[bucket] = scrape;
-        value[bucket] = values[slot];
-      } else value[bucket] += values[slot];
+        value[bucket] = count;
+      } else value[bucket] += count;
     }
   }
 

@@ -1,5 +1,6 @@
 import { decodeSummaryEntryKey } from '../format/key.js';
 import { WITHDRAWN } from '../format/merge.js';
+import { isStoredCount } from '../format/native-histogram.js';
 import { SummaryBucketsBuilder, inWindow, windowEpoch, type SummaryBucket, type SummaryWindow } from '../format/summary-window.js';
 import { labelsKey } from './family.js';
 import { SidecarTable } from './sidecar-table.js';
@@ -115,7 +116,7 @@ export class SummaryTable extends SidecarTable<TableMark> {
     return info;
   }
 
-  /** Counts in the window add up over the files, extremes give the smallest and largest; a withdrawn entry (a series its writer removed) is left out. */
+  /** Counts in the window add up over the files (a value that is no count, isStoredCount, as 0), extremes give the smallest and largest; a withdrawn entry (a series its writer removed) is left out. */
   protected merge(state: SourceState, image: SourceImage): void {
     const values = new Float64Array(image.buf.buffer, image.buf.byteOffset, image.used >>> 3);
     const entries = state.entries;
@@ -140,7 +141,7 @@ export class SummaryTable extends SidecarTable<TableMark> {
         series.epochOf = scrape;
       }
       if (!inWindow(epoch, series.epoch, window.ageBuckets)) continue;
-      const v = values[slot];
+      const v = info.merge !== Merge.Add || isStoredCount(values[slot]) ? values[slot] : 0;
       if (seenIn[number] !== scrape) {
         seenIn[number] = scrape;
         value[number] = v;

@@ -269,6 +269,18 @@ export function parseNativeBucketName(name: string): NativeBucket | undefined {
 }
 
 /**
+ * Whether `n` is a count a writer stores in a bucket entry: a whole number
+ * from 0 to 2^53 (writers add 1 at a time). Anything else (NaN, an
+ * infinity, a negative or fractional number: a damaged file) is no count,
+ * and a reader takes it as 0: added, it would make a histogram Prometheus
+ * rejects (a negative bucket, a count that is not its buckets' sum) or a
+ * quantile of no rank, and would spoil the same bucket's counts from good files.
+ */
+export function isStoredCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
  * Gathers the bucket counts of one series, from any number of writers at
  * any schemas, into one NativeHistogramData: every bucket reduced to the
  * lowest schema met (a zero bucket's schema, which its writer started at,

@@ -256,15 +256,17 @@ function isWholeCount(n: number): boolean {
 }
 
 /**
- * Whether a native histogram is written as an integer one (sample_count,
+ * Whether a native histogram goes as an integer histogram (sample_count,
  * zero_count, deltas) rather than a float one (sample_count_float,
- * zero_count_float, absolute counts): all of its counts or none, as
- * Prometheus reads a histogram whose sample_count_float or zero_count_float
- * is set as a float histogram and takes only the float bucket counts then.
+ * zero_count_float, absolute counts). Prometheus reads the whole histogram
+ * as float when sample_count_float or zero_count_float is set, as integer
+ * otherwise, and then checks in int64 that the count is the sum of the
+ * buckets: so integers only when every count is a whole number up to 2^53,
+ * which deltas between doubles carry exactly.
  */
-function isWholeNative(native: NativeHistogramData): boolean {
-  if (!isWholeCount(native.count) || !isWholeCount(native.zeroCount)) return false;
-  for (const side of [native.positive, native.negative]) for (let i = 0; i < side.length; i++) if (!isWholeCount(side[i][1])) return false;
+function isIntegerHistogram(count: number, native: NativeHistogramData): boolean {
+  if (!Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(native.zeroCount) || native.zeroCount < 0) return false;
+  for (const side of [native.positive, native.negative]) for (const [, c] of side) if (!Number.isSafeInteger(c) || c < 0) return false;
   return true;
 }
 
@@ -272,11 +274,10 @@ function isWholeNative(native: NativeHistogramData): boolean {
  * A side's buckets as spans and deltas: a span per run of consecutive
  * indexes (its offset the gap to the previous span, the first one's its
  * index), deltas from each bucket's count to the previous one's, across
- * spans (the first from 0), in an integer histogram (isWholeNative: each
- * delta then within +-2^53, far inside sint64); in a float one the absolute
- * counts.
+ * spans (the first from 0), in an integer histogram (sint64); in a float
+ * one the absolute counts.
  */
-function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number, countField: number, buckets: NativeHistogramData['positive'], whole: boolean): void {
+function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number, countField: number, buckets: NativeHistogramData['positive'], integer: boolean): void {
   let runStart = 0;
   for (let i = 0; i < buckets.length; i++) {
     if (i + 1 < buckets.length && buckets[i + 1][0] === buckets[i][0] + 1) continue;
@@ -287,7 +288,7 @@ function writeNativeSide(out: ProtoWriter, spanField: number, deltaField: number
     out.end();
     runStart = i + 1;
   }
-  if (whole) {
+  if (integer) {
     let previous = 0;
     for (let i = 0; i < buckets.length; i++) {
       const count = buckets[i][1];
@@ -333,9 +334,8 @@ function writeLabels(out: ProtoWriter, labels: ProtoMetric['labels']): void {
 function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
   const { count, native } = histogram;
   // A whole count goes in sample_count (1); any other in sample_count_float (4), written after the buckets (3) to keep field order.
-  // With native buckets the native histogram decides for all its counts (isWholeNative).
-  const wholeNative = native !== undefined && isWholeNative(native);
-  const wholeCount = native === undefined ? isWholeCount(count) : wholeNative && isWholeCount(count);
+  // A native histogram is integer or float as a whole (isIntegerHistogram).
+  const wholeCount = native ? isIntegerHistogram(count, native) : isWholeCount(count);
   if (wholeCount) out.uint(1, count);
   out.double(2, histogram.sum);
   for (const { upperBound, cumulativeCount, exemplar } of histogram.buckets) {
@@ -350,9 +350,9 @@ function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
   if (!native) return;
   out.sint(5, native.schema);
   out.double(6, native.zeroThreshold);
-  if (wholeNative) out.uint(7, native.zeroCount);
+  if (wholeCount) out.uint(7, native.zeroCount);
   else out.double(8, native.zeroCount);
-  writeNativeSide(out, 9, 10, 11, native.negative, wholeNative);
+  writeNativeSide(out, 9, 10, 11, native.negative, wholeCount);
   if (native.positive.length === 0 && native.negative.length === 0 && native.zeroThreshold === 0 && native.zeroCount === 0) {
     // metrics.proto: a native histogram without observations and a zero threshold of 0 carries a no-op span, or it reads as a classic one.
     out.begin(12);
@@ -360,7 +360,7 @@ function writeHistogram(out: ProtoWriter, histogram: ProtoHistogram): void {
     out.uint(2, 0);
     out.end();
   }
-  writeNativeSide(out, 12, 13, 14, native.positive, wholeNative);
+  writeNativeSide(out, 12, 13, 14, native.positive, wholeCount);
   for (const exemplar of histogram.exemplars ?? []) writeExemplar(out, 16, exemplar);
 }
 

@@ -159,6 +159,13 @@ export function summaryEntryName(entry: SummaryEntry): string {
 /** Places of a ring a file may name: prom-client's ageBuckets is a small whole number; far more is a damaged file. */
 export const MAX_AGE_BUCKETS = 1024;
 
+/**
+ * The bucket indexes of finite magnitudes at SUMMARY_SCHEMA (an infinity counts in the last): past
+ * the last, a bucket's upper bound and so its quantile would be +Inf.
+ */
+const MIN_INDEX = bucketIndex(Number.MIN_VALUE, SUMMARY_SCHEMA);
+const MAX_INDEX = bucketIndex(Number.MAX_VALUE, SUMMARY_SCHEMA);
+
 const WHOLE = /^(?:0|[1-9]\d*)$/;
 const INDEX = /^(?:0|-?[1-9]\d*)$/;
 
@@ -178,15 +185,15 @@ export function parseSummaryEntryName(name: string): SummaryEntry | undefined {
     if (ageBuckets > MAX_AGE_BUCKETS || (maxAgeSeconds === 0) !== (ageBuckets === 0)) return undefined;
     const percentiles = parts[3] === '' ? [] : parts[3].split(',').map(canonicalNumber);
     if (!percentiles.every((p): p is number => p !== undefined && p >= 0 && p <= 1)) return undefined;
-    return { kind: 'window', maxAgeSeconds, ageBuckets, percentiles };
+    // A percentile declared twice (prom-client allows it) is one quantile series: exported twice, the exposition would be invalid.
+    return { kind: 'window', maxAgeSeconds, ageBuckets, percentiles: [...new Set(percentiles)] };
   }
   if (!WHOLE.test(parts[1] ?? '') || Number(parts[1]) >= MAX_AGE_BUCKETS) return undefined;
   const ring = Number(parts[1]);
   if (parts[0] === 'zero' || parts[0] === 'min' || parts[0] === 'max') return parts.length === 2 ? { kind: parts[0], ring } : undefined;
   if ((parts[0] !== 'pos' && parts[0] !== 'neg') || parts.length !== 3 || !INDEX.test(parts[2])) return undefined;
-  // Indexes of finite values at schema 5 lie within +-(1074 + 1024) * 32.
   const index = Number(parts[2]);
-  if (Math.abs(index) > 2 ** 20) return undefined;
+  if (index < MIN_INDEX || index > MAX_INDEX) return undefined;
   return { kind: parts[0] === 'pos' ? 'positive' : 'negative', ring, index };
 }
 

@@ -5,7 +5,8 @@
  * beside known good files. Every scrape must succeed, export the good files'
  * samples exactly, and pass the strict parser of exposition-parser.ts; some
  * also go through promtool. A mutant is made from its own seed alone, so a
- * failure reproduces from that seed.
+ * failure reproduces from that seed. test/sidecar-fuzz.test.ts mutates
+ * `.nhdb` files with the layout's mutators (LAYOUT_MUTATORS) and its own.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -146,7 +147,7 @@ export interface SeededMutant extends Mutant {
   format: Format;
 }
 
-interface WalkedEntry {
+export interface WalkedEntry {
   offset: number;
   keyStart: number;
   keyEnd: number;
@@ -158,7 +159,7 @@ function usedOf(bytes: Buffer): number {
 }
 
 /** The entries up to the first that does not fit (a mutant's may be anything). */
-function walk(bytes: Buffer): WalkedEntry[] {
+export function walk(bytes: Buffer): WalkedEntry[] {
   const used = Math.min(usedOf(bytes), bytes.length);
   const entries: WalkedEntry[] = [];
   for (let pos = 8; pos + 4 <= used; ) {
@@ -172,14 +173,15 @@ function walk(bytes: Buffer): WalkedEntry[] {
   return entries;
 }
 
-interface DecodedEntry {
+export interface DecodedEntry {
   key: Buffer;
   parsed: [string, string, Record<string, string>, string] | undefined;
   value: number;
   timestamp: number;
 }
 
-function decodeAll(bytes: Buffer): DecodedEntry[] {
+/** Every entry that walk() finds, its key parsed when it is a 4-item JSON array. */
+export function decodeAll(bytes: Buffer): DecodedEntry[] {
   return walk(bytes).map((e) => {
     const key = Buffer.from(bytes.subarray(e.keyStart, e.keyEnd));
     let parsed: DecodedEntry['parsed'];
@@ -195,7 +197,8 @@ function decodeAll(bytes: Buffer): DecodedEntry[] {
   });
 }
 
-function rebuild(entries: readonly DecodedEntry[]): Buffer {
+/** A file of `entries` in the current layout, `used` right. */
+export function rebuild(entries: readonly DecodedEntry[]): Buffer {
   return currentLayoutFile(entries.map((e) => ({ key: e.key, value: e.value, timestamp: e.timestamp })));
 }
 
@@ -203,7 +206,7 @@ const INTERESTING_BYTES = [
   0x20, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x3a, 0x2c, 0x2d, 0x2e, 0x30, 0x39, 0x5f, 0x41, 0x75, 0x00, 0x01, 0x0a, 0x0d, 0x09, 0x7f, 0x80, 0xbf, 0xc3, 0xe2, 0xed, 0xf0, 0xff,
 ];
 const ESCAPES = ['\\ud800', '\\udfff', '\\udbff', '\\ude80', '\\u0000', '\\u0001', '\\u0002', '\\u000a', '\\u000d', '\\u007f', '\\u00e9', '\\u2028', '\\ufffd', '\\"', '\\\\', '\\n', '\\r', '\\t', '\\/'];
-const SPECIAL_DOUBLES = [NaN, Infinity, -Infinity, -0, 1e308, -1e308, 5e-324, -1, 2 ** 53 + 2, 1e6, 1234567.5, 0.1, 1e-7, 1e16, -1e16, 123456789012];
+export const SPECIAL_DOUBLES = [NaN, Infinity, -Infinity, -0, 1e308, -1e308, 5e-324, -1, 2 ** 53 + 2, 1e6, 1234567.5, 0.1, 1e-7, 1e16, -1e16, 123456789012];
 /** Suffixes that turn a family's name into one of the names another type's family exposes. */
 const CLASHING_SUFFIXES = ['_total', '_sum', '_count', '_bucket', '_created'];
 const NAME_CHANGES: Array<(name: string) => string> = [
@@ -228,7 +231,8 @@ const HELP_TEXTS = ['', 'a\nb', 'back\\slash', 'q"uote', 'cr\rlf', 'nul\u0000', 
 /** A sample name suffix each type's files hold (histograms' _sum, which needs no le). */
 const VALID_SUFFIX: Record<string, string> = { counter: '_total', gauge: '', histogram: '_sum', summary: '_count' };
 
-type Mutator = (rng: Prng, mutant: Mutant, pool: readonly SeedFile[]) => string | undefined;
+/** Changes `mutant` and says how, or returns undefined when it cannot apply to it. */
+export type Mutator = (rng: Prng, mutant: Mutant, pool: readonly SeedFile[]) => string | undefined;
 
 const bitFlips: Mutator = (rng, m) => {
   const end = Math.max(1, Math.min(Math.max(usedOf(m.bytes), 8), m.bytes.length));
@@ -389,7 +393,10 @@ const keyRewrite: Mutator = (rng, m, pool) => {
   return `key ${JSON.stringify(sampleName)}: ${what}`;
 };
 
-const MUTATORS: Array<[weight: number, name: string, mutate: Mutator]> = [
+export type WeightedMutators = ReadonlyArray<readonly [weight: number, name: string, mutate: Mutator]>;
+
+/** The mutators that know the entry layout but not what a key means: they apply to any file of the layout, `.db` or `.nhdb`. */
+export const LAYOUT_MUTATORS: WeightedMutators = [
   [3, 'bit-flips', bitFlips],
   [1, 'truncate', truncate],
   [2, 'splice', splice],
@@ -398,22 +405,26 @@ const MUTATORS: Array<[weight: number, name: string, mutate: Mutator]> = [
   [3, 'name-bytes', nameBytes],
   [2, 'escape', escapeInsert],
   [2, 'value-bytes', valueBytes],
-  [8, 'key-rewrite', keyRewrite],
 ];
-const TOTAL_WEIGHT = MUTATORS.reduce((sum, [w]) => sum + w, 0);
+const MUTATORS: WeightedMutators = [...LAYOUT_MUTATORS, [8, 'key-rewrite', keyRewrite]];
+
+/** Applies `count` mutations drawn from `mutators` by weight (giving up after 10 tries), each step recorded in `mutant.steps`. */
+export function applyMutations(rng: Prng, mutant: Mutant, pool: readonly SeedFile[], mutators: WeightedMutators, count: number): void {
+  const totalWeight = mutators.reduce((sum, [w]) => sum + w, 0);
+  for (let tries = 0; mutant.steps.length < count && tries < 10; tries++) {
+    let roll = rng.below(totalWeight);
+    const chosen = mutators.find(([w]) => (roll -= w) < 0)!;
+    const step = chosen[2](rng, mutant, pool);
+    if (step !== undefined) mutant.steps.push(`${chosen[1]}: ${step}`);
+  }
+}
 
 /** The mutant of `seed`: a seed file, one to three mutations, sometimes another type's name. */
 export function makeMutant(seed: number, pool: readonly SeedFile[]): SeededMutant {
   const rng = new Prng(seed);
   const source = rng.pick(pool);
   const mutant: Mutant = { prefix: source.prefix, bytes: Buffer.from(source.bytes), steps: [], neighbour: rng.pick(pool) };
-  const count = rng.pick([1, 1, 1, 2, 2, 3]);
-  for (let tries = 0; mutant.steps.length < count && tries < 10; tries++) {
-    let roll = rng.below(TOTAL_WEIGHT);
-    const chosen = MUTATORS.find(([w]) => (roll -= w) < 0)!;
-    const step = chosen[2](rng, mutant, pool);
-    if (step !== undefined) mutant.steps.push(`${chosen[1]}: ${step}`);
-  }
+  applyMutations(rng, mutant, pool, MUTATORS, rng.pick([1, 1, 1, 2, 2, 3]));
   if (rng.chance(0.15)) {
     mutant.prefix = rng.pick(PREFIXES);
     mutant.steps.push(`written as ${mutant.prefix}`);
