@@ -59,8 +59,8 @@ export interface ScrapeResults extends RunInfo {
   benchmark: 'scrape';
   options: { workers: number[]; series: number[]; scrapes: number; coldRuns: number; budgetSeconds: number; minWarm: number; updateRate: number; systems: System[] };
   shapes: WorkloadShape[];
-  /** legacyLayout: prometheus_client 0.16-0.17, timed on a copy of the directory in its layout. */
-  python: { status: 'ok' | 'skipped'; detail: string; legacyLayout?: boolean };
+  /** version: prometheus_client's (absent in results written before it was recorded); legacyLayout: 0.16-0.17, timed on a copy of the directory in its layout. */
+  python: { status: 'ok' | 'skipped'; detail: string; version?: string; legacyLayout?: boolean };
   runs: RunRecord[];
 }
 
@@ -152,15 +152,16 @@ function checkPython(): ScrapeResults['python'] {
   const origin = found.source === 'package metadata' ? path.dirname(found.file) : `source tree ${path.dirname(found.source)}`;
   const described = `${python}, prometheus_client ${found.version} (${origin})`;
   const [major, minor] = found.version.split('.').map((p) => parseInt(p, 10));
-  if (major > 0 || minor >= 18) return { status: 'ok', detail: described };
+  if (major > 0 || minor >= 18) return { status: 'ok', detail: described, version: found.version };
   if (minor >= 16) {
     return {
       status: 'ok',
+      version: found.version,
       legacyLayout: true,
       detail: `${described}: reads a copy of the directory converted to its layout (8-byte slots), taken once the writers are ready`,
     };
   }
-  return { status: 'skipped', detail: `${described}: 0.16 or later is needed (older releases use another key format)` };
+  return { status: 'skipped', detail: `${described}: 0.16 or later is needed (older releases use another key format)`, version: found.version };
 }
 
 function scrapeOptions(options: ScrapeResults['options']): ScrapeOptions & { samplePrefix: string } {
@@ -492,7 +493,7 @@ export function scrapeTable(results: ScrapeResults): string {
     );
   }
   if (results.python.status !== 'ok') notes.push(`python: skipped: ${results.python.detail}`);
-  else if (results.python.legacyLayout) notes.push(`python: ${results.python.detail}`);
+  else notes.push(`python: ${results.python.detail}`);
   return `${markdownTable(header, rows, right)}\n${notes.join('\n')}`;
 }
 
