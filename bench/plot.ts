@@ -137,7 +137,11 @@ export function renderSvg(results: ScrapeResults): string {
   const notes: string[] = [];
   if (results.options.systems.includes('promclient-single')) notes.push('prom-client one process: measured once per S, drawn flat.');
   if (results.options.systems.includes('python') && results.python.status !== 'ok') notes.push('Python: skipped (BENCH_PYTHON not set or unusable).');
-  else if (results.python.legacyLayout) notes.push('Python: prometheus_client 0.16 on a copy of the directory in its layout.');
+  else if (results.python.status === 'ok') {
+    // Results written before the version was recorded were all Debian's 0.16.
+    const version = results.python.version ?? (results.python.legacyLayout ? '0.16' : 'of unknown version');
+    notes.push(`Python: prometheus_client ${version}${results.python.legacyLayout ? ' on a copy of the directory in its layout' : ''}.`);
+  }
   const failed = results.runs.filter((r) => r.status === 'failed');
   if (failed.length) notes.push(`Failed, not drawn: ${failed.map((r) => `${r.system} W=${r.workers} S=${r.series}`).join('; ')}.`);
   for (const note of notes) {

@@ -59,8 +59,8 @@ export interface ScrapeResults extends RunInfo {
   benchmark: 'scrape';
   options: { workers: number[]; series: number[]; scrapes: number; coldRuns: number; budgetSeconds: number; minWarm: number; updateRate: number; systems: System[] };
   shapes: WorkloadShape[];
-  /** legacyLayout: prometheus_client 0.16-0.17, timed on a copy of the directory in its layout. */
-  python: { status: 'ok' | 'skipped'; detail: string; legacyLayout?: boolean };
+  /** version: prometheus_client's (absent in results written before it was recorded); legacyLayout: 0.16-0.17, timed on a copy of the directory in its layout. */
+  python: { status: 'ok' | 'skipped'; detail: string; version?: string; legacyLayout?: boolean };
   runs: RunRecord[];
 }
 
@@ -84,8 +84,9 @@ const USAGE = `Usage: node --import tsx bench/scrape.ts [options]
   --min-warm N         fewest warm scrapes (default 5)
   --update-rate N|max  updates per second in every writer; max = flat out, each writer at 100 % CPU (default 2000)
   --systems LIST       any of ${SYSTEMS.join(',')} (default all)
-Python runs only when BENCH_PYTHON names a python with prometheus_client: 0.18 or later reads the
-writers' directory; 0.16-0.17 (Debian's python3-prometheus-client) a copy converted to its layout.`;
+Python runs only when BENCH_PYTHON names a python that imports prometheus_client (installed, or
+upstream's source tree on PYTHONPATH): 0.18 or later reads the writers' directory; 0.16-0.17 a copy
+converted to its layout.`;
 
 function parseList(text: string, what: string): number[] {
   const values = text.split(',').map((v) => Number(v.trim()));
@@ -140,25 +141,27 @@ function checkPython(): ScrapeResults['python'] {
     return {
       status: 'skipped',
       detail:
-        'BENCH_PYTHON is not set. It must name a python with prometheus_client (0.18 or later reads the directory itself; ' +
-        "0.16-0.17, such as Debian's python3-prometheus-client, reads a copy converted to its older layout).",
+        'BENCH_PYTHON is not set. It must name a python that imports prometheus_client, installed or a source tree on PYTHONPATH ' +
+        '(0.18 or later reads the directory itself; 0.16-0.17 reads a copy converted to its older layout).',
     };
   }
-  // __version__ only exists from 0.17 on; the package metadata has it for every release.
-  const probe = spawnSync(python, ['-c', "import prometheus_client; from importlib.metadata import version; print(version('prometheus_client'))"], { encoding: 'utf8' });
+  const probe = spawnSync(python, [path.join(HERE, 'python', 'prometheus_client_version.py')], { encoding: 'utf8' });
   if (probe.error) return { status: 'skipped', detail: `BENCH_PYTHON=${python} cannot be run: ${probe.error.message}` };
-  if (probe.status !== 0) return { status: 'skipped', detail: `BENCH_PYTHON=${python} cannot import prometheus_client: ${probe.stderr.trim().split('\n').pop()}` };
-  const version = probe.stdout.trim();
-  const [major, minor] = version.split('.').map((p) => parseInt(p, 10));
-  if (major > 0 || minor >= 18) return { status: 'ok', detail: `${python}, prometheus_client ${version}` };
+  if (probe.status !== 0) return { status: 'skipped', detail: `BENCH_PYTHON=${python}: no usable prometheus_client: ${probe.stderr.trim().split('\n').pop()}` };
+  const found = JSON.parse(probe.stdout) as { version: string; source: string; file: string };
+  const origin = found.source === 'package metadata' ? path.dirname(found.file) : `source tree ${path.dirname(found.source)}`;
+  const described = `${python}, prometheus_client ${found.version} (${origin})`;
+  const [major, minor] = found.version.split('.').map((p) => parseInt(p, 10));
+  if (major > 0 || minor >= 18) return { status: 'ok', detail: described, version: found.version };
   if (minor >= 16) {
     return {
       status: 'ok',
+      version: found.version,
       legacyLayout: true,
-      detail: `${python}, prometheus_client ${version}: reads a copy of the directory converted to its layout (8-byte slots), taken once the writers are ready`,
+      detail: `${described}: reads a copy of the directory converted to its layout (8-byte slots), taken once the writers are ready`,
     };
   }
-  return { status: 'skipped', detail: `BENCH_PYTHON=${python} has prometheus_client ${version}; 0.16 or later is needed (older releases use another key format)` };
+  return { status: 'skipped', detail: `${described}: 0.16 or later is needed (older releases use another key format)`, version: found.version };
 }
 
 function scrapeOptions(options: ScrapeResults['options']): ScrapeOptions & { samplePrefix: string } {
@@ -490,7 +493,7 @@ export function scrapeTable(results: ScrapeResults): string {
     );
   }
   if (results.python.status !== 'ok') notes.push(`python: skipped: ${results.python.detail}`);
-  else if (results.python.legacyLayout) notes.push(`python: ${results.python.detail}`);
+  else notes.push(`python: ${results.python.detail}`);
   return `${markdownTable(header, rows, right)}\n${notes.join('\n')}`;
 }
 
