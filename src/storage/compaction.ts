@@ -113,10 +113,10 @@ function kindOf(type: MetricType, native: boolean): string {
  * itself).
  */
 class RemovedSeries {
-  /** Per type, the raw `.db` keys (an exemplar's key is its series entry's). */
-  private readonly keys = new Map<MetricType, Set<string>>();
-  /** Per type, the series of those keys (seriesIdentity), which sidecar entries are matched against. */
+  /** Per type, the removed series (seriesIdentity), which entries of every kind of file are matched against. */
   private readonly series = new Map<MetricType, Set<string>>();
+  /** has() per kind of file and raw key, decided once: the writers of a service share their keys. */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(dir: string, files: ReadonlyArray<{ name: string; type: MetricType; live: boolean }>) {
     const walk = (file: { name: string }, visit: (buf: Buffer, entry: { keyStart: number; keyEnd: number; offset: number }, isWithdrawn: boolean) => void): void => {
@@ -149,11 +149,8 @@ class RemovedSeries {
       });
     }
     for (const [type, keys] of withdrawn) {
-      for (const [rawKey, identity] of keys) {
+      for (const identity of keys.values()) {
         if (identity === '' || heldLive.has(`${type}\u0000${identity}`)) continue;
-        let typeKeys = this.keys.get(type);
-        if (!typeKeys) this.keys.set(type, (typeKeys = new Set()));
-        typeKeys.add(rawKey);
         let typeSeries = this.series.get(type);
         if (!typeSeries) this.series.set(type, (typeSeries = new Set()));
         typeSeries.add(identity);
@@ -161,18 +158,24 @@ class RemovedSeries {
     }
   }
 
-  /** Whether the entry `rawKey` of a file of `type` (`native`: its `.nhdb` sidecar) belongs to a removed series. */
+  /** Whether the entry `rawKey` of a file of `type` (`native`: its `.nhdb` sidecar; an `.exdb` key is a `.db` key) belongs to a removed series. */
   has(type: MetricType, native: boolean, rawKey: string): boolean {
-    if (!native) return this.keys.get(type)?.has(rawKey) === true;
     const series = this.series.get(type);
     if (series === undefined) return false;
-    const buf = Buffer.from(rawKey, 'latin1');
-    try {
-      const key = type === 'summary' ? decodeSummaryEntryKey(buf, 0, buf.length, 0) : decodeNativeEntryKey(buf, 0, buf.length, 0);
-      return series.has(seriesIdentity(key));
-    } catch {
-      return false;
+    const verdictKey = `${kindOf(type, native)}\u0000${rawKey}`;
+    let verdict = this.verdicts.get(verdictKey);
+    if (verdict === undefined) {
+      const buf = Buffer.from(rawKey, 'latin1');
+      try {
+        const key = !native ? decodeEntryKey(buf, 0, buf.length, 0, type) : type === 'summary' ? decodeSummaryEntryKey(buf, 0, buf.length, 0) : decodeNativeEntryKey(buf, 0, buf.length, 0);
+        verdict = series.has(seriesIdentity(key));
+      } catch {
+        // A key that does not decode: its file is reported and left alone when compaction reads it.
+        verdict = false;
+      }
+      this.verdicts.set(verdictKey, verdict);
     }
+    return verdict;
   }
 }
 
@@ -203,16 +206,15 @@ function combine(into: Map<string, Accumulated>, rawKey: string, entry: Accumula
 function withoutAgedBuckets(entries: Map<string, Accumulated>, nowMs: number): Accumulated[] {
   const decoded = [...entries.values()].map((e) => ({ e, key: decodeSummaryEntryKey(e.key, 0, e.key.length, 0) }));
   const windows = new Map<string, SummaryWindow>();
-  const seriesOf = (key: { family: string; labels: Record<string, string> }): string => JSON.stringify([key.family, Object.entries(key.labels).sort()]);
   for (const { key } of decoded) {
     const { entry } = key;
-    if (entry.kind === 'window' && !windows.has(seriesOf(key))) windows.set(seriesOf(key), entry);
+    if (entry.kind === 'window' && !windows.has(seriesIdentity(key))) windows.set(seriesIdentity(key), entry);
   }
   return decoded
     .filter(({ e, key }) => {
       if (key.entry.kind === 'window') return true;
       // A bucket of a series without a window entry is counted by no scrape (collector/summary-table.ts).
-      const window = windows.get(seriesOf(key));
+      const window = windows.get(seriesIdentity(key));
       return window !== undefined && inWindow(e.timestamp, windowEpoch(nowMs, window.maxAgeSeconds, window.ageBuckets), window.ageBuckets);
     })
     .map(({ e }) => e);
